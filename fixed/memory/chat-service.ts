@@ -1,0 +1,51 @@
+import { AssistantAgent } from "../../lib/agent.ts";
+import {
+  assistantMessage,
+  type ChatService,
+  type ServiceDeps,
+  type Turn,
+  type TurnResult,
+  userMessage,
+} from "../../lib/chat-service.ts";
+import type { ConversationStore } from "../../lib/store/conversation-store.ts";
+import type { ChatMessage } from "../../lib/types.ts";
+
+/**
+ * FIXED: this object keeps no conversation state. Every turn rehydrates the history
+ * from shared storage (Redis), runs the agent, and persists the new messages in one
+ * atomic append before answering, so any worker can serve the next turn.
+ */
+export class AgentChatService implements ChatService {
+  readonly backend: string;
+  private readonly assistant: AssistantAgent;
+  private readonly store: ConversationStore;
+
+  constructor(deps: ServiceDeps) {
+    this.assistant = new AssistantAgent("assistant", deps.config.AGENT_LATENCY_MS);
+    this.store = deps.redisStore();
+    this.backend = this.store.backend;
+  }
+
+  async handleTurn(turn: Turn): Promise<TurnResult> {
+    const messages = await this.store.load(turn.key);
+    const before = messages.length;
+    const user = userMessage(turn);
+    messages.push(user);
+    const reply = await this.assistant.generateReply(messages);
+    const answer = assistantMessage(turn, reply);
+    const after = await this.store.append(turn.key, [user, answer]);
+    return { reply, messagesSeen: before + 1, before, after };
+  }
+
+  async history(key: string): Promise<ChatMessage[]> {
+    return this.store.load(key);
+  }
+
+  async storeReachable(): Promise<boolean> {
+    return this.store.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,71 @@
+/** `unknown` means the run could not prove anything; it is never reported as a pass. */
+export type Verdict = "valid" | "invalid" | "unknown";
+
+export type AnomalyKind =
+  | "lost"
+  | "stale"
+  | "duplicated"
+  | "out-of-order"
+  | "unexpected"
+  | "divergent";
+
+export interface Anomaly {
+  kind: AnomalyKind;
+  conversationId: string;
+  /** The turn concerned, when there is one. */
+  turnId?: string;
+  /** One sentence a person can read. */
+  detail: string;
+}
+
+export interface AnomalyCounts {
+  /** Acknowledged turns missing from at least one successful final read. */
+  lost: number;
+  /** Acknowledged turns whose reply was generated from less history than was acknowledged before it was sent. */
+  stale: number;
+  /** Turns whose message appears more than once in a final read. */
+  duplicated: number;
+  /** Turns stored in an order that contradicts the order the client saw them acknowledged. */
+  outOfOrder: number;
+  /** Messages no client sent, or from a turn the server rejected. */
+  unexpected: number;
+  /** Conversations whose successful final reads disagree with each other. */
+  divergent: number;
+}
+
+export interface ConversationCheck extends AnomalyCounts {
+  conversationId: string;
+  turnsSent: number;
+  acknowledged: number;
+  failed: number;
+  unknownOutcome: number;
+  /** Distinct workers (hostname + pid) that answered this conversation's acknowledged turns. */
+  distinctWorkers: number;
+  finalReads: number;
+  finalReadsOk: number;
+  anomalies: Anomaly[];
+}
+
+export interface CheckTotals extends AnomalyCounts {
+  conversations: number;
+  /** Conversations with at least one anomaly. */
+  conversationsAffected: number;
+  turnsSent: number;
+  acknowledged: number;
+  failed: number;
+  unknownOutcome: number;
+  /** Distinct workers that answered at least one acknowledged turn, over the whole run. */
+  workersServingTurns: number;
+  meanWorkersPerConversation: number;
+  finalReads: number;
+  finalReadsOk: number;
+}
+
+export interface CheckResult {
+  verdict: Verdict;
+  /** Why the verdict is `invalid` or `unknown`, in plain words. */
+  reasons: string[];
+  totals: CheckTotals;
+  conversations: ConversationCheck[];
+  anomalies: Anomaly[];
+}

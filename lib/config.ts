@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { logger } from "./logger.ts";
+
+/** The development secret: fine on a laptop, never in production. */
+export const DEV_AUTH_SECRET = "dev-only-secret-change-me";
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+  REDIS_URL: z.string().url().optional(),
+  AUTH_SECRET: z.string().min(1).optional(),
+  AGENT_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(5),
+  /** Idle conversations expire from Redis after this many seconds. */
+  CONVERSATION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
+  REDIS_KEY_PREFIX: z.string().min(1).default("agent-sandbox:"),
+  /** Largest accepted JSON body, in bytes-ish units understood by express.json (e.g. "16kb"). */
+  BODY_LIMIT: z.string().default("16kb"),
+});
+
+export type AppConfig = z.infer<typeof EnvSchema> & { authSecret: string };
+
+/** Reads and validates the environment once; a bad value stops the process with a clear message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid environment: ${problems.join("; ")}`);
+  }
+  return { ...parsed.data, authSecret: parsed.data.AUTH_SECRET ?? DEV_AUTH_SECRET };
+}
+
+/** Says once, loudly, that the development secret is in use. */
+export function warnIfDevSecret(config: AppConfig): void {
+  if (config.AUTH_SECRET === undefined) {
+    logger.warn("AUTH_SECRET is not set: using the development default secret (never in production)");
+  }
+}

@@ -1,0 +1,46 @@
+import type { ChatMessage, ServedBy } from "../types.ts";
+
+/**
+ * What the client knows about one turn, Jepsen style:
+ * - `ok`: a 2xx answer; the server acknowledged the turn, so it must be in the history.
+ * - `failed`: a definite rejection (4xx, or 503 "store unavailable"); it must leave no trace.
+ * - `unknown`: no answer (timeout, dropped connection) or another 5xx: it may or may not be stored.
+ */
+export type TurnOutcome = "ok" | "failed" | "unknown";
+
+export interface TurnRecord {
+  conversationId: string;
+  /** 0-based position of the turn in its conversation's script. */
+  index: number;
+  turnId: string;
+  /** The user message sent. */
+  text: string;
+  /** High-resolution wall clock (ms since epoch, fractional) when the request was handed to a connection. */
+  sentAt: number;
+  /** When the answer arrived; absent for `unknown` turns that never got one. */
+  answeredAt?: number;
+  outcome: TurnOutcome;
+  status?: number;
+  servedBy?: ServedBy;
+  /** From the answer: messages the agent was given, including this turn's user message. */
+  messagesSeen?: number;
+  reply?: string;
+  latencyMs?: number;
+}
+
+/** One read of a conversation's history after the load, ideally served by several workers. */
+export interface FinalRead {
+  conversationId: string;
+  ok: boolean;
+  status?: number;
+  servedBy?: ServedBy;
+  messages: ChatMessage[];
+}
+
+/** Everything the checker needs from one load run. */
+export interface RunRecord {
+  turns: TurnRecord[];
+  reads: FinalRead[];
+  /** Worker processes the app was started with; 1 means a single process (nothing to split). */
+  workersExpected: number;
+}

@@ -1,0 +1,26 @@
+import type { ChatMessage } from "../types.ts";
+
+/**
+ * Shared storage for conversation histories: the only place conversation state lives
+ * in the fixed apps. Every method that touches data rejects with `StoreUnavailableError`
+ * when the backend cannot answer, so the caller answers 503 instead of losing data silently.
+ */
+export interface ConversationStore {
+  /** Short name for logs and `/healthz`, e.g. "redis". */
+  readonly backend: string;
+
+  /** The whole history under `key`, oldest first; `[]` when the conversation is unknown. */
+  load(key: string): Promise<ChatMessage[]>;
+
+  /**
+   * Appends `messages` after the existing ones as one atomic step (all or none) and
+   * refreshes the conversation's idle expiry. Resolves with the history's new length.
+   */
+  append(key: string, messages: readonly ChatMessage[]): Promise<number>;
+
+  /** True when the backend answers now. Never throws. */
+  ping(): Promise<boolean>;
+
+  /** Closes connections. */
+  close(): Promise<void>;
+}

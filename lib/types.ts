@@ -1,0 +1,58 @@
+/** Which worker process handled a request: the article's first debugging tip, on every response. */
+export interface ServedBy {
+  workerId: number;
+  pid: number;
+  hostname: string;
+}
+
+export type Role = "user" | "assistant";
+
+/** One stored message of a conversation, as `GET /conversations/:id/messages` returns it. */
+export interface ChatMessage {
+  role: Role;
+  content: string;
+  /** The turn that produced this message; a turn writes one user and one assistant message. */
+  turnId: string;
+  servedBy: ServedBy;
+  /** ISO-8601 time the message was created. */
+  at: string;
+}
+
+/** The verified caller, taken from the bearer token. */
+export interface Identity {
+  tenant: string;
+  user: string;
+}
+
+/** Body of a successful `POST /conversations/:id/turns`. */
+export interface TurnResponse {
+  conversationId: string;
+  turnId: string;
+  reply: string;
+  /** Messages the agent was given for this turn, including this turn's user message. */
+  messagesSeen: number;
+  servedBy: ServedBy;
+}
+
+/** Body of `GET /conversations/:id/messages`. */
+export interface MessagesResponse {
+  conversationId: string;
+  messages: ChatMessage[];
+  servedBy: ServedBy;
+}
+
+export type AppName = "broken" | "fixed";
+
+/** Body of `GET /healthz`. */
+export interface HealthResponse {
+  ok: boolean;
+  app: AppName;
+  scenario: string;
+  store: { backend: string; reachable: boolean };
+  servedBy: ServedBy;
+}
+
+/** Body of every error response. */
+export interface ErrorResponse {
+  error: { code: string; message: string };
+}

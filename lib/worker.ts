@@ -1,0 +1,67 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ChatService, ServiceDeps } from "./chat-service.ts";
+import type { AppConfig } from "./config.ts";
+import { createApp } from "./http/create-app.ts";
+import { type ScenarioName, loadChatServiceClass } from "./scenarios.ts";
+import type { ConversationStore } from "./store/conversation-store.ts";
+import { createRedisClient, waitUntilReady } from "./store/redis-client.ts";
+import { RedisConversationStore } from "./store/redis-store.ts";
+import type { AppName } from "./types.ts";
+
+const STORE_CONNECT_WAIT_MS = 2000;
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  service: ChatService;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Dependencies for one worker, plus a promise that settles once any opened store is connected. */
+function serviceDeps(config: AppConfig): { deps: ServiceDeps; connected: () => Promise<void> } {
+  let store: ConversationStore | undefined;
+  let connecting: Promise<void> = Promise.resolve();
+  const deps: ServiceDeps = {
+    config,
+    redisStore() {
+      if (!config.REDIS_URL) throw new Error("REDIS_URL is required by this app");
+      if (!store) {
+        const client = createRedisClient(config.REDIS_URL);
+        connecting = waitUntilReady(client, STORE_CONNECT_WAIT_MS);
+        store = new RedisConversationStore(client, config.CONVERSATION_TTL_SECONDS);
+      }
+      return store;
+    },
+  };
+  return { deps, connected: () => connecting };
+}
+
+/** Builds the app for one process and listens on `port` (shared by all cluster workers). */
+export async function startAppServer(
+  app: AppName,
+  scenario: ScenarioName,
+  config: AppConfig,
+  port: number,
+): Promise<RunningServer> {
+  const ChatServiceClass = await loadChatServiceClass(app, scenario);
+  const { deps, connected } = serviceDeps(config);
+  const service = new ChatServiceClass(deps);
+  // Give the store a moment to connect; if it cannot, listen anyway: turns answer 503
+  // and /healthz shows the store unreachable, while the worker stays alive.
+  await connected();
+  const server = createServer(createApp({ app, scenario, service, config }));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const stop = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await service.close();
+  };
+  return { server, port: (server.address() as AddressInfo).port, service, stop };
+}
