@@ -55,5 +55,11 @@ export function assistantMessage(turn: Turn, reply: string): ChatMessage {
 }
 
 function message(role: ChatMessage["role"], content: string, turn: Turn): ChatMessage {
-  return { role, content, turnId: turn.turnId, servedBy: turn.servedBy, at: new Date().toISOString() };
+  return {
+    role,
+    content,
+    turnId: turn.turnId,
+    servedBy: turn.servedBy,
+    at: new Date().toISOString(),
+  };
 }

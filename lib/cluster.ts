@@ -32,7 +32,12 @@ function runPrimary({ workers, shutdownTimeoutMs = 10_000 }: ClusterOptions): vo
   let listening = 0;
   cluster.on("listening", (worker: Worker, address) => {
     log.info(
-      { event: "worker_listening", workerId: worker.id, pid: worker.process.pid, port: address.port },
+      {
+        event: "worker_listening",
+        workerId: worker.id,
+        pid: worker.process.pid,
+        port: address.port,
+      },
       `worker ${worker.id} (pid ${worker.process.pid}) listening on port ${address.port}`,
     );
     listening++;

@@ -36,6 +36,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 /** Says once, loudly, that the development secret is in use. */
 export function warnIfDevSecret(config: AppConfig): void {
   if (config.AUTH_SECRET === undefined) {
-    logger.warn("AUTH_SECRET is not set: using the development default secret (never in production)");
+    logger.warn(
+      "AUTH_SECRET is not set: using the development default secret (never in production)",
+    );
   }
 }

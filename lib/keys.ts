@@ -6,7 +6,11 @@ import type { Identity } from "./types.ts";
  * so neither ":" nor braces inside a part can make two identities meet
  * (tenant "a:b" + user "c" never equals tenant "a" + user "b:c").
  */
-export function conversationKey(prefix: string, identity: Identity, conversationId: string): string {
+export function conversationKey(
+  prefix: string,
+  identity: Identity,
+  conversationId: string,
+): string {
   const tag = [identity.tenant, identity.user, conversationId].map(encodeURIComponent).join(":");
   return `${prefix}{${tag}}`;
 }

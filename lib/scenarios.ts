@@ -14,7 +14,9 @@ export function parseApp(value: string | undefined): AppName {
 export function parseScenario(value: string | undefined): ScenarioName {
   const name = value ?? "memory";
   if ((SCENARIOS as readonly string[]).includes(name)) return name as ScenarioName;
-  throw new Error(`--scenario must be one of ${SCENARIOS.join(", ")} (got ${JSON.stringify(name)})`);
+  throw new Error(
+    `--scenario must be one of ${SCENARIOS.join(", ")} (got ${JSON.stringify(name)})`,
+  );
 }
 
 /** Loads `<app>/<scenario>/chat-service.ts`. */

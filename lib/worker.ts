@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { ChatService, ServiceDeps } from "./chat-service.ts";
 import type { AppConfig } from "./config.ts";
 import { createApp } from "./http/create-app.ts";
-import { type ScenarioName, loadChatServiceClass } from "./scenarios.ts";
+import { loadChatServiceClass, type ScenarioName } from "./scenarios.ts";
 import type { ConversationStore } from "./store/conversation-store.ts";
 import { createRedisClient, waitUntilReady } from "./store/redis-client.ts";
 import { RedisConversationStore } from "./store/redis-store.ts";

@@ -33,7 +33,8 @@ function toHttpError(error: unknown): HttpError {
 /** Every error becomes `{ error: { code, message } }` with its status. */
 export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction) {
   const httpError = toHttpError(error);
-  if (httpError.status >= 500) logger.error({ err: error, code: httpError.code }, httpError.message);
+  if (httpError.status >= 500)
+    logger.error({ err: error, code: httpError.code }, httpError.message);
   const body: ErrorResponse = { error: { code: httpError.code, message: httpError.message } };
   res.status(httpError.status).json(body);
 }

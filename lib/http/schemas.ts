@@ -23,6 +23,8 @@ export type TurnBodyInput = z.infer<typeof TurnBody>;
 /** One readable line from a zod error: "text: text must not be empty". */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
-    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .map((issue) =>
+      issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+    )
     .join("; ");
 }

@@ -1,0 +1,211 @@
+import { randomBytes } from "node:crypto";
+import autocannon from "autocannon";
+import type { TurnResponse } from "../types.ts";
+import { readHistories, toFinalRead } from "./final-reads.ts";
+import type { FinalRead, RunRecord, TurnOutcome } from "./records.ts";
+import { now, type Planned, TurnScheduler } from "./scheduler.ts";
+
+export interface LoadOptions {
+  /** Base URL of the app, e.g. http://127.0.0.1:3001 */
+  url: string;
+  /** Bearer token the load test authenticates with. */
+  token: string;
+  conversations: number;
+  turns: number;
+  connections: number;
+  /** Worker processes behind `url`; decides how many times each history is read back. */
+  workers: number;
+  sticky: boolean;
+  /** Seconds to wait for one answer before counting the turn's outcome unknown. */
+  timeoutSeconds: number;
+  /** Hard cap on the whole run, in seconds. */
+  maxSeconds: number;
+  /** Show autocannon's progress bar (on a terminal). */
+  progress: boolean;
+}
+
+export interface LoadResult extends RunRecord {
+  runId: string;
+  options: Omit<LoadOptions, "token">;
+  durationMs: number;
+  /** Requests sent while no conversation was ready (GET /healthz), not counted as turns. */
+  idleRequests: number;
+  /** True when the run hit `maxSeconds` before every conversation finished. */
+  timedOut: boolean;
+}
+
+/** One autocannon connection and what it has on the wire right now. */
+interface Slot {
+  planned: Planned;
+  client: autocannon.Client;
+  retired: boolean;
+}
+
+/**
+ * Runs S conversations x T sequential turns over C keep-alive connections with autocannon,
+ * handing turns out through one shared scheduler (see TurnScheduler), then reads every
+ * history back. Returns every turn's record and every final read.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const runId = `run${randomBytes(4).toString("hex")}`;
+  const scheduler = new TurnScheduler({
+    conversations: options.conversations,
+    turnsPerConversation: options.turns,
+    connections: options.connections,
+    sticky: options.sticky,
+    runId,
+  });
+  const stickyReads: FinalRead[] = [];
+  const slots: Slot[] = [];
+  let idleRequests = 0;
+  let instance: autocannon.Instance | undefined;
+  let finished = false;
+  const started = now();
+  let finishedAt: number | undefined;
+
+  const finishIfDone = () => {
+    if (!finished && scheduler.done()) {
+      finished = true;
+      finishedAt = now();
+      instance?.stop();
+    }
+  };
+
+  let liveSlots = options.connections;
+  const shouldRetire = (index: number) =>
+    options.sticky ? !scheduler.hasWorkFor(index) : liveSlots > scheduler.unfinished();
+
+  const authorization = { authorization: `Bearer ${options.token}` };
+  // Fresh headers on every request: autocannon writes Content-Length into the headers
+  // object it is given, and a stale one on a later GET would swallow the next request.
+  const plan = (slot: Slot, index: number, base: autocannon.Request): autocannon.Request => {
+    // A request still on the slot never got its answer (timeout or dropped connection).
+    if (slot.retired) return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
+    if (slot.planned.kind === "turn") scheduler.lost(slot.planned.record.turnId);
+    if (slot.planned.kind === "read") scheduler.readFinished(slot.planned.conversationId);
+    slot.planned = finished ? { kind: "idle" } : scheduler.next(index);
+    const planned = slot.planned;
+    if (planned.kind === "turn") {
+      const { record } = planned;
+      return {
+        ...base,
+        method: "POST",
+        path: `/conversations/${record.conversationId}/turns`,
+        headers: { ...authorization, "content-type": "application/json" },
+        body: JSON.stringify({ text: record.text, turnId: record.turnId }),
+      };
+    }
+    if (planned.kind === "read") {
+      const path = `/conversations/${planned.conversationId}/messages`;
+      return { ...base, method: "GET", path, headers: { ...authorization }, body: "" };
+    }
+    idleRequests++;
+    if (shouldRetire(index)) {
+      // Nothing will be ready for this connection: close it (after this last request is
+      // written) rather than let it spin on /healthz.
+      slot.retired = true;
+      liveSlots--;
+      queueMicrotask(() => (slot.client as autocannon.Client & { destroy(): void }).destroy());
+    }
+    queueMicrotask(finishIfDone);
+    return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
+  };
+
+  const settle = (slot: Slot, status: number, body: string) => {
+    const planned = slot.planned;
+    slot.planned = { kind: "idle" };
+    if (planned.kind === "turn") {
+      const answeredAt = now();
+      const parsed = parseJson(body) as Partial<TurnResponse> | undefined;
+      scheduler.answered(planned.record.turnId, {
+        outcome: outcomeOf(status),
+        status,
+        answeredAt,
+        latencyMs: answeredAt - planned.record.sentAt,
+        servedBy: status === 200 ? parsed?.servedBy : undefined,
+        messagesSeen: status === 200 ? parsed?.messagesSeen : undefined,
+        reply: status === 200 ? parsed?.reply : undefined,
+      });
+    } else if (planned.kind === "read") {
+      stickyReads.push(toFinalRead(planned.conversationId, status, parseJson(body)));
+      scheduler.readFinished(planned.conversationId);
+    }
+    finishIfDone();
+  };
+
+  const result = await new Promise<void>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        pipelining: 1,
+        duration: options.maxSeconds,
+        timeout: options.timeoutSeconds,
+        // Replaced per connection in setupClient; never sent.
+        requests: [{ method: "GET", path: "/healthz" }],
+        setupClient: (client) => {
+          const slot: Slot = { planned: { kind: "idle" }, client, retired: false };
+          const index = slots.push(slot) - 1;
+          client.setRequests([
+            {
+              setupRequest: (base) => plan(slot, index, base),
+              onResponse: (status, body) => settle(slot, status, body),
+            },
+          ]);
+        },
+      },
+      (error) => (error ? reject(error) : resolve()),
+    );
+    if (options.progress) {
+      autocannon.track(instance, { renderResultsTable: false, renderLatencyTable: false });
+    }
+  });
+  void result;
+
+  // Whatever is still on the wire when the run stops has an unknown outcome.
+  for (const slot of slots) {
+    if (slot.planned.kind === "turn") scheduler.lost(slot.planned.record.turnId);
+  }
+  // autocannon notices stopped clients on its next 1 s tick; time the turns, not that.
+  const durationMs = (finishedAt ?? now()) - started;
+  const reads = options.sticky
+    ? stickyReads
+    : await readHistories(
+        options.url,
+        options.token,
+        scheduler.conversationIds,
+        readsPerConversation(options.workers),
+      );
+
+  const { token: _token, ...publicOptions } = options;
+  return {
+    runId,
+    options: publicOptions,
+    turns: scheduler.records,
+    reads,
+    workersExpected: options.workers,
+    durationMs,
+    idleRequests,
+    timedOut: !finished,
+  };
+}
+
+/** Enough fresh connections to go round every worker twice. */
+export function readsPerConversation(workers: number): number {
+  return Math.max(2, workers * 2);
+}
+
+function outcomeOf(status: number): TurnOutcome {
+  if (status >= 200 && status < 300) return "ok";
+  // 4xx, and 503 "store unavailable", are definite rejections by contract.
+  if ((status >= 400 && status < 500) || status === 503) return "failed";
+  return "unknown";
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
