@@ -1,0 +1,51 @@
+import { z } from "zod";
+
+/** Load-test flags shared by `demo:*` and `load`; parse with node:util parseArgs first. */
+export const loadFlagSpec = {
+  workers: { type: "string" },
+  conversations: { type: "string" },
+  turns: { type: "string" },
+  connections: { type: "string" },
+  sticky: { type: "boolean" },
+  timeout: { type: "string" },
+  "max-seconds": { type: "string" },
+  json: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const count = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const LoadFlags = z.object({
+  workers: count(1, 64, 4),
+  conversations: count(1, 10_000, 24),
+  turns: count(1, 1_000, 8),
+  connections: count(1, 1_000, 8),
+  sticky: z.boolean().default(false),
+  timeout: count(1, 600, 10),
+  "max-seconds": count(1, 3_600, 120),
+  json: z.string().optional(),
+  help: z.boolean().default(false),
+});
+export type LoadFlags = z.infer<typeof LoadFlags>;
+
+export const LOAD_FLAGS_HELP = `Load options:
+  --workers N         worker processes (default 4)
+  --conversations S   conversations (default 24)
+  --turns T           sequential turns per conversation (default 8)
+  --connections C     keep-alive connections (default 8)
+  --sticky            pin each conversation to one connection (hides the bug)
+  --timeout SECONDS   wait this long for one answer before its outcome is unknown (default 10)
+  --max-seconds N     hard cap on the load phase (default 120)
+  --json FILE         write the whole result (turns, reads, checker verdict) as JSON`;
+
+/** Validates parsed flags; exits with a readable message on bad input. */
+export function parseLoadFlags(values: Record<string, unknown>): LoadFlags {
+  const parsed = LoadFlags.safeParse(values);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      console.error(`--${issue.path.join(".")}: ${issue.message}`);
+    process.exit(2);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,22 @@
+import pc from "picocolors";
+import type { Verdict } from "../check/types.ts";
+
+const WORKER_COLOURS = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red] as const;
+
+/** "w2" in a colour of its own, so a reader can follow one worker down a transcript. */
+export function workerTag(workerId: number | undefined): string {
+  if (workerId === undefined) return pc.dim("-");
+  const colour = WORKER_COLOURS[workerId % WORKER_COLOURS.length] ?? pc.white;
+  return colour(`w${workerId}`);
+}
+
+export function verdictTag(verdict: Verdict): string {
+  if (verdict === "valid") return pc.bold(pc.green("VALID"));
+  if (verdict === "invalid") return pc.bold(pc.red("INVALID"));
+  return pc.bold(pc.yellow("UNKNOWN"));
+}
+
+/** Red when non-zero, green when zero: anomalies jump out. */
+export function countTag(count: number, text = String(count)): string {
+  return count > 0 ? pc.red(text) : pc.green(text);
+}

@@ -1,0 +1,68 @@
+import Table from "cli-table3";
+import pc from "picocolors";
+import type { CheckResult } from "../check/types.ts";
+import type { LoadResult } from "../load/run-load.ts";
+import { countTag, verdictTag } from "./palette.ts";
+import type { RunSummary } from "./summary.ts";
+import { pickConversation, renderTranscript } from "./transcript.ts";
+
+/** The full report of one run, meant to be readable when projected in a workshop. */
+export function renderReport(summary: RunSummary, load: LoadResult, check: CheckResult): string {
+  const t = check.totals;
+  const title = `${summary.app} app · scenario ${summary.scenario} · ${summary.workers} worker(s)${summary.sticky ? " · sticky connections" : ""}`;
+  const table = new Table({ style: { head: [] } });
+  table.push(
+    { verdict: verdictTag(summary.verdict) },
+    { "turns sent / acknowledged": `${summary.turnsSent} / ${summary.acknowledged}` },
+    { "lost turns": countTag(summary.lost, `${summary.lost} (${summary.lostPct}%)`) },
+    { "stale replies": countTag(summary.stale, `${summary.stale} (${summary.stalePct}%)`) },
+    {
+      "conversations affected": countTag(
+        summary.conversationsAffected,
+        `${summary.conversationsAffected} of ${summary.conversations}`,
+      ),
+    },
+    {
+      "duplicated / out of order / unexpected": `${countTag(t.duplicated)} / ${countTag(t.outOfOrder)} / ${countTag(t.unexpected)}`,
+    },
+    { "divergent final reads": countTag(t.divergent, `${t.divergent} conversation(s)`) },
+    { "failed / unknown outcome": `${t.failed} / ${t.unknownOutcome}` },
+    { "workers per conversation (mean)": String(summary.meanWorkersPerConversation) },
+    { throughput: `${summary.turnsPerSecond} turns/s` },
+    { "latency p50 / p99": `${summary.p50Ms} ms / ${summary.p99Ms} ms` },
+  );
+  const lines = [pc.bold(title), table.toString()];
+  for (const reason of check.reasons)
+    lines.push(`  ${summary.verdict === "invalid" ? pc.red("✗") : pc.yellow("?")} ${reason}`);
+  const shown = pickConversation(check);
+  if (shown) {
+    const heading =
+      shown.stale + shown.lost > 0
+        ? `One conversation where the agent forgets (${shown.conversationId}):`
+        : `One conversation, turn by turn (${shown.conversationId}):`;
+    lines.push("", pc.bold(heading), renderTranscript(load, shown.conversationId));
+  }
+  return lines.join("\n");
+}
+
+/** Side by side: one column per run. */
+export function renderComparison(summaries: readonly RunSummary[]): string {
+  const table = new Table({
+    head: ["", ...summaries.map((s) => pc.bold(`${s.app} (${s.scenario})`))],
+    style: { head: [] },
+  });
+  const row = (label: string, cell: (s: RunSummary) => string) =>
+    table.push([label, ...summaries.map(cell)]);
+  row("verdict", (s) => verdictTag(s.verdict));
+  row("workers", (s) => `${s.workers}${s.sticky ? " (sticky)" : ""}`);
+  row("turns acknowledged", (s) => `${s.acknowledged} of ${s.turnsSent}`);
+  row("lost turns", (s) => countTag(s.lost, `${s.lost} (${s.lostPct}%)`));
+  row("stale replies", (s) => countTag(s.stale, `${s.stale} (${s.stalePct}%)`));
+  row("conversations affected", (s) =>
+    countTag(s.conversationsAffected, `${s.conversationsAffected} of ${s.conversations}`),
+  );
+  row("workers per conversation", (s) => String(s.meanWorkersPerConversation));
+  row("throughput", (s) => `${s.turnsPerSecond} turns/s`);
+  row("latency p50 / p99", (s) => `${s.p50Ms} / ${s.p99Ms} ms`);
+  return table.toString();
+}

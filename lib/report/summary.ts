@@ -1,0 +1,56 @@
+import type { CheckResult, Verdict } from "../check/types.ts";
+import type { LoadResult } from "../load/run-load.ts";
+import { percentile, round } from "../stats.ts";
+
+/** The numbers a person compares between runs: one row of the comparison table. */
+export interface RunSummary {
+  app: string;
+  scenario: string;
+  workers: number;
+  sticky: boolean;
+  verdict: Verdict;
+  conversations: number;
+  turnsSent: number;
+  acknowledged: number;
+  lost: number;
+  lostPct: number;
+  stale: number;
+  stalePct: number;
+  conversationsAffected: number;
+  meanWorkersPerConversation: number;
+  turnsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export function summarize(
+  app: string,
+  scenario: string,
+  load: LoadResult,
+  check: CheckResult,
+): RunSummary {
+  const t = check.totals;
+  const latencies = load.turns
+    .filter((turn) => turn.outcome === "ok" && turn.latencyMs !== undefined)
+    .map((turn) => turn.latencyMs as number);
+  const pct = (n: number) => (t.acknowledged === 0 ? 0 : round((100 * n) / t.acknowledged));
+  return {
+    app,
+    scenario,
+    workers: load.workersExpected,
+    sticky: load.options.sticky,
+    verdict: check.verdict,
+    conversations: t.conversations,
+    turnsSent: t.turnsSent,
+    acknowledged: t.acknowledged,
+    lost: t.lost,
+    lostPct: pct(t.lost),
+    stale: t.stale,
+    stalePct: pct(t.stale),
+    conversationsAffected: t.conversationsAffected,
+    meanWorkersPerConversation: t.meanWorkersPerConversation,
+    turnsPerSecond: load.durationMs > 0 ? round((t.acknowledged * 1000) / load.durationMs) : 0,
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * One app under load, then the checker's report.
+ *   npm run demo:broken                      # 4 workers: lost turns, stale replies
+ *   npm run demo:broken -- --workers 1       # one worker: consistent (the article's tip)
+ *   npm run demo:broken -- --sticky          # sticky routing hides the bug
+ *   npm run demo:fixed                       # Redis-backed: zero anomalies
+ */
+import { parseArgs } from "node:util";
+import pc from "picocolors";
+import { runDemo } from "../lib/demo/run-demo.ts";
+import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lib/load/cli-options.ts";
+import { RedisNotInstalledError } from "../lib/processes/redis-server.ts";
+import { renderReport } from "../lib/report/print.ts";
+import { writeRunReport } from "../lib/report/write-json.ts";
+import { parseApp, parseScenario, SCENARIOS } from "../lib/scenarios.ts";
+
+const HELP = `Usage: npm run demo:broken|demo:fixed -- [options]
+  --app broken|fixed    (set by the npm script)
+  --scenario NAME       one of: ${SCENARIOS.join(", ")} (default memory)
+  --latency-ms N        simulated model latency per turn (default 5)
+  --expect VERDICT      exit 1 unless the checker says valid|invalid|unknown
+${LOAD_FLAGS_HELP}`;
+
+const { values } = parseArgs({
+  options: {
+    ...loadFlagSpec,
+    app: { type: "string" },
+    scenario: { type: "string" },
+    "latency-ms": { type: "string" },
+    expect: { type: "string" },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+try {
+  const app = parseApp(values.app);
+  const scenario = parseScenario(values.scenario);
+  const flags = parseLoadFlags(values);
+  const latency = Number(values["latency-ms"] ?? process.env.AGENT_LATENCY_MS ?? 5);
+  if (!Number.isInteger(latency) || latency < 0)
+    throw new Error("--latency-ms must be a whole number >= 0");
+
+  const result = await runDemo({
+    ...flags,
+    app,
+    scenario,
+    agentLatencyMs: latency,
+    logDir: ".runs",
+    progress: Boolean(process.stderr.isTTY),
+    note: (message) => console.log(pc.dim(message)),
+  });
+  console.log(`\n${renderReport(result.summary, result.load, result.check)}\n`);
+  if (flags.json) {
+    await writeRunReport(flags.json, result);
+    console.log(pc.dim(`JSON result written to ${flags.json}`));
+  }
+  if (values.expect && values.expect !== result.summary.verdict) {
+    console.error(pc.red(`expected verdict ${values.expect}, got ${result.summary.verdict}`));
+    process.exit(1);
+  }
+} catch (error) {
+  if (error instanceof RedisNotInstalledError) console.error(pc.red(error.message));
+  else
+    console.error(pc.red(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+  process.exit(1);
+}

@@ -1,0 +1,75 @@
+/**
+ * The main demo: the broken and the fixed app under the same load, side by side
+ * (concurrently), then one comparison table.
+ *   npm run demo
+ *   npm run demo -- --workers 2 --conversations 40
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import concurrently from "concurrently";
+import pc from "picocolors";
+import { renderComparison } from "../lib/report/print.ts";
+import type { RunReport } from "../lib/report/write-json.ts";
+
+const passthrough = process.argv.slice(2).filter((arg) => arg !== "--json");
+if (passthrough.includes("--help") || passthrough.includes("-h")) {
+  console.log("Usage: npm run demo -- [options of demo:broken / demo:fixed, e.g. --workers 2]");
+  process.exit(0);
+}
+const runDir = join(".runs", `demo-${Date.now()}`);
+// concurrently runs each command through a shell; quote only what needs it.
+const quote = (arg: string) =>
+  /^[\w./:=@%+-]+$/.test(arg) ? arg : `"${arg.replaceAll(/(["\\$`])/g, "\\$1")}"`;
+const command = (app: string) =>
+  [
+    process.execPath,
+    "--import",
+    "tsx",
+    "scripts/demo-app.ts",
+    "--app",
+    app,
+    "--json",
+    join(runDir, `${app}.json`),
+    ...passthrough,
+  ]
+    .map(quote)
+    .join(" ");
+
+const { result } = concurrently(
+  [
+    { command: command("broken"), name: "broken", prefixColor: "red" },
+    { command: command("fixed"), name: "fixed", prefixColor: "green" },
+  ],
+  // Print each app's report whole, one after the other, although both run at once.
+  { group: true, prefix: "name" },
+);
+try {
+  await result;
+} catch {
+  console.error(pc.red("A demo run failed; see its output above."));
+  process.exit(1);
+}
+
+const reports = await Promise.all(
+  ["broken", "fixed"].map(
+    async (app) => JSON.parse(await readFile(join(runDir, `${app}.json`), "utf8")) as RunReport,
+  ),
+);
+const [broken, fixed] = reports.map((r) => r.summary);
+console.log(`\n${pc.bold("Broken vs fixed, same load, same machine, same time:")}`);
+console.log(renderComparison(reports.map((r) => r.summary)));
+if (broken && fixed) {
+  console.log(
+    `The broken app lost ${broken.lost} of ${broken.acknowledged} acknowledged turns and answered ${broken.stale} from a stale history; ` +
+      `the fixed app lost ${fixed.lost} and answered ${fixed.stale} stale.`,
+  );
+}
+console.log(pc.dim(`Full results (JSON) and cluster logs: ${runDir}/ and .runs/*.log`));
+if (fixed?.verdict !== "valid") {
+  console.error(
+    pc.red(
+      `The fixed app's verdict is ${fixed?.verdict}: that is a bug in the sandbox, please report it.`,
+    ),
+  );
+  process.exit(1);
+}
