@@ -43,6 +43,8 @@ function runPrimary({ workers, shutdownTimeoutMs = 10_000 }: ClusterOptions): vo
     listening++;
     if (listening === workers) {
       log.info({ event: "cluster_ready", port: address.port, workers }, "all workers listening");
+      // Tells a parent process (the demo, the tests) that the app is ready, if there is one.
+      process.send?.({ type: "cluster_ready", port: address.port });
     }
   });
 

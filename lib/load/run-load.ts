@@ -3,7 +3,7 @@ import autocannon from "autocannon";
 import type { TurnResponse } from "../types.ts";
 import { readHistories, toFinalRead } from "./final-reads.ts";
 import type { FinalRead, RunRecord, TurnOutcome } from "./records.ts";
-import { now, type Planned, TurnScheduler } from "./scheduler.ts";
+import { now, type Planned, TurnScheduler, workerKey } from "./scheduler.ts";
 
 export interface LoadOptions {
   /** Base URL of the app, e.g. http://127.0.0.1:3001 */
@@ -37,6 +37,8 @@ export interface LoadResult extends RunRecord {
 /** One autocannon connection and what it has on the wire right now. */
 interface Slot {
   planned: Planned;
+  /** The worker this connection's last answer came from (see workerKey). */
+  worker?: string;
   client: autocannon.Client;
   retired: boolean;
 }
@@ -73,7 +75,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   let liveSlots = options.connections;
   const shouldRetire = (index: number) =>
-    options.sticky ? !scheduler.hasWorkFor(index) : liveSlots > scheduler.unfinished();
+    options.sticky
+      ? !scheduler.hasWorkFor(index)
+      : // Keep a connection per worker so the last conversations can still hop.
+        liveSlots > Math.max(scheduler.unfinished(), options.workers);
 
   const authorization = { authorization: `Bearer ${options.token}` };
   // Fresh headers on every request: autocannon writes Content-Length into the headers
@@ -83,7 +88,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (slot.retired) return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
     if (slot.planned.kind === "turn") scheduler.lost(slot.planned.record.turnId);
     if (slot.planned.kind === "read") scheduler.readFinished(slot.planned.conversationId);
-    slot.planned = finished ? { kind: "idle" } : scheduler.next(index);
+    slot.planned = finished ? { kind: "idle" } : scheduler.next(index, slot.worker);
     const planned = slot.planned;
     if (planned.kind === "turn") {
       const { record } = planned;
@@ -114,11 +119,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const settle = (slot: Slot, status: number, body: string) => {
     const planned = slot.planned;
     slot.planned = { kind: "idle" };
+    const parsed = parseJson(body) as Partial<TurnResponse> | undefined;
+    // Every answer (turn, read, /healthz) names its worker: remember who is behind this connection.
+    if (parsed?.servedBy) slot.worker = workerKey(parsed.servedBy);
     if (planned.kind === "turn") {
       const answeredAt = now();
-      const parsed = parseJson(body) as Partial<TurnResponse> | undefined;
       scheduler.answered(planned.record.turnId, {
-        outcome: outcomeOf(status),
+        outcome: outcomeOf(status, parsed),
         status,
         answeredAt,
         latencyMs: answeredAt - planned.record.sentAt,
@@ -127,7 +134,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         reply: status === 200 ? parsed?.reply : undefined,
       });
     } else if (planned.kind === "read") {
-      stickyReads.push(toFinalRead(planned.conversationId, status, parseJson(body)));
+      stickyReads.push(toFinalRead(planned.conversationId, status, parsed));
       scheduler.readFinished(planned.conversationId);
     }
     finishIfDone();
@@ -195,10 +202,12 @@ export function readsPerConversation(workers: number): number {
   return Math.max(2, workers * 2);
 }
 
-function outcomeOf(status: number): TurnOutcome {
+function outcomeOf(status: number, body: unknown): TurnOutcome {
   if (status >= 200 && status < 300) return "ok";
-  // 4xx, and 503 "store unavailable", are definite rejections by contract.
-  if ((status >= 400 && status < 500) || status === 503) return "failed";
+  if (status >= 400 && status < 500) return "failed";
+  // By contract a 503 "store_unavailable" stored nothing; "store_write_uncertain" may have.
+  const code = (body as { error?: { code?: string } } | undefined)?.error?.code;
+  if (status === 503 && code === "store_unavailable") return "failed";
   return "unknown";
 }
 

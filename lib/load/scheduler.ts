@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { ServedBy } from "../types.ts";
 import type { TurnRecord } from "./records.ts";
 import { turnText } from "./script.ts";
 
@@ -25,6 +26,11 @@ interface Conversation {
   abandoned: boolean;
   /** Sticky mode: the one connection this conversation uses. */
   slot?: number;
+  /** The connection and worker of the previous turn. */
+  lastSlot?: number;
+  lastWorker?: string;
+  /** Times a free connection passed this conversation over, since its last turn. */
+  skips: number;
 }
 
 export interface SchedulerOptions {
@@ -39,16 +45,25 @@ export interface SchedulerOptions {
 
 /**
  * One scheduler shared by every connection of the load test. A free connection gets the
- * next turn of whichever conversation is ready (its previous turn answered), in FIFO order:
+ * next turn of whichever conversation is ready (its previous turn answered), oldest first:
  * each conversation stays strictly sequential, but its turns hop across connections, and so
- * across cluster workers, as they would behind a load balancer. In sticky mode each
- * conversation only ever uses its own connection, and ends with a read of its history there.
+ * across cluster workers, as they would behind a round-robin load balancer.
+ *
+ * The hop is made explicit rather than left to chance: a connection takes a conversation
+ * whose previous turn was served by a *different* worker than the one this connection
+ * talks to (or, while that is not known yet or only one worker exists, came over a
+ * different connection). Only a
+ * conversation passed over `starvationLimit` times goes to any connection, so a run always
+ * finishes, even against a single process. In sticky mode each conversation only ever uses
+ * its own connection, and ends with a read of its history there.
  */
 export class TurnScheduler {
   readonly records: TurnRecord[] = [];
   private readonly conversations: Conversation[] = [];
   /** Shared FIFO of ready conversations (non-sticky mode). */
   private readonly ready: Conversation[] = [];
+  /** Workers that have answered a turn; hopping between workers needs at least two. */
+  private readonly workersSeen = new Set<string>();
   private readonly byTurnId = new Map<string, { conversation: Conversation; record: TurnRecord }>();
 
   constructor(private readonly options: SchedulerOptions) {
@@ -61,6 +76,7 @@ export class TurnScheduler {
         inFlight: false,
         abandoned: false,
         slot: options.sticky ? (n - 1) % options.connections : undefined,
+        skips: 0,
       };
       this.conversations.push(conversation);
       this.ready.push(conversation);
@@ -71,10 +87,17 @@ export class TurnScheduler {
     return this.conversations.map((c) => c.id);
   }
 
-  /** The next request for connection `slot`; `idle` when no conversation is ready. */
-  next(slot: number): Planned {
-    const conversation = this.options.sticky ? this.nextPinned(slot) : this.ready.shift();
+  /**
+   * The next request for connection `slot`, which last talked to `slotWorker` (if known);
+   * `idle` when no conversation is ready for it.
+   */
+  next(slot: number, slotWorker?: string): Planned {
+    const conversation = this.options.sticky
+      ? this.nextPinned(slot)
+      : this.nextHopping(slot, slotWorker);
     if (!conversation) return { kind: "idle" };
+    conversation.lastSlot = slot;
+    conversation.skips = 0;
     conversation.inFlight = true;
     if (this.turnsLeft(conversation) === 0) {
       conversation.readsPending--;
@@ -99,6 +122,10 @@ export class TurnScheduler {
     const entry = this.byTurnId.get(turnId);
     if (!entry) return;
     Object.assign(entry.record, answer);
+    if (answer.servedBy) {
+      entry.conversation.lastWorker = workerKey(answer.servedBy);
+      this.workersSeen.add(entry.conversation.lastWorker);
+    }
     this.release(entry.conversation);
   }
 
@@ -142,6 +169,26 @@ export class TurnScheduler {
     if (moreToDo && !this.options.sticky) this.ready.push(conversation);
   }
 
+  private nextHopping(slot: number, slotWorker: string | undefined): Conversation | undefined {
+    const hops = (c: Conversation) => {
+      if (c.lastSlot === undefined) return true;
+      if (slotWorker !== undefined && c.lastWorker !== undefined)
+        return c.lastWorker !== slotWorker;
+      return c.lastSlot !== slot;
+    };
+    let index = this.ready.findIndex(hops);
+    if (index < 0) {
+      for (const c of this.ready) c.skips++;
+      index = this.ready.findIndex((c) => c.skips > this.starvationLimit);
+    }
+    if (index < 0) return undefined;
+    return this.ready.splice(index, 1)[0];
+  }
+
+  private get starvationLimit(): number {
+    return 4 * this.options.connections;
+  }
+
   private nextPinned(slot: number): Conversation | undefined {
     return this.conversations.find(
       (c) =>
@@ -155,6 +202,11 @@ export class TurnScheduler {
   private turnsLeft(conversation: Conversation): number {
     return this.options.turnsPerConversation - conversation.nextIndex;
   }
+}
+
+/** Identifies one worker process across hosts. */
+export function workerKey(servedBy: ServedBy): string {
+  return `${servedBy.hostname}:${servedBy.pid}`;
 }
 
 /** High-resolution wall clock in ms, comparable across the records of one run. */

@@ -42,20 +42,23 @@ export async function startAppCluster(options: AppClusterOptions): Promise<AppCl
       cwd: ROOT,
       env: {
         ...process.env,
+        // Logs go to the log file whatever the caller's own level is.
+        LOG_LEVEL: "info",
         ...options.env,
         PORT: String(port),
         WORKERS: String(options.workers),
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      // The IPC channel carries the primary's "cluster_ready" message.
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     },
   );
   const log = options.logFile ? await openLog(options.logFile) : undefined;
   child.stderr?.on("data", (chunk: Buffer) => log?.write(chunk));
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on("line", (line) => {
-      log?.write(`${line}\n`);
-      if (line.includes('"event":"cluster_ready"')) resolve();
+    lines.on("line", (line) => log?.write(`${line}\n`));
+    child.on("message", (message: { type?: string }) => {
+      if (message?.type === "cluster_ready") resolve();
     });
     child.once("exit", (code, signal) =>
       reject(new Error(`${options.app} app exited before it was ready (${signal ?? code})`)),

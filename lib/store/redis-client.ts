@@ -9,7 +9,9 @@ export function createRedisClient(url: string): Redis {
   return new Redis(url, {
     // Fail a command at once while disconnected instead of queueing it.
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    // Never resend a command after a dropped connection: a resent append could store a
+    // turn twice. The caller reports the outcome as uncertain instead.
+    maxRetriesPerRequest: 0,
     connectTimeout: 1000,
     commandTimeout: 1000,
     // Keep trying to reconnect in the background, at most once a second.

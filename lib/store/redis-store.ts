@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import { type Redis, ReplyError } from "ioredis";
 import { StoreUnavailableError } from "../errors.ts";
 import type { ChatMessage } from "../types.ts";
 import type { ConversationStore } from "./conversation-store.ts";
@@ -40,13 +40,15 @@ export class RedisConversationStore implements ConversationStore {
 
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
     const encoded = messages.map((m) => JSON.stringify(m));
-    return this.call(() =>
-      this.redis.appendMessages(
+    try {
+      return await this.redis.appendMessages(
         RedisConversationStore.messagesKey(key),
         this.ttlSeconds,
         ...encoded,
-      ),
-    );
+      );
+    } catch (error) {
+      throw new StoreUnavailableError(error, neverApplied(error));
+    }
   }
 
   async ping(): Promise<boolean> {
@@ -72,4 +74,14 @@ export class RedisConversationStore implements ConversationStore {
       throw new StoreUnavailableError(error);
     }
   }
+}
+
+/**
+ * True when the failed write certainly did not happen: it was refused before being sent
+ * (offline, with the offline queue disabled) or Redis answered with an error. A timeout
+ * or a connection lost mid-command leaves the outcome unknown.
+ */
+function neverApplied(error: unknown): boolean {
+  if (error instanceof ReplyError) return true;
+  return error instanceof Error && /enableOfflineQueue|Stream isn't writeable/.test(error.message);
 }

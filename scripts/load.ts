@@ -1,0 +1,58 @@
+/**
+ * The load test and checker against an app that is already running, e.g. one from
+ * `npm start` or your own deployment behind a load balancer.
+ *   npm run load -- --url http://127.0.0.1:3001 --workers 4
+ * The token is signed with AUTH_SECRET (or the development default), so it must match the app's.
+ */
+import { parseArgs } from "node:util";
+import pc from "picocolors";
+import { issueToken } from "../lib/auth.ts";
+import { checkRun } from "../lib/check/checker.ts";
+import { DEV_AUTH_SECRET } from "../lib/config.ts";
+import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lib/load/cli-options.ts";
+import { requestJson } from "../lib/load/http-json.ts";
+import { runLoad } from "../lib/load/run-load.ts";
+import { renderReport } from "../lib/report/print.ts";
+import { summarize } from "../lib/report/summary.ts";
+import { writeRunReport } from "../lib/report/write-json.ts";
+import type { HealthResponse } from "../lib/types.ts";
+
+const { values } = parseArgs({ options: { ...loadFlagSpec, url: { type: "string" } } });
+if (values.help || !values.url) {
+  console.log(
+    `Usage: npm run load -- --url URL [options]\n  --url URL           the app's base URL\n${LOAD_FLAGS_HELP}`,
+  );
+  process.exit(values.help ? 0 : 2);
+}
+const url = values.url.replace(/\/$/, "");
+const flags = parseLoadFlags(values);
+
+const health = await requestJson(`${url}/healthz`).catch((error: Error) => {
+  console.error(pc.red(`cannot reach ${url}/healthz: ${error.message}`));
+  process.exit(1);
+});
+const app = (health.body as Partial<HealthResponse>).app ?? "unknown";
+const scenario = (health.body as Partial<HealthResponse>).scenario ?? "unknown";
+const token = issueToken(
+  { tenant: "load", user: `load-${process.pid}` },
+  process.env.AUTH_SECRET ?? DEV_AUTH_SECRET,
+);
+const load = await runLoad({
+  url,
+  token,
+  conversations: flags.conversations,
+  turns: flags.turns,
+  connections: flags.connections,
+  workers: flags.workers,
+  sticky: flags.sticky,
+  timeoutSeconds: flags.timeout,
+  maxSeconds: flags["max-seconds"],
+  progress: Boolean(process.stderr.isTTY),
+});
+const check = checkRun(load);
+const summary = summarize(app, scenario, load, check);
+console.log(`\n${renderReport(summary, load, check)}\n`);
+if (flags.json) {
+  await writeRunReport(flags.json, { summary, check, load });
+  console.log(pc.dim(`JSON result written to ${flags.json}`));
+}

@@ -1,0 +1,229 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { issueToken } from "../../../lib/auth.ts";
+import { conversationKey } from "../../../lib/keys.ts";
+import { freePort } from "../../../lib/net.ts";
+import { type AppCluster, startAppCluster } from "../../../lib/processes/app-cluster.ts";
+import { ensureRedis, type RedisHandle } from "../../../lib/processes/redis-server.ts";
+import { RedisConversationStore } from "../../../lib/store/redis-store.ts";
+import type {
+  ErrorResponse,
+  HealthResponse,
+  MessagesResponse,
+  TurnResponse,
+} from "../../../lib/types.ts";
+import { client } from "../../helpers/http.ts";
+
+const SECRET = "contract-test-secret";
+const PREFIX = "agent-sandbox:";
+
+function expectError(res: { status: number; body: unknown }, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect((res.body as ErrorResponse).error.code).toBe(code);
+  expect(typeof (res.body as ErrorResponse).error.message).toBe("string");
+}
+
+describe("the HTTP contract, against a real fixed cluster and Redis", () => {
+  let redis: RedisHandle;
+  let app: AppCluster;
+  let inspector: Redis;
+  const identity = { tenant: "contract", user: `u${Date.now()}` };
+  const token = issueToken(identity, SECRET);
+  const listKey = RedisConversationStore.messagesKey(conversationKey(PREFIX, identity, "conv"));
+
+  beforeAll(async () => {
+    redis = await ensureRedis();
+    inspector = new Redis(redis.url);
+    app = await startAppCluster({
+      app: "fixed",
+      scenario: "memory",
+      workers: 2,
+      env: { REDIS_URL: redis.url, AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "0", BODY_LIMIT: "16kb" },
+    });
+  });
+  afterAll(async () => {
+    await inspector?.del(listKey);
+    inspector?.disconnect();
+    await app?.stop();
+    await redis?.stop();
+  });
+
+  it("answers a turn with the documented shape and worker headers", async () => {
+    const api = client(app.url, token);
+    const first = await api.turn("conv", { text: "hello" });
+    expect(first.status).toBe(200);
+    const body = first.body as TurnResponse;
+    expect(body).toMatchObject({ conversationId: "conv", messagesSeen: 1 });
+    expect(body.turnId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.servedBy).toEqual({
+      workerId: expect.any(Number),
+      pid: expect.any(Number),
+      hostname: expect.any(String),
+    });
+    expect(first.headers["x-worker-id"]).toBe(String(body.servedBy.workerId));
+    expect(first.headers["x-worker-pid"]).toBe(String(body.servedBy.pid));
+
+    const second = await api.turn("conv", { text: "again", turnId: "my-turn-2" });
+    expect(second.body).toMatchObject({ turnId: "my-turn-2", messagesSeen: 3 });
+
+    const history = (await api.messages("conv")).body as MessagesResponse;
+    expect(history.messages.map((m) => [m.role, m.turnId])).toEqual([
+      ["user", body.turnId],
+      ["assistant", body.turnId],
+      ["user", "my-turn-2"],
+      ["assistant", "my-turn-2"],
+    ]);
+    expect(await inspector.ttl(listKey)).toBeGreaterThan(0);
+  });
+
+  it("returns an empty list for an unknown conversation", async () => {
+    const res = await client(app.url, token).messages("never-written");
+    expect(res.status).toBe(200);
+    expect((res.body as MessagesResponse).messages).toEqual([]);
+  });
+
+  it("reports liveness and the store on /healthz without a token", async () => {
+    const res = await client(app.url).get("/healthz");
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      ok: true,
+      app: "fixed",
+      store: { backend: "redis", reachable: true },
+    } satisfies Partial<HealthResponse>);
+  });
+
+  describe("rejects bad requests with a JSON error and changes nothing", () => {
+    let before: string[];
+    beforeAll(async () => {
+      before = await inspector.lrange(listKey, 0, -1);
+      expect(before.length).toBe(4);
+    });
+    afterAll(async () => {
+      expect(await inspector.lrange(listKey, 0, -1)).toEqual(before);
+      const keys = await inspector.keys(`${PREFIX}{contract:${identity.user}:*`);
+      expect(keys).toEqual([listKey]);
+    });
+
+    const anon = () => client(app.url);
+    const api = () => client(app.url, token);
+    const expired = () => issueToken(identity, SECRET, -60);
+    const otherSecret = () => issueToken(identity, "some-other-secret");
+    // Someone else's identity, carrying this token's (valid) signature.
+    const tampered = () => {
+      const signature = token.split(".")[1];
+      const forged = Buffer.from(
+        JSON.stringify({ ...identity, user: "someone-else", exp: 4102444800 }),
+      ).toString("base64url");
+      return `${forged}.${signature}`;
+    };
+
+    it.each([
+      ["no Authorization header", () => anon().turn("conv", { text: "x" })],
+      [
+        "a non-Bearer scheme",
+        () => anon().turn("conv", { text: "x" }, { authorization: "Basic abc" }),
+      ],
+      [
+        "a malformed token",
+        () => anon().turn("conv", { text: "x" }, { authorization: "Bearer abc" }),
+      ],
+      ["a tampered token", () => client(app.url, tampered()).turn("conv", { text: "x" })],
+      [
+        "a token signed with another secret",
+        () => client(app.url, otherSecret()).turn("conv", { text: "x" }),
+      ],
+      ["an expired token", () => client(app.url, expired()).turn("conv", { text: "x" })],
+      ["reading without a token", () => anon().messages("conv")],
+    ])("401 for %s", async (_name, send) => {
+      expectError(await send(), 401, "unauthorized");
+    });
+
+    it.each([
+      ["invalid JSON", () => api().turn("conv", "{not json"), "invalid_json"],
+      ["a missing text", () => api().turn("conv", {}), "invalid_body"],
+      ["a text of the wrong type", () => api().turn("conv", { text: 42 }), "invalid_body"],
+      ["an empty text", () => api().turn("conv", { text: "   " }), "invalid_body"],
+      ["an unknown field", () => api().turn("conv", { text: "x", role: "system" }), "invalid_body"],
+      ["a bad turnId", () => api().turn("conv", { text: "x", turnId: "a b" }), "invalid_body"],
+      ["a JSON array body", () => api().turn("conv", "[1,2]"), "invalid_body"],
+      [
+        "a non-JSON content type",
+        () => api().turn("conv", "text=x", { "content-type": "text/plain" }),
+        "invalid_body",
+      ],
+      ["a bad conversation id", () => api().turn("bad%20id", { text: "x" }), "invalid_params"],
+      [
+        "a too long conversation id",
+        () => api().turn("c".repeat(101), { text: "x" }),
+        "invalid_params",
+      ],
+      ["a bad conversation id on read", () => api().messages("a%7Bb%7D"), "invalid_params"],
+    ])("400 for %s", async (_name, send, code) => {
+      expectError(await send(), 400, code);
+    });
+
+    it("413 for a body over the limit", async () => {
+      expectError(await api().turn("conv", { text: "x".repeat(20_000) }), 413, "body_too_large");
+    });
+
+    it("404 JSON for an unknown route", async () => {
+      const res = await api().get("/nope");
+      expectError(res, 404, "not_found");
+      expect(res.headers["x-worker-id"]).toBeDefined();
+    });
+  });
+});
+
+describe("the fixed app when Redis is unavailable", () => {
+  it("answers 503 store_unavailable to turns and reads, and stays alive on /healthz", async () => {
+    const deadPort = await freePort();
+    const app = await startAppCluster({
+      app: "fixed",
+      scenario: "memory",
+      workers: 2,
+      env: { REDIS_URL: `redis://127.0.0.1:${deadPort}`, AUTH_SECRET: SECRET },
+    });
+    try {
+      const api = client(app.url, issueToken({ tenant: "t", user: "u" }, SECRET));
+      expectError(await api.turn("conv", { text: "hello" }), 503, "store_unavailable");
+      expectError(await api.messages("conv"), 503, "store_unavailable");
+      const health = await api.get("/healthz");
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({
+        ok: true,
+        store: { backend: "redis", reachable: false },
+      });
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it("stores nothing when Redis refuses the write (503, history unchanged)", async (ctx) => {
+    const redis = await ensureRedis();
+    // Changing ACLs is only acceptable on a Redis this test started itself.
+    if (!redis.owned) ctx.skip();
+    const admin = new Redis(redis.url);
+    const app = await startAppCluster({
+      app: "fixed",
+      scenario: "memory",
+      workers: 2,
+      env: { REDIS_URL: redis.url, AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "0" },
+    });
+    try {
+      const api = client(app.url, issueToken({ tenant: "t", user: "acl" }, SECRET));
+      expect((await api.turn("conv", { text: "kept" })).status).toBe(200);
+      await admin.call("ACL", "SETUSER", "default", "-@write");
+      expectError(await api.turn("conv", { text: "refused" }), 503, "store_unavailable");
+      await admin.call("ACL", "SETUSER", "default", "+@all");
+      const history = (await api.messages("conv")).body as MessagesResponse;
+      expect(history.messages.map((m) => m.content)).toEqual([
+        "kept",
+        expect.stringContaining('You said "kept"'),
+      ]);
+    } finally {
+      admin.disconnect();
+      await app.stop();
+      await redis.stop();
+    }
+  });
+});

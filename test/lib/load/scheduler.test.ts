@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { type Planned, TurnScheduler } from "../../../lib/load/scheduler.ts";
+
+const options = {
+  conversations: 3,
+  turnsPerConversation: 2,
+  connections: 2,
+  runId: "r",
+  sticky: false,
+};
+
+function turnOf(planned: Planned) {
+  if (planned.kind !== "turn") throw new Error(`expected a turn, got ${planned.kind}`);
+  return planned.record;
+}
+
+const ok = { outcome: "ok" as const, status: 200 };
+
+describe("TurnScheduler", () => {
+  it("never hands out a conversation's next turn before its previous one is answered", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1 });
+    const first = turnOf(scheduler.next(0));
+    expect(scheduler.next(1)).toEqual({ kind: "idle" });
+    scheduler.answered(first.turnId, ok);
+    expect(turnOf(scheduler.next(1))).toMatchObject({ index: 1, conversationId: "r-c1" });
+  });
+
+  it("moves a conversation's turns across connections (FIFO of ready conversations)", () => {
+    const scheduler = new TurnScheduler(options);
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    scheduler.answered(a.turnId, ok);
+    // Connection 0 is free again, but c3 has waited longest: it goes first.
+    expect(turnOf(scheduler.next(0)).conversationId).toBe("r-c3");
+    // c1's second turn goes to whichever connection frees next: here connection 1.
+    scheduler.answered(b.turnId, ok);
+    expect(turnOf(scheduler.next(1))).toMatchObject({ conversationId: "r-c1", index: 1 });
+  });
+
+  it("hands a conversation to a connection on a different worker than its last turn's", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 2, turnsPerConversation: 3 });
+    const served = (pid: number) => ({ ...ok, servedBy: { workerId: pid, pid, hostname: "h" } });
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    scheduler.answered(a.turnId, served(1)); // c1 on worker 1
+    scheduler.answered(b.turnId, served(2)); // c2 on worker 2
+    // A connection to worker 1 skips c1 (oldest, but last served by worker 1) and takes c2.
+    expect(turnOf(scheduler.next(0, "h:1")).conversationId).toBe("r-c2");
+    // A connection to worker 2 takes c1.
+    expect(turnOf(scheduler.next(1, "h:2")).conversationId).toBe("r-c1");
+  });
+
+  it("still finishes when no other worker ever frees up (starving conversations go anywhere)", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 2 });
+    const first = turnOf(scheduler.next(0));
+    scheduler.answered(first.turnId, { ...ok, servedBy: { workerId: 1, pid: 1, hostname: "h" } });
+    let planned: Planned = { kind: "idle" };
+    let asks = 0;
+    while (planned.kind === "idle" && asks < 1000) {
+      planned = scheduler.next(0, "h:1");
+      asks++;
+    }
+    expect(turnOf(planned).index).toBe(1);
+    expect(asks).toBeGreaterThan(1);
+  });
+
+  it("is done only when every turn is answered", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 1 });
+    const only = turnOf(scheduler.next(0));
+    expect(scheduler.done()).toBe(false);
+    scheduler.answered(only.turnId, ok);
+    expect(scheduler.done()).toBe(true);
+  });
+
+  it("abandons a conversation after a turn with an unknown outcome", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1 });
+    scheduler.lost(turnOf(scheduler.next(0)).turnId);
+    expect(scheduler.next(0)).toEqual({ kind: "idle" });
+    expect(scheduler.done()).toBe(true);
+    expect(scheduler.records[0]?.outcome).toBe("unknown");
+  });
+
+  it("in sticky mode keeps each conversation on its connection and ends with a read there", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      sticky: true,
+      conversations: 2,
+      turnsPerConversation: 1,
+    });
+    const onZero = turnOf(scheduler.next(0));
+    expect(onZero.conversationId).toBe("r-c1");
+    expect(turnOf(scheduler.next(1)).conversationId).toBe("r-c2");
+    scheduler.answered(onZero.turnId, ok);
+    expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
+    expect(scheduler.hasWorkFor(0)).toBe(true);
+    scheduler.readFinished("r-c1");
+    expect(scheduler.hasWorkFor(0)).toBe(false);
+  });
+});
