@@ -15,6 +15,12 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
     { verdict: verdictTag(summary.verdict) },
     { "turns sent / acknowledged": `${summary.turnsSent} / ${summary.acknowledged}` },
     { "lost turns": countTag(summary.lost, `${summary.lost} (${summary.lostPct}%)`) },
+    {
+      "history a reader sees (mean)": countTag(
+        summary.historyVisiblePct < 100 ? 1 : 0,
+        `${summary.historyVisiblePct}% of acknowledged turns`,
+      ),
+    },
     { "stale replies": countTag(summary.stale, `${summary.stale} (${summary.stalePct}%)`) },
     {
       "conversations affected": countTag(
@@ -57,6 +63,9 @@ export function renderComparison(summaries: readonly RunSummary[]): string {
   row("workers", (s) => `${s.workers}${s.sticky ? " (sticky)" : ""}`);
   row("turns acknowledged", (s) => `${s.acknowledged} of ${s.turnsSent}`);
   row("lost turns", (s) => countTag(s.lost, `${s.lost} (${s.lostPct}%)`));
+  row("history a reader sees", (s) =>
+    countTag(s.historyVisiblePct < 100 ? 1 : 0, `${s.historyVisiblePct}%`),
+  );
   row("stale replies", (s) => countTag(s.stale, `${s.stale} (${s.stalePct}%)`));
   row("conversations affected", (s) =>
     countTag(s.conversationsAffected, `${s.conversationsAffected} of ${s.conversations}`),

@@ -17,6 +17,8 @@ export interface RunSummary {
   stale: number;
   stalePct: number;
   conversationsAffected: number;
+  /** Mean share of a conversation's acknowledged turns that one final read shows (100 when correct). */
+  historyVisiblePct: number;
   meanWorkersPerConversation: number;
   turnsPerSecond: number;
   p50Ms: number;
@@ -48,9 +50,30 @@ export function summarize(
     stale: t.stale,
     stalePct: pct(t.stale),
     conversationsAffected: t.conversationsAffected,
+    historyVisiblePct: historyVisiblePct(load),
     meanWorkersPerConversation: t.meanWorkersPerConversation,
     turnsPerSecond: load.durationMs > 0 ? round((t.acknowledged * 1000) / load.durationMs) : 0,
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),
   };
+}
+
+/** What a user reloading the page sees: per successful read, the share of acknowledged turns in it. */
+function historyVisiblePct(load: LoadResult): number {
+  const acked = new Map<string, Set<string>>();
+  for (const turn of load.turns) {
+    if (turn.outcome !== "ok") continue;
+    const ids = acked.get(turn.conversationId) ?? new Set<string>();
+    ids.add(turn.turnId);
+    acked.set(turn.conversationId, ids);
+  }
+  const shares = load.reads
+    .filter((read) => read.ok && (acked.get(read.conversationId)?.size ?? 0) > 0)
+    .map((read) => {
+      const ids = acked.get(read.conversationId) as Set<string>;
+      const shown = new Set(read.messages.filter((m) => ids.has(m.turnId)).map((m) => m.turnId));
+      return shown.size / ids.size;
+    });
+  if (shares.length === 0) return 0;
+  return round((100 * shares.reduce((a, b) => a + b, 0)) / shares.length);
 }
