@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import type { TurnResponse } from "../types.ts";
 import { readHistories, toFinalRead } from "./final-reads.ts";
+import { turnProgress } from "./progress.ts";
 import type { FinalRead, RunRecord, TurnOutcome } from "./records.ts";
 import { now, type Planned, TurnScheduler, workerKey } from "./scheduler.ts";
 
@@ -20,7 +21,7 @@ export interface LoadOptions {
   timeoutSeconds: number;
   /** Hard cap on the whole run, in seconds. */
   maxSeconds: number;
-  /** Show autocannon's progress bar (on a terminal). */
+  /** Show a progress bar of turns answered (on a terminal). */
   progress: boolean;
 }
 
@@ -62,6 +63,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let idleRequests = 0;
   let instance: autocannon.Instance | undefined;
   let finished = false;
+  const progress = turnProgress(options.conversations * options.turns, options.progress);
   const started = now();
   let finishedAt: number | undefined;
 
@@ -133,6 +135,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         messagesSeen: status === 200 ? parsed?.messagesSeen : undefined,
         reply: status === 200 ? parsed?.reply : undefined,
       });
+      progress.tick();
     } else if (planned.kind === "read") {
       stickyReads.push(toFinalRead(planned.conversationId, status, parsed));
       scheduler.readFinished(planned.conversationId);
@@ -163,12 +166,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       },
       (error) => (error ? reject(error) : resolve()),
     );
-    if (options.progress) {
-      autocannon.track(instance, { renderResultsTable: false, renderLatencyTable: false });
-    }
   });
   void result;
 
+  progress.stop();
   // Whatever is still on the wire when the run stops has an unknown outcome.
   for (const slot of slots) {
     if (slot.planned.kind === "turn") scheduler.lost(slot.planned.record.turnId);
