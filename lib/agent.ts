@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** The settings an agent reads (a subset of AppConfig). */
+export interface AgentConfig {
+  /** Simulated model latency per reply, in ms. */
+  AGENT_LATENCY_MS: number;
+}
+
 /** What the agent is given: the shape of a chat-completion message list. */
 export interface AgentMessage {
   role: "user" | "assistant";
@@ -13,10 +19,14 @@ export interface AgentMessage {
  * Like the real one it is a runtime object: it holds no conversation state.
  */
 export class AssistantAgent {
+  private readonly latencyMs: number;
+
   constructor(
     readonly name: string,
-    private readonly latencyMs = 0,
-  ) {}
+    config: AgentConfig,
+  ) {
+    this.latencyMs = config.AGENT_LATENCY_MS;
+  }
 
   async generateReply(messages: readonly AgentMessage[]): Promise<string> {
     if (this.latencyMs > 0) await sleep(this.latencyMs);

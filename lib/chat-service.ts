@@ -2,11 +2,17 @@ import type { AppConfig } from "./config.ts";
 import type { ConversationStore } from "./store/conversation-store.ts";
 import type { ChatMessage, ServedBy } from "./types.ts";
 
-/** One user turn, already authenticated and validated by the HTTP layer. */
-export interface Turn {
+/** Which conversation a request is about, as the HTTP layer established it. */
+export interface ConversationRef {
   /** The canonical state key, derived from the verified identity and the conversation id. */
   key: string;
   conversationId: string;
+  /** The client's `X-Session` header, if it sent one. Not verified: never a key (see unstable-key). */
+  sessionHeader?: string;
+}
+
+/** One user turn, already authenticated and validated by the HTTP layer. */
+export interface Turn extends ConversationRef {
   turnId: string;
   text: string;
   servedBy: ServedBy;
@@ -29,7 +35,7 @@ export interface ChatService {
   /** Runs one turn: give the agent the history plus the new message, record both messages. */
   handleTurn(turn: Turn): Promise<TurnResult>;
   /** The conversation's messages, oldest first; [] for an unknown conversation. */
-  history(key: string): Promise<ChatMessage[]>;
+  history(ref: ConversationRef): Promise<ChatMessage[]>;
   /** Whether the state backend answers right now. Never throws. */
   storeReachable(): Promise<boolean>;
   /** Releases connections; called on graceful shutdown. */
@@ -41,6 +47,8 @@ export interface ServiceDeps {
   config: AppConfig;
   /** The worker's shared Redis-backed store, opened on first use. */
   redisStore(): ConversationStore;
+  /** A store keeping one JSON file per conversation under `directory`. */
+  fileStore(directory: string): ConversationStore;
 }
 
 /** The constructor every `broken/<scenario>/chat-service.ts` and `fixed/<scenario>/...` exports. */

@@ -17,6 +17,13 @@ const EnvSchema = z.object({
     .min(1)
     .default(7 * 24 * 3600),
   REDIS_KEY_PREFIX: z.string().min(1).default("agent-sandbox:"),
+  /** Where file-backed stores keep their JSON files. */
+  STATE_DIR: z.string().min(1).default(".runs/state"),
+  /**
+   * Every store write waits this long before it is applied: an explicit, configurable
+   * window for races such as an unawaited write (0 = off).
+   */
+  STORE_WRITE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   /** Largest accepted JSON body, in bytes-ish units understood by express.json (e.g. "16kb"). */
   BODY_LIMIT: z.string().default("16kb"),
 });

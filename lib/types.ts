@@ -41,7 +41,8 @@ export interface MessagesResponse {
   servedBy: ServedBy;
 }
 
-export type AppName = "broken" | "fixed";
+/** `exercise` is a learner's copy under `exercises/<scenario>/`. */
+export type AppName = "broken" | "fixed" | "exercise";
 
 /** Body of `GET /healthz`. */
 export interface HealthResponse {

@@ -1,10 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
 import type { ChatService, ServiceDeps } from "./chat-service.ts";
 import type { AppConfig } from "./config.ts";
 import { createApp } from "./http/create-app.ts";
 import { loadChatServiceClass, type ScenarioName } from "./scenarios.ts";
 import type { ConversationStore } from "./store/conversation-store.ts";
+import { DelayedWriteStore } from "./store/delayed-writes.ts";
+import { FileConversationStore } from "./store/file-store.ts";
 import { createRedisClient, waitUntilReady } from "./store/redis-client.ts";
 import { RedisConversationStore } from "./store/redis-store.ts";
 import type { AppName } from "./types.ts";
@@ -23,6 +26,10 @@ export interface RunningServer {
 function serviceDeps(config: AppConfig): { deps: ServiceDeps; connected: () => Promise<void> } {
   let store: ConversationStore | undefined;
   let connecting: Promise<void> = Promise.resolve();
+  const withDelay = (inner: ConversationStore) =>
+    config.STORE_WRITE_DELAY_MS > 0
+      ? new DelayedWriteStore(inner, config.STORE_WRITE_DELAY_MS)
+      : inner;
   const deps: ServiceDeps = {
     config,
     redisStore() {
@@ -30,9 +37,12 @@ function serviceDeps(config: AppConfig): { deps: ServiceDeps; connected: () => P
       if (!store) {
         const client = createRedisClient(config.REDIS_URL);
         connecting = waitUntilReady(client, STORE_CONNECT_WAIT_MS);
-        store = new RedisConversationStore(client, config.CONVERSATION_TTL_SECONDS);
+        store = withDelay(new RedisConversationStore(client, config.CONVERSATION_TTL_SECONDS));
       }
       return store;
+    },
+    fileStore(directory) {
+      return withDelay(new FileConversationStore(resolve(directory)));
     },
   };
   return { deps, connected: () => connecting };

@@ -12,7 +12,7 @@ import { logger } from "../lib/logger.ts";
 import { parseApp, parseScenario } from "../lib/scenarios.ts";
 import { startAppServer } from "../lib/worker.ts";
 
-const DEFAULT_PORTS = { broken: 3001, fixed: 3002 } as const;
+const DEFAULT_PORTS = { broken: 3001, fixed: 3002, exercise: 3003 } as const;
 
 const { values } = parseArgs({
   options: { app: { type: "string" }, scenario: { type: "string" } },

@@ -2,6 +2,7 @@ import { AssistantAgent } from "../../lib/agent.ts";
 import {
   assistantMessage,
   type ChatService,
+  type ConversationRef,
   type ServiceDeps,
   type Turn,
   type TurnResult,
@@ -20,7 +21,7 @@ export class AgentChatService implements ChatService {
   private readonly histories = new Map<string, ChatMessage[]>();
 
   constructor(deps: ServiceDeps) {
-    this.assistant = new AssistantAgent("assistant", deps.config.AGENT_LATENCY_MS);
+    this.assistant = new AssistantAgent("assistant", deps.config);
   }
 
   async handleTurn(turn: Turn): Promise<TurnResult> {
@@ -34,8 +35,8 @@ export class AgentChatService implements ChatService {
     return { reply, messagesSeen: before + 1, before, after: messages.length };
   }
 
-  async history(key: string): Promise<ChatMessage[]> {
-    return this.histories.get(key) ?? [];
+  async history(ref: ConversationRef): Promise<ChatMessage[]> {
+    return this.histories.get(ref.key) ?? [];
   }
 
   async storeReachable(): Promise<boolean> {

@@ -2,6 +2,7 @@ import { AssistantAgent } from "../../lib/agent.ts";
 import {
   assistantMessage,
   type ChatService,
+  type ConversationRef,
   type ServiceDeps,
   type Turn,
   type TurnResult,
@@ -21,7 +22,7 @@ export class AgentChatService implements ChatService {
   private readonly store: ConversationStore;
 
   constructor(deps: ServiceDeps) {
-    this.assistant = new AssistantAgent("assistant", deps.config.AGENT_LATENCY_MS);
+    this.assistant = new AssistantAgent("assistant", deps.config);
     this.store = deps.redisStore();
     this.backend = this.store.backend;
   }
@@ -37,8 +38,8 @@ export class AgentChatService implements ChatService {
     return { reply, messagesSeen: before + 1, before, after };
   }
 
-  async history(key: string): Promise<ChatMessage[]> {
-    return this.store.load(key);
+  async history(ref: ConversationRef): Promise<ChatMessage[]> {
+    return this.store.load(ref.key);
   }
 
   async storeReachable(): Promise<boolean> {

@@ -1,3 +1,5 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueToken } from "../auth.ts";
 import { checkRun } from "../check/checker.ts";
@@ -5,14 +7,19 @@ import { DEV_AUTH_SECRET } from "../config.ts";
 import type { LoadFlags } from "../load/cli-options.ts";
 import { runLoad } from "../load/run-load.ts";
 import { startAppCluster } from "../processes/app-cluster.ts";
-import { ensureRedis, type RedisHandle } from "../processes/redis-server.ts";
+import {
+  ensureRedis,
+  type RedisHandle,
+  RedisNotInstalledError,
+} from "../processes/redis-server.ts";
 import { summarize } from "../report/summary.ts";
 import type { RunReport } from "../report/write-json.ts";
+import { backendOf, getScenario, type ScenarioName } from "../scenarios.ts";
 import type { AppName } from "../types.ts";
 
 export interface DemoOptions extends LoadFlags {
   app: AppName;
-  scenario: string;
+  scenario: ScenarioName;
   /** Simulated model latency per turn, in ms. */
   agentLatencyMs: number;
   /** Folder for the cluster's JSON logs. */
@@ -24,6 +31,8 @@ export interface DemoOptions extends LoadFlags {
 
 export interface DemoResult extends RunReport {
   logFile: string;
+  /** The scenario that actually ran (the fixed memory demo falls back to file-store without Redis). */
+  scenario: ScenarioName;
 }
 
 /**
@@ -34,24 +43,43 @@ export interface DemoResult extends RunReport {
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const note = options.note ?? (() => {});
   const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
+  let scenario = options.scenario;
   let redis: RedisHandle | undefined;
-  if (options.app === "fixed") {
-    redis = await ensureRedis();
-    note(
-      redis.owned
-        ? `started a private redis-server at ${redis.url}`
-        : `using REDIS_URL ${redis.url}`,
-    );
+  if (backendOf(options.app, scenario) === "redis") {
+    try {
+      redis = await ensureRedis();
+      note(
+        redis.owned
+          ? `started a private redis-server at ${redis.url}`
+          : `using REDIS_URL ${redis.url}`,
+      );
+    } catch (error) {
+      const canFallBack = options.app === "fixed" && scenario === "memory";
+      if (!(error instanceof RedisNotInstalledError && canFallBack)) throw error;
+      scenario = "file-store";
+      note(
+        "redis-server is not installed and REDIS_URL is not set: the fixed app runs on its embedded fallback, " +
+          "the file store (one JSON file per conversation, shared by the workers of this machine only). " +
+          "Install Redis to see the real fix.",
+      );
+    }
   }
-  const logFile = join(options.logDir, `${options.app}-${options.scenario}-${Date.now()}.log`);
+  // A fresh state directory per run, removed afterwards, for file-backed variants.
+  const stateDir =
+    backendOf(options.app, scenario) === "files"
+      ? await mkdtemp(join(tmpdir(), "agent-sandbox-state-"))
+      : undefined;
+  const logFile = join(options.logDir, `${options.app}-${scenario}-${Date.now()}.log`);
   try {
     const cluster = await startAppCluster({
       app: options.app,
-      scenario: options.scenario,
+      scenario,
       workers: options.workers,
       logFile,
       env: {
+        ...scenarioEnv(scenario),
         REDIS_URL: redis?.url,
+        STATE_DIR: stateDir,
         AUTH_SECRET: secret,
         AGENT_LATENCY_MS: String(options.agentLatencyMs),
       },
@@ -72,12 +100,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         progress: options.progress,
       });
       const check = checkRun(load);
-      const summary = summarize(options.app, options.scenario, load, check);
-      return { summary, check, load, logFile };
+      const summary = summarize(options.app, scenario, load, check);
+      return { summary, check, load, logFile, scenario };
     } finally {
       await cluster.stop();
     }
   } finally {
     await redis?.stop();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/** The scenario's default environment (its race window, say), unless the caller's environment sets it. */
+function scenarioEnv(scenario: ScenarioName): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(getScenario(scenario).env)) {
+    env[name] = process.env[name] ?? value;
+  }
+  return env;
 }

@@ -63,6 +63,7 @@ export function createApp({ app, scenario, service, config, servedBy }: AppOptio
       const result = await service.handleTurn({
         key,
         conversationId,
+        sessionHeader: req.get("x-session"),
         turnId,
         text: parsed.data.text,
         servedBy: served,
@@ -99,7 +100,7 @@ export function createApp({ app, scenario, service, config, servedBy }: AppOptio
     const key = conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId);
     const body: MessagesResponse = {
       conversationId,
-      messages: await service.history(key),
+      messages: await service.history({ key, conversationId, sessionHeader: req.get("x-session") }),
       servedBy: served,
     };
     res.json(body);

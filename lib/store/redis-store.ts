@@ -39,6 +39,9 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
+    if (messages.length === 0) {
+      return this.call(() => this.redis.llen(RedisConversationStore.messagesKey(key)));
+    }
     const encoded = messages.map((m) => JSON.stringify(m));
     try {
       return await this.redis.appendMessages(
