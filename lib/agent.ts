@@ -1,43 +1,52 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { createModelClient } from "./model/create-model-client.ts";
+import type { AgentMessage, ModelClient, ModelConfig } from "./model/model-client.ts";
 
-/** The settings an agent reads (a subset of AppConfig). */
-export interface AgentConfig {
-  /** Simulated model latency per reply, in ms. */
-  AGENT_LATENCY_MS: number;
-}
-
-/** What the agent is given: the shape of a chat-completion message list. */
-export interface AgentMessage {
-  role: "user" | "assistant";
-  content: string;
-}
+export type { AgentMessage } from "./model/model-client.ts";
 
 /**
- * A deterministic stand-in for AutoGen's LLM-backed `AssistantAgent`: no network, no key.
- * Its reply says what it remembers (how many earlier user messages, and the first one),
- * so a transcript shows at a glance when the agent was handed a partial history.
- * Like the real one it is a runtime object: it holds no conversation state.
+ * The settings an agent reads (a subset of AppConfig): `AGENT_LATENCY_MS` for the scripted
+ * model, and the optional model settings `AGENT_MODEL`, `MODEL_BASE_URL`, `MODEL_NAME`,
+ * `MODEL_API_KEY`, `MODEL_TIMEOUT_MS`. Without `AGENT_MODEL` the agent is the scripted one,
+ * so `{ AGENT_LATENCY_MS: 5 }` is a complete config.
+ */
+export type AgentConfig = ModelConfig;
+
+/** Optional extras, mostly for tests: a model to use instead of the configured one. */
+export interface AgentOptions {
+  /** Use this model instead of the one `createModelClient(config)` picks. */
+  model?: ModelClient;
+  /** The system message sent ahead of the conversation (ignored by the scripted model). */
+  systemMessage?: string;
+}
+
+/** Like AutoGen's default, short: the model answers the last message with the rest as context. */
+export const DEFAULT_SYSTEM_MESSAGE =
+  "You are a helpful AI assistant. Answer the user's latest message; the earlier messages " +
+  "of this conversation are your memory of it.";
+
+/**
+ * A stand-in for AutoGen's LLM-backed `AssistantAgent`. By default its model is the
+ * deterministic script (no network, no key): its reply says what it remembers (how many
+ * earlier user messages, and the first one), so a transcript shows at a glance when the
+ * agent was handed a partial history. With `AGENT_MODEL=openai` a real model answers
+ * (see lib/model/). Like the real one it is a runtime object: it holds no conversation
+ * state; everything it knows is the history it is handed on each call.
  */
 export class AssistantAgent {
-  private readonly latencyMs: number;
+  readonly model: ModelClient;
+  private readonly systemMessage: string;
 
   constructor(
     readonly name: string,
     config: AgentConfig,
+    options: AgentOptions = {},
   ) {
-    this.latencyMs = config.AGENT_LATENCY_MS;
+    this.model = options.model ?? createModelClient(config);
+    this.systemMessage = options.systemMessage ?? DEFAULT_SYSTEM_MESSAGE;
   }
 
+  /** The next assistant message for `messages`; rejects with `ModelError` (502) if the model fails. */
   async generateReply(messages: readonly AgentMessage[]): Promise<string> {
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
-    const userMessages = messages.filter((m) => m.role === "user");
-    const current = userMessages.at(-1);
-    if (!current) return "Hello! What can I do for you?";
-    const earlier = userMessages.length - 1;
-    if (earlier === 0) {
-      return `You said "${current.content}". I remember no earlier message from you.`;
-    }
-    const first = userMessages[0]?.content ?? "";
-    return `You said "${current.content}". I remember ${earlier} earlier message(s) from you; the first was "${first}".`;
+    return this.model.complete(messages, { system: this.systemMessage });
   }
 }

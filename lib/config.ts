@@ -4,7 +4,7 @@ import { logger } from "./logger.ts";
 /** The development secret: fine on a laptop, never in production. */
 export const DEV_AUTH_SECRET = "dev-only-secret-change-me";
 
-const EnvSchema = z.object({
+const EnvFields = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   REDIS_URL: z.string().url().optional(),
@@ -26,6 +26,31 @@ const EnvSchema = z.object({
   STORE_WRITE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   /** Largest accepted JSON body, in bytes-ish units understood by express.json (e.g. "16kb"). */
   BODY_LIMIT: z.string().default("16kb"),
+  /** Which model answers: "scripted" (deterministic, no network) or "openai" (an OpenAI-compatible API). */
+  AGENT_MODEL: z.enum(["scripted", "openai"]).default("scripted"),
+  /** Base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1 for a local Ollama. */
+  MODEL_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The model to ask for, e.g. llama3.2. */
+  MODEL_NAME: z.string().min(1).optional(),
+  /** Sent as `Authorization: Bearer <key>` when set (Ollama needs none). */
+  MODEL_API_KEY: z.string().optional(),
+  /** Give up on one model reply after this many ms; the turn then fails with 502 model_error. */
+  MODEL_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
+});
+
+/** `AGENT_MODEL=openai` cannot start without knowing where the model is and which one to ask. */
+const EnvSchema = EnvFields.superRefine((env, ctx) => {
+  if (env.AGENT_MODEL !== "openai") return;
+  for (const name of ["MODEL_BASE_URL", "MODEL_NAME"] as const) {
+    if (!env[name]) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message:
+          "required when AGENT_MODEL=openai (e.g. MODEL_BASE_URL=http://127.0.0.1:11434/v1 MODEL_NAME=llama3.2)",
+      });
+    }
+  }
 });
 
 export type AppConfig = z.infer<typeof EnvSchema> & { authSecret: string };

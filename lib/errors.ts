@@ -33,3 +33,18 @@ export class StoreUnavailableError extends HttpError {
     this.cause = cause;
   }
 }
+
+/**
+ * The model behind the agent gave no usable reply: unreachable, too slow, a non-2xx
+ * answer, or a body that is not a chat completion. Maps to 502 `model_error`. The
+ * message says what went wrong and never carries the API key; the original error, if
+ * any, is kept as `cause` for the logs. The fixed chat services persist a turn only
+ * after the reply arrives, so a turn that fails this way leaves nothing in the store.
+ */
+export class ModelError extends HttpError {
+  constructor(message: string, cause?: unknown) {
+    super(502, "model_error", message);
+    this.name = "ModelError";
+    if (cause !== undefined) this.cause = cause;
+  }
+}

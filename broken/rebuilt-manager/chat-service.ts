@@ -1,0 +1,37 @@
+import { AssistantAgent } from "../../lib/agent.ts";
+import {
+  assistantMessage,
+  type ServiceDeps,
+  type Turn,
+  type TurnResult,
+  userMessage,
+} from "../../lib/chat-service.ts";
+import { GroupChat, GroupChatManager } from "../../lib/group-chat.ts";
+import { StoredChatService } from "../../lib/stored-chat-service.ts";
+import type { ChatMessage } from "../../lib/types.ts";
+
+/**
+ * BROKEN: a new GroupChat, with an empty message list, and a new GroupChatManager on
+ * every request. The turns are saved, but the manager never sees them: each turn starts
+ * from zero, and the same agent always speaks. Broken even with one worker.
+ */
+export class AgentChatService extends StoredChatService {
+  private readonly agents: AssistantAgent[];
+
+  constructor(deps: ServiceDeps) {
+    super(deps);
+    this.agents = ["planner", "researcher", "writer"].map(
+      (n) => new AssistantAgent(n, deps.config),
+    );
+  }
+
+  override async handleTurn(turn: Turn): Promise<TurnResult> {
+    const groupChat = new GroupChat<ChatMessage>(this.agents, []);
+    const manager = new GroupChatManager(groupChat);
+    const before = groupChat.messages.length;
+    const user = userMessage(turn);
+    const { reply } = await manager.step(user);
+    const after = await this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
+    return { reply, messagesSeen: before + 1, before, after };
+  }
+}

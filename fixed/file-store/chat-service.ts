@@ -1,0 +1,14 @@
+import { join } from "node:path";
+import type { ServiceDeps } from "../../lib/chat-service.ts";
+import { StoredChatService } from "../../lib/stored-chat-service.ts";
+
+/**
+ * FIXED: every worker reads and writes one shared directory; each write replaces the
+ * conversation's file atomically (temp file, then rename). Correct for the workers of
+ * one machine; several machines need shared storage such as Redis.
+ */
+export class AgentChatService extends StoredChatService {
+  constructor(deps: ServiceDeps) {
+    super(deps, deps.fileStore(join(deps.config.STATE_DIR, "shared")));
+  }
+}

@@ -1,0 +1,22 @@
+import type { ConversationRef, Turn, TurnResult } from "../../lib/chat-service.ts";
+import { StoredChatService } from "../../lib/stored-chat-service.ts";
+import type { ChatMessage } from "../../lib/types.ts";
+
+/**
+ * FIXED: the state key is the canonical one the HTTP layer derived from the verified
+ * identity (tenant, user) and the conversation id: the same on every worker and every
+ * request, and out of reach of anyone else's token.
+ */
+export class AgentChatService extends StoredChatService {
+  private keyOf(ref: ConversationRef): string {
+    return ref.key;
+  }
+
+  override handleTurn(turn: Turn): Promise<TurnResult> {
+    return super.handleTurn({ ...turn, key: this.keyOf(turn) });
+  }
+
+  override history(ref: ConversationRef): Promise<ChatMessage[]> {
+    return super.history({ ...ref, key: this.keyOf(ref) });
+  }
+}

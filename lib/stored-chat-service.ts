@@ -1,0 +1,54 @@
+import { AssistantAgent } from "./agent.ts";
+import {
+  assistantMessage,
+  type ChatService,
+  type ConversationRef,
+  type ServiceDeps,
+  type Turn,
+  type TurnResult,
+  userMessage,
+} from "./chat-service.ts";
+import type { ConversationStore } from "./store/conversation-store.ts";
+import type { ChatMessage } from "./types.ts";
+
+/**
+ * Plumbing for the chat services whose state lives in a ConversationStore (Redis unless
+ * a subclass passes another), so each scenario's file holds only its lesson.
+ * `handleTurn` is the correct pattern: rehydrate, run the agent, append, then answer.
+ */
+export class StoredChatService implements ChatService {
+  readonly backend: string;
+  protected readonly assistant: AssistantAgent;
+  protected readonly store: ConversationStore;
+  /** Every key this service writes must start with it (REDIS_KEY_PREFIX). */
+  protected readonly keyPrefix: string;
+
+  constructor(deps: ServiceDeps, store?: ConversationStore) {
+    this.keyPrefix = deps.config.REDIS_KEY_PREFIX;
+    this.assistant = new AssistantAgent("assistant", deps.config);
+    this.store = store ?? deps.redisStore();
+    this.backend = this.store.backend;
+  }
+
+  async handleTurn(turn: Turn): Promise<TurnResult> {
+    const messages = await this.store.load(turn.key);
+    const before = messages.length;
+    const user = userMessage(turn);
+    messages.push(user);
+    const reply = await this.assistant.generateReply(messages);
+    const after = await this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
+    return { reply, messagesSeen: before + 1, before, after };
+  }
+
+  async history(ref: ConversationRef): Promise<ChatMessage[]> {
+    return this.store.load(ref.key);
+  }
+
+  async storeReachable(): Promise<boolean> {
+    return this.store.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
