@@ -26,6 +26,8 @@ export interface TurnResult {
   /** Messages in the conversation before and after the turn, as this worker saw them. */
   before: number;
   after: number;
+  /** The key the state was actually read and written under, when not the canonical one. */
+  key?: string;
 }
 
 /** What every chat service (broken or fixed, any scenario) offers the HTTP layer. */

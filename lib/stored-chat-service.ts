@@ -37,7 +37,7 @@ export class StoredChatService implements ChatService {
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
     const after = await this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
-    return { reply, messagesSeen: before + 1, before, after };
+    return { reply, messagesSeen: before + 1, before, after, key: turn.key };
   }
 
   async history(ref: ConversationRef): Promise<ChatMessage[]> {

@@ -10,13 +10,13 @@ import pc from "picocolors";
 import { runDemo } from "../lib/demo/run-demo.ts";
 import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lib/load/cli-options.ts";
 import { RedisNotInstalledError } from "../lib/processes/redis-server.ts";
-import { renderReport } from "../lib/report/print.ts";
+import { renderReport, renderScenarioNotes } from "../lib/report/print.ts";
 import { writeRunReport } from "../lib/report/write-json.ts";
-import { parseApp, parseScenario, SCENARIOS } from "../lib/scenarios.ts";
+import { getScenario, parseApp, parseScenario, SCENARIO_NAMES } from "../lib/scenarios.ts";
 
 const HELP = `Usage: npm run demo:broken|demo:fixed -- [options]
   --app broken|fixed    (set by the npm script)
-  --scenario NAME       one of: ${SCENARIOS.join(", ")} (default memory)
+  --scenario NAME       one of: ${SCENARIO_NAMES.join(", ")} (default memory)
   --latency-ms N        simulated model latency per turn (default 5)
   --expect VERDICT      exit 1 unless the checker says valid|invalid|unknown
 ${LOAD_FLAGS_HELP}`;
@@ -53,6 +53,7 @@ try {
     note: (message) => console.log(pc.dim(message)),
   });
   console.log(`\n${renderReport(result.summary, result.load, result.check)}\n`);
+  console.log(`${renderScenarioNotes(getScenario(result.scenario), app)}\n`);
   if (flags.json) {
     await writeRunReport(flags.json, result);
     console.log(pc.dim(`JSON result written to ${flags.json}`));

@@ -27,6 +27,8 @@ export interface ChatTarget {
   scenario: string;
   /** Where it came from, for the banner: "already running on :3001", "started here with 4 workers". */
   where: string;
+  /** True when this process started it (and stop() stops it). */
+  owned: boolean;
   /** The cluster's JSON logs, when this process started it. */
   logFile?: string;
   /** Stops whatever this process started (nothing for an app someone else runs). */
@@ -81,6 +83,7 @@ export async function findOrStartApp(options: FindOrStartOptions): Promise<ChatT
       app: health?.app ?? app,
       scenario: health?.scenario ?? scenario,
       where: "given with --url",
+      owned: false,
       stop: async () => {},
     };
   }
@@ -89,7 +92,14 @@ export async function findOrStartApp(options: FindOrStartOptions): Promise<ChatT
     const url = `http://127.0.0.1:${port}`;
     const health = await probeHealth(url);
     if (health?.app === app && health.scenario === scenario) {
-      return { url, app, scenario, where: `already running on :${port}`, stop: async () => {} };
+      return {
+        url,
+        app,
+        scenario,
+        where: `already running on :${port}`,
+        owned: false,
+        stop: async () => {},
+      };
     }
     note(
       health
@@ -111,13 +121,19 @@ async function startOwnApp(
   if (backendOf(app, scenario) === "redis") {
     try {
       redis = await ensureRedis();
-      note(redis.owned ? `started a private redis-server at ${redis.url}` : `using REDIS_URL ${redis.url}`);
+      note(
+        redis.owned
+          ? `started a private redis-server at ${redis.url}`
+          : `using REDIS_URL ${redis.url}`,
+      );
     } catch (error) {
       // Same fallback as the demo: the fixed memory app can run on the shared file store.
       if (!(error instanceof RedisNotInstalledError && app === "fixed" && scenario === "memory"))
         throw error;
       scenario = "file-store";
-      note("redis-server is not installed and REDIS_URL is not set: running the fixed file-store app instead");
+      note(
+        "redis-server is not installed and REDIS_URL is not set: running the fixed file-store app instead",
+      );
     }
   }
   let stateDir: string | undefined;
@@ -125,7 +141,10 @@ async function startOwnApp(
     // A throwaway state directory, so file-backed variants never see an older run's files.
     if (backendOf(app, scenario) === "files")
       stateDir = await mkdtemp(join(tmpdir(), "agent-sandbox-state-"));
-    const logFile = join(options.logDir ?? join(ROOT, ".runs"), `chat-${app}-${scenario}-${Date.now()}.log`);
+    const logFile = join(
+      options.logDir ?? join(ROOT, ".runs"),
+      `chat-${app}-${scenario}-${Date.now()}.log`,
+    );
     const cluster = await startAppCluster({
       app,
       scenario,
@@ -144,6 +163,7 @@ async function startOwnApp(
       app,
       scenario,
       where: `started here with ${workers} worker${workers === 1 ? "" : "s"}`,
+      owned: true,
       logFile,
       stop: async () => {
         await cluster.stop();

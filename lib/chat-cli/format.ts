@@ -27,7 +27,7 @@ export function formatHistory(outcome: HistoryOutcome, conversationId: string): 
   const count = `${messages.length} of ${expected} messages`;
   const head = `${pc.bold(conversationId)} as ${workerLabel(outcome.servedBy)} sees it: ${
     messages.length < expected
-      ? pc.red(`${count} ✗ (this worker's memory only has the turns it served)`)
+      ? pc.red(`${count} ✗ (missing ${expected - messages.length})`)
       : pc.green(`${count} ✓`)
   }`;
   const lines = messages.map((message, index) => {
@@ -39,8 +39,8 @@ export function formatHistory(outcome: HistoryOutcome, conversationId: string): 
 
 /** `{error:{code,message}}` or a missing answer, as one red line with a hint where one helps. */
 export function formatFailure(failure: Failure): string {
-  const status = failure.status === undefined ? "no answer" : String(failure.status);
-  const line = pc.red(`✗ ${status} ${failure.code}: ${failure.message}`);
+  const what = failure.status === undefined ? "no answer" : `${failure.status} ${failure.code}`;
+  const line = pc.red(`✗ ${what}: ${failure.message}`);
   const hint = HINTS[failure.code];
   return hint ? `${line}\n   ${pc.dim(hint)}` : line;
 }
@@ -58,6 +58,8 @@ export interface BannerInfo {
   app: string;
   scenario: string;
   title?: string;
+  /** The scenario's problem in plain words: what to expect from the broken variant. */
+  problem?: string;
   url: string;
   /** "already running on :3001", "started here with 4 workers", ... */
   where: string;
@@ -69,13 +71,14 @@ export function banner(info: BannerInfo): string {
   return [
     `${pc.bold(`Chatting with the ${info.app} app`)} (scenario ${info.scenario}${info.title ? `: ${info.title}` : ""})`,
     `${info.url}, ${info.where}. Conversation ${pc.bold(info.conversationId)}.`,
-    ...(info.logFile ? [pc.dim(`The app's JSON logs (one "turn" line per turn): ${info.logFile}`)] : []),
+    ...(info.logFile
+      ? [pc.dim(`The app's JSON logs (one "turn" line per turn): ${info.logFile}`)]
+      : []),
     "",
-    "Each line you type is one turn, sent on a fresh connection, so the cluster hands it to",
-    "the next worker. Watch the worker tag (w1, w2, ...) and \"saw N of M messages\": M is what",
-    `the agent should have been given (2k-1 on the k-th turn). ${pc.red("Red")} means it forgot:`,
-    "that worker only remembers the turns it served itself. The fixed app loads the history",
-    "from shared storage on every turn, so every worker sees every turn.",
+    "Each line you type is one turn, sent on a fresh connection, so the cluster hands it to the",
+    'next worker. Watch the worker tag (w1, w2, ...) and "saw N of M messages": M is what the agent',
+    `should have been given (2k-1 on the k-th turn). ${pc.red("Red")}: it was given less, it forgot.`,
+    ...(info.problem ? [pc.dim(`Here: ${info.problem}`)] : []),
     HELP_LINE,
   ].join("\n");
 }

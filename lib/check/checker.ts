@@ -1,5 +1,6 @@
 import type { FinalRead, RunRecord, TurnRecord } from "../load/records.ts";
 import type { ChatMessage, Role, ServedBy } from "../types.ts";
+import { COUNT_OF } from "./anomaly-counts.ts";
 import type {
   Anomaly,
   AnomalyCounts,
@@ -11,16 +12,6 @@ import type {
 } from "./types.ts";
 
 const ROLES: readonly Role[] = ["user", "assistant"];
-
-/** Which count field each anomaly kind feeds; every anomaly is one unit of its count. */
-const COUNT_FIELD: Record<AnomalyKind, keyof AnomalyCounts> = {
-  lost: "lost",
-  stale: "stale",
-  duplicated: "duplicated",
-  "out-of-order": "outOfOrder",
-  unexpected: "unexpected",
-  divergent: "divergent",
-};
 
 /** One sentence per anomaly kind for the verdict's reasons, in the order they are reported. */
 const INVALID_REASONS: Record<keyof AnomalyCounts, (count: number) => string> = {
@@ -420,7 +411,7 @@ function countAnomalies(anomalies: Anomaly[]): AnomalyCounts {
     unexpected: 0,
     divergent: 0,
   };
-  for (const { kind } of anomalies) counts[COUNT_FIELD[kind]] += 1;
+  for (const { kind } of anomalies) counts[COUNT_OF[kind]] += 1;
   return counts;
 }
 

@@ -73,7 +73,7 @@ export function createApp({ app, scenario, service, config, servedBy }: AppOptio
         event: "turn",
         app,
         scenario,
-        key,
+        key: result.key ?? key,
         conversationId,
         turnId,
         workerId: served.workerId,

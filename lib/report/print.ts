@@ -2,6 +2,8 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import type { CheckResult } from "../check/types.ts";
 import type { LoadResult } from "../load/run-load.ts";
+import type { Scenario } from "../scenarios.ts";
+import type { AppName } from "../types.ts";
 import { countTag, verdictTag } from "./palette.ts";
 import type { RunSummary } from "./summary.ts";
 import { pickConversation, renderTranscript } from "./transcript.ts";
@@ -74,4 +76,19 @@ export function renderComparison(summaries: readonly RunSummary[]): string {
   row("throughput", (s) => `${s.turnsPerSecond} turns/s`);
   row("latency p50 / p99", (s) => `${s.p50Ms} / ${s.p99Ms} ms`);
   return table.toString();
+}
+
+/** The scenario's lesson under the report: what goes wrong, where to see it, the fix. */
+export function renderScenarioNotes(scenario: Scenario, app: AppName): string {
+  const lines = [pc.bold(`Scenario ${scenario.name}: ${scenario.title}`)];
+  lines.push(`  ${pc.red("what goes wrong")}  ${scenario.problem}`);
+  lines.push(`  ${pc.yellow("in the logs")}      ${scenario.inTheLogs}`);
+  lines.push(`  ${pc.green("the fix")}          ${scenario.fix}`);
+  const other = app === "fixed" ? "broken" : "fixed";
+  lines.push(
+    pc.dim(
+      `  diff broken/${scenario.name}/chat-service.ts fixed/${scenario.name}/chat-service.ts shows the lesson; compare with npm run demo:${other} -- --scenario ${scenario.name}`,
+    ),
+  );
+  return lines.join("\n");
 }

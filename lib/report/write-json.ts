@@ -12,6 +12,10 @@ export interface RunReport {
 }
 
 export async function writeRunReport(file: string, report: RunReport): Promise<void> {
+  await writeJson(file, report);
+}
+
+export async function writeJson(file: string, value: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
 }

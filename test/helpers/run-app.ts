@@ -2,13 +2,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DemoResult, runDemo } from "../../lib/demo/run-demo.ts";
 import type { LoadFlags } from "../../lib/load/cli-options.ts";
+import type { ScenarioName } from "../../lib/scenarios.ts";
 import type { AppName } from "../../lib/types.ts";
 
 /** Runs exactly what `npm run demo:<app>` runs (real cluster, real Redis, real HTTP). */
-export function runApp(app: AppName, flags: Partial<LoadFlags> = {}): Promise<DemoResult> {
+export function runApp(
+  app: AppName,
+  flags: Partial<LoadFlags> = {},
+  scenario: ScenarioName = "memory",
+): Promise<DemoResult> {
   return runDemo({
     app,
-    scenario: "memory",
+    scenario,
     workers: 4,
     conversations: 24,
     turns: 8,
