@@ -90,9 +90,11 @@ if (values.help) {
   if (!values.watch) {
     process.exitCode = (await checkOnce()).solved ? 0 : 1;
   } else {
+    let runs = 0;
     const watcher = watchAndRun(
       file,
       async () => {
+        if (runs++ > 0) console.log(pc.bold(`\n${displayPath(file)} changed: checking again`));
         await checkOnce();
         if (!stopping) console.log(pc.dim(`Watching ${displayPath(file)}; Ctrl+C stops.`));
       },

@@ -30,7 +30,6 @@ export function runChatLoop(options: ChatLoopOptions): Promise<void> {
     terminal: interactive,
   });
   rl.setPrompt(PROMPT);
-  rl.on("SIGINT", options.onInterrupt ?? (() => rl.close()));
 
   const queue: string[] = [];
   let running = false;
@@ -55,6 +54,8 @@ export function runChatLoop(options: ChatLoopOptions): Promise<void> {
     const finish = () => {
       if (done) return;
       done = true;
+      // Ctrl+D leaves the cursor after the prompt: later output starts on a line of its own.
+      if (promptShown) output.write("\n");
       rl.close();
       resolve();
     };
@@ -75,6 +76,12 @@ export function runChatLoop(options: ChatLoopOptions): Promise<void> {
         promptShown = true;
       }
     };
+    rl.on("SIGINT", () => {
+      if (promptShown) output.write("\n");
+      promptShown = false;
+      if (options.onInterrupt) options.onInterrupt();
+      else finish();
+    });
     rl.on("line", (line) => {
       queue.push(line);
       if (!running) drain().catch(reject);

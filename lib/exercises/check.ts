@@ -70,9 +70,21 @@ async function findLog(
   return candidates[0] ? join(logDir, candidates[0].name) : undefined;
 }
 
-async function tail(file: string, count: number): Promise<string> {
-  const text = (await readFile(file, "utf8")).trimEnd();
-  return text.split("\n").slice(-count).join("\n");
+/**
+ * What the workers printed when they failed: the first run of non-JSON lines (stderr: an
+ * uncaught error and its stack) in the cluster's log, or else the log's last lines.
+ */
+async function failureExcerpt(file: string, count = 15): Promise<string> {
+  const all = (await readFile(file, "utf8")).trimEnd().split("\n");
+  const isJson = (line: string) => line.startsWith("{");
+  const start = all.findIndex((line) => line.trim() !== "" && !isJson(line));
+  if (start < 0) return all.slice(-count).join("\n");
+  const end = all.findIndex((line, i) => i > start && isJson(line));
+  return all
+    .slice(start, end < 0 ? undefined : end)
+    .filter((line) => line.trim() !== "")
+    .slice(0, count)
+    .join("\n");
 }
 
 /**
@@ -161,9 +173,9 @@ export async function checkExercise(options: CheckOptions): Promise<CheckOutcome
     if (logFile) {
       messages.push({
         kind: "note",
-        text: `Last lines of the app's log (${displayPath(logFile)}):`,
+        text: `From the app's log (${displayPath(logFile)}):`,
       });
-      messages.push(...lines("output", await tail(logFile, 15)));
+      messages.push(...lines("output", await failureExcerpt(logFile)));
     }
     return outcome(didNotStart ? "did-not-start" : "error", messages, { logFile });
   }
