@@ -55,10 +55,11 @@ export async function startPrivateRedis(): Promise<RedisHandle> {
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  const spawned = await Promise.race([
-    once(child, "spawn").then(() => null),
-    once(child, "error").then(([error]) => error as NodeJS.ErrnoException),
-  ]);
+  // events.once("spawn") would reject on "error"; listen for both by hand.
+  const spawned = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    child.once("spawn", () => resolve(null));
+    child.once("error", (error) => resolve(error));
+  });
   if (spawned?.code === "ENOENT") throw new RedisNotInstalledError();
   if (spawned) throw spawned;
 

@@ -10,6 +10,7 @@ export function runApp(
   app: AppName,
   flags: Partial<LoadFlags> = {},
   scenario: ScenarioName = "memory",
+  note?: (message: string) => void,
 ): Promise<DemoResult> {
   return runDemo({
     app,
@@ -26,5 +27,6 @@ export function runApp(
     agentLatencyMs: 5,
     logDir: join(tmpdir(), "agent-sandbox-test-logs"),
     progress: false,
+    note,
   });
 }
