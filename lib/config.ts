@@ -24,6 +24,12 @@ const EnvFields = z.object({
    * window for races such as an unawaited write (0 = off).
    */
   STORE_WRITE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** Fixed apps on Redis: what a turn gets while another turn of its conversation runs. */
+  TURN_STRATEGY: z.enum(["reject", "enqueue", "off"]).default("enqueue"),
+  /** How long one turn may hold its conversation (its lease), in ms. */
+  TURN_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** `enqueue`: how long a turn waits for its conversation, in ms. */
+  TURN_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Largest accepted JSON body, in bytes-ish units understood by express.json (e.g. "16kb"). */
   BODY_LIMIT: z.string().default("16kb"),
   /** Which model answers: "scripted" (deterministic, no network) or "openai" (an OpenAI-compatible API). */

@@ -29,6 +29,10 @@ export interface Scenario {
   env: Record<string, string>;
   /** For the exercise: where to look, without giving the answer away. */
   hint: string;
+  /** Load-test defaults the lesson needs (e.g. overlapping turns). */
+  load?: { overlap?: number };
+  /** False when the scenario is not offered as an exercise. */
+  exercise?: boolean;
 }
 
 export const SCENARIOS = [
@@ -114,10 +118,32 @@ export const SCENARIOS = [
     env: {},
     hint: "Which directory does each worker read and write?",
   },
+  {
+    name: "naive-save",
+    title: "Load, generate, save the whole history back",
+    problem:
+      "The article's own pattern: each turn loads the whole history, generates, and saves the whole history back (SET). Turns of one conversation that overlap (a double submit, two tabs, a retry) load the same history, and the last save overwrites the others: a lost update. The load test sends up to 3 turns of a conversation at once (--overlap 3); a 20 ms write delay (STORE_WRITE_DELAY_MS) keeps the window open on every run.",
+    inTheLogs:
+      'Two "turn" lines of one key with the same messagesBefore: both started from the same history, and only one of them survives.',
+    fix: "Append only the turn's own messages, one turn of a conversation at a time across all workers (a Redis lease with a fencing token, lib/turns/turn-gate.ts), and refuse a write whose lease or history version is stale.",
+    brokenAnomalies: ["lost"],
+    brokenWithOneWorker: true,
+    backends: { broken: "redis", fixed: "redis" },
+    env: { STORE_WRITE_DELAY_MS: "20" },
+    hint: "What does the save write, and what if another turn saved in between?",
+    load: { overlap: 3 },
+    // Its fix needs the turn gate, which only fixed/ apps get: not an exercise.
+    exercise: false,
+  },
 ] as const satisfies readonly Scenario[];
 
 export type ScenarioName = (typeof SCENARIOS)[number]["name"];
 export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name) as readonly ScenarioName[];
+/** The scenarios offered as exercises (`npm run exercise`). */
+export const EXERCISES = (SCENARIOS as readonly (Scenario & { name: ScenarioName })[]).filter(
+  (s) => s.exercise !== false,
+);
+export const EXERCISE_NAMES = EXERCISES.map((s) => s.name) as readonly ScenarioName[];
 export const APPS = ["broken", "fixed"] as const satisfies readonly AppName[];
 
 export function getScenario(name: ScenarioName): Scenario {

@@ -32,6 +32,8 @@ export interface TurnResponse {
   /** Messages the agent was given for this turn, including this turn's user message. */
   messagesSeen: number;
   servedBy: ServedBy;
+  /** True when this turnId had already completed: the stored answer, the agent did not run again. */
+  replayed?: boolean;
 }
 
 /** Body of `GET /conversations/:id/messages`. */

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import type { Redis } from "ioredis";
 import type { ChatService, ServiceDeps } from "./chat-service.ts";
 import type { AppConfig } from "./config.ts";
 import { createApp } from "./http/create-app.ts";
@@ -10,6 +11,7 @@ import { DelayedWriteStore } from "./store/delayed-writes.ts";
 import { FileConversationStore } from "./store/file-store.ts";
 import { createRedisClient, waitUntilReady } from "./store/redis-client.ts";
 import { RedisConversationStore } from "./store/redis-store.ts";
+import { TurnGate } from "./turns/turn-gate.ts";
 import type { AppName } from "./types.ts";
 
 const STORE_CONNECT_WAIT_MS = 2000;
@@ -23,8 +25,13 @@ export interface RunningServer {
 }
 
 /** Dependencies for one worker, plus a promise that settles once any opened store is connected. */
-function serviceDeps(config: AppConfig): { deps: ServiceDeps; connected: () => Promise<void> } {
+function serviceDeps(config: AppConfig): {
+  deps: ServiceDeps;
+  connected: () => Promise<void>;
+  redisClient: () => Redis | undefined;
+} {
   let store: ConversationStore | undefined;
+  let client: Redis | undefined;
   let connecting: Promise<void> = Promise.resolve();
   const withDelay = (inner: ConversationStore) =>
     config.STORE_WRITE_DELAY_MS > 0
@@ -35,7 +42,7 @@ function serviceDeps(config: AppConfig): { deps: ServiceDeps; connected: () => P
     redisStore() {
       if (!config.REDIS_URL) throw new Error("REDIS_URL is required by this app");
       if (!store) {
-        const client = createRedisClient(config.REDIS_URL);
+        client = createRedisClient(config.REDIS_URL);
         connecting = waitUntilReady(client, STORE_CONNECT_WAIT_MS);
         store = withDelay(new RedisConversationStore(client, config.CONVERSATION_TTL_SECONDS));
       }
@@ -45,7 +52,7 @@ function serviceDeps(config: AppConfig): { deps: ServiceDeps; connected: () => P
       return withDelay(new FileConversationStore(resolve(directory)));
     },
   };
-  return { deps, connected: () => connecting };
+  return { deps, connected: () => connecting, redisClient: () => client };
 }
 
 /** Builds the app for one process and listens on `port` (shared by all cluster workers). */
@@ -56,12 +63,23 @@ export async function startAppServer(
   port: number,
 ): Promise<RunningServer> {
   const ChatServiceClass = await loadChatServiceClass(app, scenario);
-  const { deps, connected } = serviceDeps(config);
+  const { deps, connected, redisClient } = serviceDeps(config);
   const service = new ChatServiceClass(deps);
+  const client = redisClient();
+  // Fixed apps on Redis run one turn per conversation at a time, with idempotent turnIds.
+  const turnGate =
+    app === "fixed" && client && config.TURN_STRATEGY !== "off"
+      ? new TurnGate(client, {
+          strategy: config.TURN_STRATEGY,
+          leaseMs: config.TURN_LEASE_MS,
+          waitMs: config.TURN_WAIT_MS,
+          ttlSeconds: config.CONVERSATION_TTL_SECONDS,
+        })
+      : undefined;
   // Give the store a moment to connect; if it cannot, listen anyway: turns answer 503
   // and /healthz shows the store unreachable, while the worker stays alive.
   await connected();
-  const server = createServer(createApp({ app, scenario, service, config }));
+  const server = createServer(createApp({ app, scenario, service, config, turnGate }));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve());

@@ -12,10 +12,10 @@ import { ensureExercise, resetExercise, variantFile } from "../lib/exercises/pre
 import { renderList, renderOutcome } from "../lib/exercises/report.ts";
 import { saveStatus } from "../lib/exercises/status.ts";
 import { watchAndRun } from "../lib/exercises/watch.ts";
-import { SCENARIO_NAMES, type ScenarioName } from "../lib/scenarios.ts";
+import { EXERCISE_NAMES, type ScenarioName } from "../lib/scenarios.ts";
 
 const HELP = `Usage: npm run exercise -- [name] [options]
-  (no name), --list     the exercises: ${SCENARIO_NAMES.join(", ")}
+  (no name), --list     the exercises: ${EXERCISE_NAMES.join(", ")}
   <name>                create exercises/<name>/chat-service.ts if needed, then check it
   <name> --watch        check again whenever the file changes (Ctrl+C stops)
   --reset <name>        restore exercises/<name>/chat-service.ts from broken/<name>/
@@ -47,7 +47,7 @@ function parse() {
 
 const { values, positionals } = parse();
 const names = positionals.map((name) => {
-  if ((SCENARIO_NAMES as readonly string[]).includes(name)) return name as ScenarioName;
+  if ((EXERCISE_NAMES as readonly string[]).includes(name)) return name as ScenarioName;
   return fail(`no exercise named ${JSON.stringify(name)}`);
 });
 
@@ -55,7 +55,7 @@ if (values.help) {
   console.log(HELP);
 } else if (values.reset) {
   if (!values.all && names.length === 0) fail("--reset needs an exercise name, or --all");
-  for (const name of values.all ? SCENARIO_NAMES : names) {
+  for (const name of values.all ? EXERCISE_NAMES : names) {
     const { file, backup } = await resetExercise(name);
     console.log(
       `Reset ${displayPath(file)} from ${displayPath(variantFile("broken", name))}` +

@@ -6,6 +6,8 @@ export const COUNT_OF: Record<AnomalyKind, keyof AnomalyCounts> = {
   stale: "stale",
   duplicated: "duplicated",
   "out-of-order": "outOfOrder",
+  interleaved: "interleaved",
+  "stale-context": "staleContext",
   unexpected: "unexpected",
   divergent: "divergent",
 };

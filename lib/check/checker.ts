@@ -21,6 +21,10 @@ const INVALID_REASONS: Record<keyof AnomalyCounts, (count: number) => string> = 
   duplicated: (n) => `${n} ${plural(n, "turn")} duplicated in a final read`,
   outOfOrder: (n) =>
     `${n} ${plural(n, "turn")} stored out of order (contradicting the order the client saw them acknowledged)`,
+  interleaved: (n) =>
+    `${n} ${plural(n, "turn")} interleaved (a user message not directly followed by its own reply)`,
+  staleContext: (n) =>
+    `${n} acknowledged ${plural(n, "turn")} answered without messages stored before ${n === 1 ? "it" : "them"} (stale context under overlap)`,
   unexpected: (n) =>
     `${n} unexpected ${plural(n, "message")} in final reads (never sent, altered, or from a rejected turn)`,
   divergent: (n) => `${n} ${plural(n, "conversation")} whose successful final reads disagree`,
@@ -96,6 +100,8 @@ function checkConversation(
     ...findStale(ctx),
     ...findDuplicated(ctx),
     ...findOutOfOrder(ctx),
+    ...findInterleaved(ctx),
+    ...findStaleContext(ctx),
     ...findUnexpected(ctx),
     ...findDivergent(ctx),
   ];
@@ -222,11 +228,10 @@ function findOutOfOrder(ctx: ConversationContext): Anomaly[] {
 
 function firstOrderViolation(later: TurnRecord, ctx: ConversationContext): string | undefined {
   for (const view of ctx.okReads) {
-    const userAt = view.firstAt.get(messageKey(later.turnId, "user"));
-    const assistantAt = view.firstAt.get(messageKey(later.turnId, "assistant"));
-    if (userAt !== undefined && assistantAt !== undefined && assistantAt < userAt) {
+    if (replyBeforeQuestion(later, view)) {
       return `${turnLabel(later)}'s assistant message is stored before its user message in the final read served by ${view.worker}`;
     }
+    const userAt = view.firstAt.get(messageKey(later.turnId, "user"));
     if (userAt === undefined) continue;
 
     // Only turns the client saw acknowledged before sending `later` impose an order on it.
@@ -238,6 +243,95 @@ function firstOrderViolation(later: TurnRecord, ctx: ConversationContext): strin
     if (earlier !== undefined) {
       return `${turnLabel(later)} is stored before turn ${earlier.index + 1} in the final read served by ${view.worker}, although turn ${earlier.index + 1} was acknowledged before it was sent`;
     }
+  }
+  return undefined;
+}
+
+/** The turn's reply is stored before its question in this read (first occurrences). */
+function replyBeforeQuestion(turn: TurnRecord, view: ReadView): boolean {
+  const userAt = view.firstAt.get(messageKey(turn.turnId, "user"));
+  const assistantAt = view.firstAt.get(messageKey(turn.turnId, "assistant"));
+  return userAt !== undefined && assistantAt !== undefined && assistantAt < userAt;
+}
+
+/**
+ * Turns whose question and reply are not adjacent in a successful read: another message sits
+ * between the user message and its own assistant message (user A, user B, assistant A, ...).
+ * Only a turn stored exactly once with both messages, question first, can be interleaved:
+ * a missing message is `lost`, a repeated one `duplicated`, a reply before its question
+ * `out-of-order` (in any read, so it is never counted twice), and rejected turns `unexpected`.
+ */
+function findInterleaved(ctx: ConversationContext): Anomaly[] {
+  const anomalies: Anomaly[] = [];
+  for (const turn of ctx.turns) {
+    if (turn.outcome === "failed") continue;
+    if (ctx.okReads.some((view) => replyBeforeQuestion(turn, view))) continue;
+    const detail = firstInterleaving(turn, ctx);
+    if (detail !== undefined) anomalies.push(anomaly(ctx, "interleaved", turn, detail));
+  }
+  return anomalies;
+}
+
+function firstInterleaving(turn: TurnRecord, ctx: ConversationContext): string | undefined {
+  const turnsById = new Map(ctx.turns.map((candidate) => [candidate.turnId, candidate]));
+  const userKey = messageKey(turn.turnId, "user");
+  const assistantKey = messageKey(turn.turnId, "assistant");
+  for (const view of ctx.okReads) {
+    if (view.occurrences.get(userKey) !== 1 || view.occurrences.get(assistantKey) !== 1) continue;
+    const userAt = view.firstAt.get(userKey) as number;
+    const assistantAt = view.firstAt.get(assistantKey) as number;
+    if (assistantAt <= userAt + 1) continue; // adjacent (or reversed: out-of-order)
+
+    const between = view.read.messages.slice(userAt + 1, assistantAt);
+    const [first] = between as [ChatMessage, ...ChatMessage[]];
+    const owner = turnsById.get(first.turnId);
+    const firstDescribed =
+      owner === undefined
+        ? `a ${first.role} message with turnId ${first.turnId}`
+        : `turn ${owner.index + 1}'s ${first.role} message`;
+    return `${turnLabel(turn)}'s user message is not directly followed by its reply in the final read served by ${view.worker}: ${between.length} other ${plural(between.length, "message")} ${between.length === 1 ? "sits" : "sit"} between them, starting with ${firstDescribed}`;
+  }
+  return undefined;
+}
+
+/**
+ * Acknowledged turns answered from fewer messages than are stored before their user message
+ * in a successful read (plus the user message itself): the reply was generated without some
+ * of the history it now follows, as when two overlapping turns read the same history.
+ * Unlike `stale`, this judges the final stored order, not what the client saw acknowledged.
+ * Reads holding the user message other than exactly once are skipped (`lost`, `duplicated`);
+ * a message repeated before it counts once (`duplicated`), and the turn's own reply is not
+ * counted if it was stored first (`out-of-order`).
+ */
+function findStaleContext(ctx: ConversationContext): Anomaly[] {
+  const anomalies: Anomaly[] = [];
+  for (const turn of ctx.okTurns) {
+    if (turn.messagesSeen === undefined) continue; // nothing to check against
+    const detail = firstStaleContext(turn, turn.messagesSeen, ctx.okReads);
+    if (detail !== undefined) anomalies.push(anomaly(ctx, "stale-context", turn, detail));
+  }
+  return anomalies;
+}
+
+function firstStaleContext(
+  turn: TurnRecord,
+  messagesSeen: number,
+  reads: ReadView[],
+): string | undefined {
+  const userKey = messageKey(turn.turnId, "user");
+  for (const view of reads) {
+    if (view.occurrences.get(userKey) !== 1) continue;
+    const position = view.firstAt.get(userKey) as number;
+    // Other turns' messages, each counted once: a repeat is `duplicated`, not missing context.
+    const storedBefore = new Set(
+      view.read.messages
+        .slice(0, position)
+        .filter((message) => message.turnId !== turn.turnId)
+        .map((message) => messageKey(message.turnId, message.role)),
+    ).size;
+    if (messagesSeen >= storedBefore + 1) continue;
+
+    return `turn ${turn.index + 1} (${turn.turnId}) was answered from ${messagesSeen} ${plural(messagesSeen, "message")} but its user message is at position ${position} (0-based) in the final read served by ${view.worker}, after ${storedBefore} stored ${plural(storedBefore, "message")} (it should have seen at least ${storedBefore + 1}, counting its own)`;
   }
   return undefined;
 }
@@ -339,6 +433,8 @@ function sumTotals(run: RunRecord, conversations: ConversationCheck[]): CheckTot
     stale: sum((c) => c.stale),
     duplicated: sum((c) => c.duplicated),
     outOfOrder: sum((c) => c.outOfOrder),
+    interleaved: sum((c) => c.interleaved),
+    staleContext: sum((c) => c.staleContext),
     unexpected: sum((c) => c.unexpected),
     divergent: sum((c) => c.divergent),
   };
@@ -408,6 +504,8 @@ function countAnomalies(anomalies: Anomaly[]): AnomalyCounts {
     stale: 0,
     duplicated: 0,
     outOfOrder: 0,
+    interleaved: 0,
+    staleContext: 0,
     unexpected: 0,
     divergent: 0,
   };

@@ -6,6 +6,8 @@ export type AnomalyKind =
   | "stale"
   | "duplicated"
   | "out-of-order"
+  | "interleaved"
+  | "stale-context"
   | "unexpected"
   | "divergent";
 
@@ -27,6 +29,19 @@ export interface AnomalyCounts {
   duplicated: number;
   /** Turns stored in an order that contradicts the order the client saw them acknowledged. */
   outOfOrder: number;
+  /**
+   * Turns whose user message is not directly followed by its own assistant message (or whose
+   * reply is not directly preceded by its question) in a successful final read: another turn's
+   * message sits between them. A reply stored before its question is `outOfOrder` only.
+   */
+  interleaved: number;
+  /**
+   * Acknowledged turns whose `messagesSeen` is below the number of messages stored before their
+   * user message in a successful final read (plus their own): the reply was generated without
+   * some of the history it is stored after, as when overlapping turns read the same history.
+   * Unlike `stale`, this compares with the final stored order, not with what was acknowledged.
+   */
+  staleContext: number;
   /** Messages no client sent, or from a turn the server rejected. */
   unexpected: number;
   /** Conversations whose successful final reads disagree with each other. */

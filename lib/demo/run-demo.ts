@@ -25,6 +25,8 @@ export interface DemoOptions extends LoadFlags {
   /** Folder for the cluster's JSON logs. */
   logDir: string;
   progress: boolean;
+  /** Extra environment for the app (e.g. TURN_STRATEGY); wins over the scenario's defaults. */
+  env?: Record<string, string>;
   /** Called with progress notes ("starting redis-server on ...") for the person watching. */
   note?: (message: string) => void;
 }
@@ -82,6 +84,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         STATE_DIR: stateDir,
         AUTH_SECRET: secret,
         AGENT_LATENCY_MS: String(options.agentLatencyMs),
+        ...options.env,
       },
     });
     note(`${options.app} app: ${options.workers} worker(s) on ${cluster.url}, logs in ${logFile}`);
@@ -95,6 +98,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         connections: options.connections,
         workers: options.workers,
         sticky: options.sticky,
+        overlap: options.overlap ?? getScenario(scenario).load?.overlap ?? 1,
+        retryRate: options["retry-rate"],
+        seed: options.seed,
         timeoutSeconds: options.timeout,
         maxSeconds: options["max-seconds"],
         progress: options.progress,

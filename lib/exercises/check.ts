@@ -144,6 +144,7 @@ export async function checkExercise(options: CheckOptions): Promise<CheckOutcome
       turns: options.turns ?? 6,
       connections: options.connections ?? 8,
       sticky: false,
+      "retry-rate": 0,
       timeout: 10,
       "max-seconds": 120,
       help: false,

@@ -1,5 +1,5 @@
 import pc from "picocolors";
-import { exercisesDir, SCENARIOS } from "../scenarios.ts";
+import { EXERCISES, exercisesDir } from "../scenarios.ts";
 import type { CheckOutcome, OutcomeMessage } from "./check.ts";
 import { type ListStatus, readStatus } from "./status.ts";
 
@@ -36,10 +36,10 @@ function statusText(status: ListStatus): string {
 
 /** Every exercise with its title, and its status when a copy or a cached status exists. */
 export async function renderList(dir: string = exercisesDir()): Promise<string> {
-  const statuses = await Promise.all(SCENARIOS.map((s) => readStatus(s.name, dir)));
+  const statuses = await Promise.all(EXERCISES.map((s) => readStatus(s.name, dir)));
   const anyStarted = statuses.some((status) => status !== "not-started");
-  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
-  const rows = SCENARIOS.map((s, i) => {
+  const width = Math.max(...EXERCISES.map((s) => s.name.length));
+  const rows = EXERCISES.map((s, i) => {
     const status = statuses[i] ?? "not-started";
     const name = pc.bold(s.name.padEnd(width));
     return anyStarted

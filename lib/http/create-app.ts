@@ -6,8 +6,10 @@ import { HttpError } from "../errors.ts";
 import { conversationKey } from "../keys.ts";
 import { logger } from "../logger.ts";
 import { currentServedBy } from "../served-by.ts";
+import type { TurnGate } from "../turns/turn-gate.ts";
 import type {
   AppName,
+  ChatMessage,
   HealthResponse,
   MessagesResponse,
   ServedBy,
@@ -15,7 +17,7 @@ import type {
 } from "../types.ts";
 import { identityOf, requireIdentity } from "./auth-middleware.ts";
 import { errorHandler } from "./error-handler.ts";
-import { ConversationParams, describeIssues, TurnBody } from "./schemas.ts";
+import { ConversationParams, describeIssues, TURN_ID, TurnBody } from "./schemas.ts";
 
 export interface AppOptions {
   app: AppName;
@@ -23,10 +25,19 @@ export interface AppOptions {
   service: ChatService;
   config: AppConfig;
   servedBy?: ServedBy;
+  /** One turn per conversation at a time, and idempotent turnIds (fixed apps on Redis). */
+  turnGate?: TurnGate;
 }
 
 /** The HTTP contract both apps share; only `service` differs between broken and fixed. */
-export function createApp({ app, scenario, service, config, servedBy }: AppOptions): Express {
+export function createApp({
+  app,
+  scenario,
+  service,
+  config,
+  servedBy,
+  turnGate,
+}: AppOptions): Express {
   const served = servedBy ?? currentServedBy();
   const web = express();
   web.disable("x-powered-by");
@@ -59,15 +70,21 @@ export function createApp({ app, scenario, service, config, servedBy }: AppOptio
       const parsed = TurnBody.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, "invalid_body", describeIssues(parsed.error));
       const key = conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId);
-      const turnId = parsed.data.turnId ?? randomUUID();
-      const result = await service.handleTurn({
-        key,
-        conversationId,
-        sessionHeader: req.get("x-session"),
-        turnId,
-        text: parsed.data.text,
-        servedBy: served,
-      });
+      const turnId = chooseTurnId(parsed.data.turnId, req.get("idempotency-key"));
+      const ref = { key, conversationId, sessionHeader: req.get("x-session") };
+      const run = () =>
+        service.handleTurn({ ...ref, turnId, text: parsed.data.text, servedBy: served });
+      const outcome = turnGate
+        ? await turnGate.run(key, turnId, run)
+        : { ran: true as const, value: await run() };
+      if (!outcome.ran) {
+        // A repeated turnId that already completed: answer from the stored messages.
+        const body = replayed(conversationId, turnId, await service.history(ref), served);
+        logger.info({ event: "turn_replayed", app, scenario, key, conversationId, turnId });
+        res.json(body);
+        return;
+      }
+      const result = outcome.value;
       // The article's debugging advice, built in: key, worker, counts, backend on every turn.
       logger.info({
         event: "turn",
@@ -113,6 +130,48 @@ export function createApp({ app, scenario, service, config, servedBy }: AppOptio
   });
   web.use(errorHandler);
   return web;
+}
+
+/** The body's turnId, or the Idempotency-Key header as its alias, or a new id. */
+function chooseTurnId(fromBody: string | undefined, fromHeader: string | undefined): string {
+  if (fromHeader === undefined) return fromBody ?? randomUUID();
+  if (!TURN_ID.test(fromHeader)) {
+    throw new HttpError(
+      400,
+      "invalid_headers",
+      "Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 _ -",
+    );
+  }
+  if (fromBody !== undefined && fromBody !== fromHeader) {
+    throw new HttpError(400, "invalid_body", "turnId and Idempotency-Key differ");
+  }
+  return fromHeader;
+}
+
+/** The response of a completed turn, rebuilt from its stored messages. */
+function replayed(
+  conversationId: string,
+  turnId: string,
+  messages: readonly ChatMessage[],
+  servedBy: ServedBy,
+): TurnResponse {
+  const position = messages.findIndex((m) => m.turnId === turnId && m.role === "user");
+  const answer = messages.find((m) => m.turnId === turnId && m.role === "assistant");
+  if (position < 0 || !answer) {
+    throw new HttpError(
+      409,
+      "turn_in_progress",
+      "this turn is recorded but its messages are not readable yet",
+    );
+  }
+  return {
+    conversationId,
+    turnId,
+    reply: answer.content,
+    messagesSeen: position + 1,
+    servedBy,
+    replayed: true,
+  };
 }
 
 function parseParams(params: unknown) {

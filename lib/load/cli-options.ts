@@ -7,6 +7,9 @@ export const loadFlagSpec = {
   turns: { type: "string" },
   connections: { type: "string" },
   sticky: { type: "boolean" },
+  overlap: { type: "string" },
+  "retry-rate": { type: "string" },
+  seed: { type: "string" },
   timeout: { type: "string" },
   "max-seconds": { type: "string" },
   json: { type: "string" },
@@ -22,6 +25,15 @@ export const LoadFlags = z.object({
   turns: count(1, 1_000, 8),
   connections: count(1, 1_000, 8),
   sticky: z.boolean().default(false),
+  /** Absent: the scenario's default (1, sequential, for most). */
+  overlap: z.coerce.number().int().min(1).max(64).optional(),
+  "retry-rate": z.coerce.number().min(0).max(1).default(0),
+  seed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
   timeout: count(1, 600, 10),
   "max-seconds": count(1, 3_600, 120),
   json: z.string().optional(),
@@ -35,6 +47,9 @@ export const LOAD_FLAGS_HELP = `Load options:
   --turns T           sequential turns per conversation (default 8)
   --connections C     keep-alive connections (default 8)
   --sticky            pin each conversation to one connection (hides the bug)
+  --overlap K         up to K turns of one conversation in flight at once (default 1; naive-save: 3)
+  --retry-rate P      re-send this share of turns with the same turnId (0-1, default 0)
+  --seed N            seed of the retry choices, to repeat a run
   --timeout SECONDS   wait this long for one answer before its outcome is unknown (default 10)
   --max-seconds N     hard cap on the load phase (default 120)
   --json FILE         write the whole result (turns, reads, checker verdict) as JSON`;

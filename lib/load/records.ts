@@ -8,6 +8,13 @@ import type { ChatMessage, ServedBy } from "../types.ts";
  */
 export type TurnOutcome = "ok" | "failed" | "unknown";
 
+/**
+ * What one attempt (send) of a turn got: as TurnOutcome, plus `conflict`, a 409
+ * "turn_in_progress" answered to a retry while its first attempt still runs, which says
+ * nothing about the turn's fate.
+ */
+export type AttemptOutcome = TurnOutcome | "conflict";
+
 export interface TurnRecord {
   conversationId: string;
   /** 0-based position of the turn in its conversation's script. */
@@ -26,6 +33,8 @@ export interface TurnRecord {
   messagesSeen?: number;
   reply?: string;
   latencyMs?: number;
+  /** How many times the turn was sent (more than 1 with --retry-rate). */
+  attempts?: number;
 }
 
 /** One read of a conversation's history after the load, ideally served by several workers. */

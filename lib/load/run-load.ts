@@ -3,7 +3,7 @@ import autocannon from "autocannon";
 import type { TurnResponse } from "../types.ts";
 import { readHistories, toFinalRead } from "./final-reads.ts";
 import { turnProgress } from "./progress.ts";
-import type { FinalRead, RunRecord, TurnOutcome } from "./records.ts";
+import type { AttemptOutcome, FinalRead, RunRecord } from "./records.ts";
 import { now, type Planned, TurnScheduler, workerKey } from "./scheduler.ts";
 
 export interface LoadOptions {
@@ -17,6 +17,12 @@ export interface LoadOptions {
   /** Worker processes behind `url`; decides how many times each history is read back. */
   workers: number;
   sticky: boolean;
+  /** Up to this many turns of one conversation in flight at once (1 = sequential). */
+  overlap: number;
+  /** Share of turns re-sent with the same turnId, as if the first answer was lost. */
+  retryRate: number;
+  /** Seed of the retry choices (random when absent; recorded in the result). */
+  seed?: number;
   /** Seconds to wait for one answer before counting the turn's outcome unknown. */
   timeoutSeconds: number;
   /** Hard cap on the whole run, in seconds. */
@@ -27,6 +33,8 @@ export interface LoadOptions {
 
 export interface LoadResult extends RunRecord {
   runId: string;
+  /** The retry choices' seed: pass it back (--seed) to repeat them. */
+  seed: number;
   options: Omit<LoadOptions, "token">;
   durationMs: number;
   /** Requests sent while no conversation was ready (GET /healthz), not counted as turns. */
@@ -51,11 +59,15 @@ interface Slot {
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const runId = `run${randomBytes(4).toString("hex")}`;
+  const seed = options.seed ?? randomBytes(4).readUInt32LE(0);
   const scheduler = new TurnScheduler({
     conversations: options.conversations,
     turnsPerConversation: options.turns,
     connections: options.connections,
     sticky: options.sticky,
+    overlap: options.overlap,
+    retryRate: options.retryRate,
+    seed,
     runId,
   });
   const stickyReads: FinalRead[] = [];
@@ -88,7 +100,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const plan = (slot: Slot, index: number, base: autocannon.Request): autocannon.Request => {
     // A request still on the slot never got its answer (timeout or dropped connection).
     if (slot.retired) return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
-    if (slot.planned.kind === "turn") scheduler.lost(slot.planned.record.turnId);
+    if (slot.planned.kind === "turn") lostAttempt(slot.planned);
     if (slot.planned.kind === "read") scheduler.readFinished(slot.planned.conversationId);
     slot.planned = finished ? { kind: "idle" } : scheduler.next(index, slot.worker);
     const planned = slot.planned;
@@ -118,6 +130,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
   };
 
+  const lostAttempt = (planned: Extract<Planned, { kind: "turn" }>) => {
+    if (planned.attempt === 0) progress.tick();
+    scheduler.lost(planned.record.turnId);
+  };
+
   const settle = (slot: Slot, status: number, body: string) => {
     const planned = slot.planned;
     slot.planned = { kind: "idle" };
@@ -125,6 +142,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // Every answer (turn, read, /healthz) names its worker: remember who is behind this connection.
     if (parsed?.servedBy) slot.worker = workerKey(parsed.servedBy);
     if (planned.kind === "turn") {
+      if (planned.attempt === 0) progress.tick();
       const answeredAt = now();
       scheduler.answered(planned.record.turnId, {
         outcome: outcomeOf(status, parsed),
@@ -135,7 +153,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         messagesSeen: status === 200 ? parsed?.messagesSeen : undefined,
         reply: status === 200 ? parsed?.reply : undefined,
       });
-      progress.tick();
     } else if (planned.kind === "read") {
       stickyReads.push(toFinalRead(planned.conversationId, status, parsed));
       scheduler.readFinished(planned.conversationId);
@@ -172,7 +189,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   progress.stop();
   // Whatever is still on the wire when the run stops has an unknown outcome.
   for (const slot of slots) {
-    if (slot.planned.kind === "turn") scheduler.lost(slot.planned.record.turnId);
+    if (slot.planned.kind === "turn") lostAttempt(slot.planned);
   }
   // autocannon notices stopped clients on its next 1 s tick; time the turns, not that.
   const durationMs = (finishedAt ?? now()) - started;
@@ -188,6 +205,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { token: _token, ...publicOptions } = options;
   return {
     runId,
+    seed,
     options: publicOptions,
     turns: scheduler.records,
     reads,
@@ -203,11 +221,13 @@ export function readsPerConversation(workers: number): number {
   return Math.max(2, workers * 2);
 }
 
-function outcomeOf(status: number, body: unknown): TurnOutcome {
+function outcomeOf(status: number, body: unknown): AttemptOutcome {
   if (status >= 200 && status < 300) return "ok";
+  const code = (body as { error?: { code?: string } } | undefined)?.error?.code;
+  // A retry meeting its own first attempt still running: says nothing about the turn.
+  if (status === 409 && code === "turn_in_progress") return "conflict";
   if (status >= 400 && status < 500) return "failed";
   // By contract a 503 "store_unavailable" stored nothing; "store_write_uncertain" may have.
-  const code = (body as { error?: { code?: string } } | undefined)?.error?.code;
   if (status === 503 && code === "store_unavailable") return "failed";
   return "unknown";
 }

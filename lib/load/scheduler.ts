@@ -1,17 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { ServedBy } from "../types.ts";
-import type { TurnRecord } from "./records.ts";
+import type { AttemptOutcome, TurnRecord } from "./records.ts";
 import { turnText } from "./script.ts";
 
-/** The fields of a turn's record that its answer fills in. */
-export type TurnAnswer = Pick<
+/** What one attempt's answer tells about its turn. */
+export type AttemptAnswer = Pick<
   TurnRecord,
-  "outcome" | "status" | "servedBy" | "messagesSeen" | "reply" | "answeredAt" | "latencyMs"
->;
+  "status" | "servedBy" | "messagesSeen" | "reply" | "answeredAt" | "latencyMs"
+> & { outcome: AttemptOutcome };
 
-/** What a free connection should send next. */
+/** What a free connection should send next. `attempt` 0 is the turn itself, 1+ are retries. */
 export type Planned =
-  | { kind: "turn"; record: TurnRecord }
+  | { kind: "turn"; record: TurnRecord; attempt: number }
   | { kind: "read"; conversationId: string }
   | { kind: "idle" };
 
@@ -21,8 +21,13 @@ interface Conversation {
   nextIndex: number;
   /** Reads still to send on the pinned connection (sticky mode only). */
   readsPending: number;
-  inFlight: boolean;
-  /** Stops after a turn with an unknown outcome: the next turn could overlap it. */
+  /** Turns sent and not settled yet (some attempt still out, or a retry still to send). */
+  turnsInFlight: number;
+  /** A sticky read on the wire. */
+  reading: boolean;
+  /** In the shared queue of conversations that may send their next turn. */
+  queued: boolean;
+  /** Stops after a turn with an unknown outcome: later turns could not be ordered after it. */
   abandoned: boolean;
   /** Sticky mode: the one connection this conversation uses. */
   slot?: number;
@@ -33,53 +38,84 @@ interface Conversation {
   skips: number;
 }
 
+interface TurnState {
+  conversation: Conversation;
+  record: TurnRecord;
+  /** Attempts sent so far (the next attempt's number). */
+  sent: number;
+  attemptsOut: number;
+  retriesPending: number;
+  /** A retry to send once no attempt is out (as if the first answer was lost). */
+  retryAfterAnswer: boolean;
+  outcomes: AttemptOutcome[];
+}
+
 export interface SchedulerOptions {
   conversations: number;
   turnsPerConversation: number;
   connections: number;
   /** Pin each conversation to one connection (so to one worker), as sticky routing would. */
   sticky: boolean;
+  /** Up to this many turns of one conversation in flight at once (1 = strictly sequential). */
+  overlap: number;
+  /** Share of turns sent again with the same turnId, as if the first answer was lost. */
+  retryRate: number;
+  /** Seed of the retry choices, so a run can be repeated. */
+  seed: number;
   /** Prefix making this run's conversation ids unique. */
   runId: string;
 }
 
 /**
  * One scheduler shared by every connection of the load test. A free connection gets the
- * next turn of whichever conversation is ready (its previous turn answered), oldest first:
- * each conversation stays strictly sequential, but its turns hop across connections, and so
- * across cluster workers, as they would behind a round-robin load balancer.
+ * next turn of whichever conversation may send one, oldest first: a conversation has at
+ * most `overlap` turns in flight (1: strictly sequential), and its turns hop across
+ * connections, and so across cluster workers, as they would behind a round-robin load
+ * balancer.
  *
  * The hop is made explicit rather than left to chance: a connection takes a conversation
  * whose previous turn was served by a *different* worker than the one this connection
  * talks to (or, while that is not known yet or only one worker exists, came over a
- * different connection). Only a
- * conversation passed over `starvationLimit` times goes to any connection, so a run always
- * finishes, even against a single process. In sticky mode each conversation only ever uses
- * its own connection, and ends with a read of its history there.
+ * different connection). A conversation passed over `starvationLimit` times goes to any
+ * connection, so a run always finishes, even against a single process.
+ *
+ * With `retryRate`, some turns are sent a second time with the same turnId: half of them
+ * while the first attempt is still running, half after its answer (as if it was lost).
+ * In sticky mode each conversation only uses its own connection, and ends with a read of
+ * its history there.
  */
 export class TurnScheduler {
   readonly records: TurnRecord[] = [];
   private readonly conversations: Conversation[] = [];
-  /** Shared FIFO of ready conversations (non-sticky mode). */
+  /** Conversations that may send their next turn (non-sticky mode), oldest first. */
   private readonly ready: Conversation[] = [];
+  /** Retries due now: attempts of turns already sent. */
+  private readonly retries: TurnState[] = [];
   /** Workers that have answered a turn; hopping between workers needs at least two. */
   private readonly workersSeen = new Set<string>();
-  private readonly byTurnId = new Map<string, { conversation: Conversation; record: TurnRecord }>();
+  private readonly turns = new Map<string, TurnState>();
+  private readonly random: () => number;
 
   constructor(private readonly options: SchedulerOptions) {
+    if (options.sticky && options.overlap > 1) {
+      throw new Error("--sticky pins a conversation to one connection: it cannot overlap turns");
+    }
+    this.random = mulberry32(options.seed);
     for (let n = 1; n <= options.conversations; n++) {
       const conversation: Conversation = {
         id: `${options.runId}-c${n}`,
         number: n,
         nextIndex: 0,
         readsPending: options.sticky ? 1 : 0,
-        inFlight: false,
+        turnsInFlight: 0,
+        reading: false,
+        queued: false,
         abandoned: false,
         slot: options.sticky ? (n - 1) % options.connections : undefined,
         skips: 0,
       };
       this.conversations.push(conversation);
-      this.ready.push(conversation);
+      this.enqueue(conversation);
     }
   }
 
@@ -89,18 +125,24 @@ export class TurnScheduler {
 
   /**
    * The next request for connection `slot`, which last talked to `slotWorker` (if known);
-   * `idle` when no conversation is ready for it.
+   * `idle` when nothing is ready for it.
    */
   next(slot: number, slotWorker?: string): Planned {
+    const retry = this.retries.shift();
+    if (retry) {
+      retry.retriesPending--;
+      retry.attemptsOut++;
+      return { kind: "turn", record: retry.record, attempt: retry.sent++ };
+    }
     const conversation = this.options.sticky
       ? this.nextPinned(slot)
       : this.nextHopping(slot, slotWorker);
     if (!conversation) return { kind: "idle" };
     conversation.lastSlot = slot;
     conversation.skips = 0;
-    conversation.inFlight = true;
     if (this.turnsLeft(conversation) === 0) {
       conversation.readsPending--;
+      conversation.reading = true;
       return { kind: "read", conversationId: conversation.id };
     }
     const record: TurnRecord = {
@@ -110,37 +152,60 @@ export class TurnScheduler {
       text: turnText(conversation.number, conversation.nextIndex),
       sentAt: now(),
       outcome: "unknown",
+      attempts: 1,
     };
     conversation.nextIndex++;
+    conversation.turnsInFlight++;
     this.records.push(record);
-    this.byTurnId.set(record.turnId, { conversation, record });
-    return { kind: "turn", record };
+    const state: TurnState = {
+      conversation,
+      record,
+      sent: 1,
+      attemptsOut: 1,
+      retriesPending: 0,
+      retryAfterAnswer: false,
+      outcomes: [],
+    };
+    this.turns.set(record.turnId, state);
+    if (this.random() < this.options.retryRate) this.planRetry(state);
+    // With overlap, its next turn goes first, to the next free connection: a burst of up
+    // to `overlap` turns in flight at once, as a double submit or two open tabs make.
+    if (this.canSend(conversation)) this.enqueue(conversation, "front");
+    return { kind: "turn", record, attempt: 0 };
   }
 
-  /** Records the answer to a turn; the conversation becomes ready for its next turn. */
-  answered(turnId: string, answer: TurnAnswer): void {
-    const entry = this.byTurnId.get(turnId);
-    if (!entry) return;
-    Object.assign(entry.record, answer);
-    if (answer.servedBy) {
-      entry.conversation.lastWorker = workerKey(answer.servedBy);
-      this.workersSeen.add(entry.conversation.lastWorker);
+  /** Records one attempt's answer; the turn settles once no attempt of it is left. */
+  answered(turnId: string, answer: AttemptAnswer): void {
+    const state = this.turns.get(turnId);
+    if (!state) return;
+    state.attemptsOut--;
+    state.outcomes.push(answer.outcome);
+    const { record } = state;
+    if (answer.outcome === "ok" && record.outcome !== "ok") {
+      Object.assign(record, { ...answer, outcome: "ok" });
+      if (answer.servedBy) {
+        state.conversation.lastWorker = workerKey(answer.servedBy);
+        this.workersSeen.add(state.conversation.lastWorker);
+      }
+    } else if (record.outcome !== "ok" && record.status === undefined) {
+      record.status = answer.status;
     }
-    this.release(entry.conversation);
+    this.settleIfDone(state);
   }
 
-  /** The turn's answer never came (timeout, dropped connection): its outcome stays unknown. */
+  /** An attempt's answer never came (timeout, dropped connection). */
   lost(turnId: string): void {
-    const entry = this.byTurnId.get(turnId);
-    if (!entry) return;
-    entry.conversation.abandoned = true;
-    entry.conversation.inFlight = false;
+    const state = this.turns.get(turnId);
+    if (!state) return;
+    state.attemptsOut--;
+    state.outcomes.push("unknown");
+    this.settleIfDone(state);
   }
 
   /** A sticky read finished (or was lost); either way the conversation has nothing left. */
   readFinished(conversationId: string): void {
     const conversation = this.conversations.find((c) => c.id === conversationId);
-    if (conversation) conversation.inFlight = false;
+    if (conversation) conversation.reading = false;
   }
 
   /** Conversations that still have a turn or read to send, or one on the wire. */
@@ -153,36 +218,79 @@ export class TurnScheduler {
     return this.conversations.some((c) => c.slot === slot && this.hasWork(c));
   }
 
-  private hasWork(c: Conversation): boolean {
-    if (c.inFlight) return true;
-    return !c.abandoned && (this.turnsLeft(c) > 0 || c.readsPending > 0);
-  }
-
-  /** True when no conversation has work left and no turn is waiting for an answer. */
+  /** True when no conversation has work left and no attempt is waiting for an answer. */
   done(): boolean {
-    return this.conversations.every((c) => !this.hasWork(c));
+    return this.retries.length === 0 && this.conversations.every((c) => !this.hasWork(c));
   }
 
-  private release(conversation: Conversation): void {
-    conversation.inFlight = false;
-    const moreToDo = this.turnsLeft(conversation) > 0 || conversation.readsPending > 0;
-    if (moreToDo && !this.options.sticky) this.ready.push(conversation);
+  private planRetry(state: TurnState): void {
+    state.retriesPending++;
+    state.record.attempts = (state.record.attempts ?? 1) + 1;
+    // Half while the first attempt runs, half once its answer is in.
+    if (this.random() < 0.5) this.retries.push(state);
+    else state.retryAfterAnswer = true;
+  }
+
+  private settleIfDone(state: TurnState): void {
+    if (state.retryAfterAnswer && state.attemptsOut === 0) {
+      state.retryAfterAnswer = false;
+      this.retries.push(state);
+      return;
+    }
+    if (state.attemptsOut > 0 || state.retriesPending > 0) return;
+    const { record, conversation } = state;
+    if (record.outcome !== "ok") record.outcome = settledOutcome(state.outcomes);
+    conversation.turnsInFlight--;
+    if (record.outcome === "unknown") conversation.abandoned = true;
+    if (
+      this.canSend(conversation) ||
+      (this.turnsLeft(conversation) === 0 && conversation.readsPending > 0)
+    ) {
+      this.enqueue(conversation);
+    }
+  }
+
+  private enqueue(conversation: Conversation, where: "front" | "back" = "back"): void {
+    if (this.options.sticky || conversation.queued) return;
+    conversation.queued = true;
+    if (where === "front") this.ready.unshift(conversation);
+    else this.ready.push(conversation);
+  }
+
+  private canSend(c: Conversation): boolean {
+    return !c.abandoned && this.turnsLeft(c) > 0 && c.turnsInFlight < this.options.overlap;
+  }
+
+  private hasWork(c: Conversation): boolean {
+    if (c.turnsInFlight > 0 || c.reading) return true;
+    return !c.abandoned && (this.turnsLeft(c) > 0 || c.readsPending > 0);
   }
 
   private nextHopping(slot: number, slotWorker: string | undefined): Conversation | undefined {
     const hops = (c: Conversation) => {
       if (c.lastSlot === undefined) return true;
-      if (slotWorker !== undefined && c.lastWorker !== undefined)
-        return c.lastWorker !== slotWorker;
+      const workerKnown = slotWorker !== undefined && c.lastWorker !== undefined;
+      if (workerKnown && this.workersSeen.size > 1) return c.lastWorker !== slotWorker;
       return c.lastSlot !== slot;
     };
+    const sendable = (c: Conversation) => this.canSend(c);
+    // Drop conversations that can no longer send (abandoned meanwhile).
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const c = this.ready[i];
+      if (c && !sendable(c)) {
+        c.queued = false;
+        this.ready.splice(i, 1);
+      }
+    }
     let index = this.ready.findIndex(hops);
     if (index < 0) {
       for (const c of this.ready) c.skips++;
       index = this.ready.findIndex((c) => c.skips > this.starvationLimit);
     }
     if (index < 0) return undefined;
-    return this.ready.splice(index, 1)[0];
+    const [conversation] = this.ready.splice(index, 1);
+    if (conversation) conversation.queued = false;
+    return conversation;
   }
 
   private get starvationLimit(): number {
@@ -193,7 +301,8 @@ export class TurnScheduler {
     return this.conversations.find(
       (c) =>
         c.slot === slot &&
-        !c.inFlight &&
+        c.turnsInFlight === 0 &&
+        !c.reading &&
         !c.abandoned &&
         (this.turnsLeft(c) > 0 || c.readsPending > 0),
     );
@@ -204,6 +313,17 @@ export class TurnScheduler {
   }
 }
 
+/**
+ * A turn's outcome from all its attempts, Jepsen style: acknowledged if any attempt was;
+ * otherwise unknown if any attempt's fate is unknown (or it only met its own running twin);
+ * otherwise a definite failure.
+ */
+export function settledOutcome(outcomes: readonly AttemptOutcome[]): TurnRecord["outcome"] {
+  if (outcomes.includes("ok")) return "ok";
+  if (outcomes.includes("failed") && outcomes.every((o) => o === "failed")) return "failed";
+  return "unknown";
+}
+
 /** Identifies one worker process across hosts. */
 export function workerKey(servedBy: ServedBy): string {
   return `${servedBy.hostname}:${servedBy.pid}`;
@@ -212,4 +332,16 @@ export function workerKey(servedBy: ServedBy): string {
 /** High-resolution wall clock in ms, comparable across the records of one run. */
 export function now(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** A small seeded PRNG: the same seed gives the same retry choices. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

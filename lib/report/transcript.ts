@@ -25,9 +25,11 @@ export function renderTranscript(load: LoadResult, conversationId: string): stri
     wordWrap: true,
     style: { head: [] },
   });
-  let acknowledgedBefore = 0;
+  // As the checker's "stale": turns acknowledged before this one was sent (overlap-aware).
+  const acknowledgedBefore = (sentAt: number) =>
+    turns.filter((t) => t.outcome === "ok" && (t.answeredAt ?? Infinity) <= sentAt).length;
   for (const turn of turns) {
-    const expected = 2 * acknowledgedBefore + 1;
+    const expected = 2 * acknowledgedBefore(turn.sentAt) + 1;
     const seen = turn.messagesSeen;
     const forgot = seen !== undefined && seen < expected;
     const reply =
@@ -41,7 +43,6 @@ export function renderTranscript(load: LoadResult, conversationId: string): stri
       String(expected),
       forgot ? pc.red(reply) : reply,
     ]);
-    if (turn.outcome === "ok") acknowledgedBefore++;
   }
   const reads = load.reads.filter((r) => r.conversationId === conversationId && r.ok);
   const perWorker = new Map<number, number>();
@@ -50,7 +51,7 @@ export function renderTranscript(load: LoadResult, conversationId: string): stri
     .sort(([a], [b]) => a - b)
     .map(([worker, count]) => `${workerTag(worker)} has ${count}`)
     .join(", ");
-  const expectedMessages = 2 * acknowledgedBefore;
+  const expectedMessages = 2 * turns.filter((t) => t.outcome === "ok").length;
   return [
     table.toString(),
     `Final reads of ${conversationId}: ${readLine || pc.dim("none")} (of ${expectedMessages} messages acknowledged)`,

@@ -18,6 +18,12 @@ export interface ConversationStore {
    */
   append(key: string, messages: readonly ChatMessage[]): Promise<number>;
 
+  /**
+   * Replaces the whole history with `messages` (the "save everything back" pattern).
+   * Under overlapping turns the last writer wins: see the naive-save scenario.
+   */
+  replace(key: string, messages: readonly ChatMessage[]): Promise<number>;
+
   /** True when the backend answers now. Never throws. */
   ping(): Promise<boolean>;
 

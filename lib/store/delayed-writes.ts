@@ -26,6 +26,11 @@ export class DelayedWriteStore implements ConversationStore {
     return this.inner.append(key, messages);
   }
 
+  async replace(key: string, messages: readonly ChatMessage[]): Promise<number> {
+    await sleep(this.delayMs);
+    return this.inner.replace(key, messages);
+  }
+
   ping(): Promise<boolean> {
     return this.inner.ping();
   }

@@ -7,7 +7,7 @@ import type { ConversationStore } from "./conversation-store.ts";
 
 interface ConversationFile {
   key: string;
-  messages: ChatMessage[];
+  messages: readonly ChatMessage[];
 }
 
 /**
@@ -34,11 +34,14 @@ export class FileConversationStore implements ConversationStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw new StoreUnavailableError(error);
     }
-    return (JSON.parse(text) as ConversationFile).messages;
+    return [...(JSON.parse(text) as ConversationFile).messages];
   }
 
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
-    const next = [...(await this.load(key)), ...messages];
+    return this.replace(key, [...(await this.load(key)), ...messages]);
+  }
+
+  async replace(key: string, next: readonly ChatMessage[]): Promise<number> {
     const file: ConversationFile = { key, messages: next };
     const target = this.pathOf(key);
     const temp = `${target}.${process.pid}.${randomUUID()}.tmp`;

@@ -1,19 +1,15 @@
-import { readFileSync } from "node:fs";
 import { type Redis, ReplyError } from "ioredis";
-import { StoreUnavailableError } from "../errors.ts";
+import { HttpError, StoreUnavailableError } from "../errors.ts";
+import { turnFence } from "../turns/turn-context.ts";
 import type { ChatMessage } from "../types.ts";
+import { conversationKeys, type StoreCommands, withStoreCommands } from "./commands.ts";
 import type { ConversationStore } from "./conversation-store.ts";
 
-const appendMessagesLua = readFileSync(
-  new URL("./commands/append-messages.lua", import.meta.url),
-  "utf8",
-);
-
-interface StoreCommands {
-  appendMessages(key: string, ttlSeconds: number, ...messages: string[]): Promise<number>;
-}
-
-/** Conversation histories as Redis lists of JSON messages, one list per conversation key. */
+/**
+ * Conversation histories as Redis lists of JSON messages, one list per conversation key.
+ * Inside a turn that holds the conversation's lease (see TurnGate), appends are fenced:
+ * refused unless the lease is still the turn's and the history is the one it loaded.
+ */
 export class RedisConversationStore implements ConversationStore {
   readonly backend = "redis";
   private readonly redis: Redis & StoreCommands;
@@ -22,36 +18,47 @@ export class RedisConversationStore implements ConversationStore {
     redis: Redis,
     private readonly ttlSeconds: number,
   ) {
-    redis.defineCommand("appendMessages", { numberOfKeys: 1, lua: appendMessagesLua });
-    this.redis = redis as Redis & StoreCommands;
+    this.redis = withStoreCommands(redis);
   }
 
   /** The list's own key: the conversation key plus a suffix, inside the same hash slot. */
   static messagesKey(conversationKey: string): string {
-    return `${conversationKey}:messages`;
+    return conversationKeys(conversationKey).messages;
   }
 
   async load(key: string): Promise<ChatMessage[]> {
-    const raw = await this.call(() =>
-      this.redis.lrange(RedisConversationStore.messagesKey(key), 0, -1),
-    );
+    const raw = await this.call(() => this.redis.lrange(conversationKeys(key).messages, 0, -1));
+    const fence = turnFence.getStore();
+    if (fence?.key === key) fence.loadedLength = raw.length;
     return raw.map((item) => JSON.parse(item) as ChatMessage);
   }
 
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
-    if (messages.length === 0) {
-      return this.call(() => this.redis.llen(RedisConversationStore.messagesKey(key)));
-    }
+    const keys = conversationKeys(key);
+    if (messages.length === 0) return this.call(() => this.redis.llen(keys.messages));
     const encoded = messages.map((m) => JSON.stringify(m));
-    try {
-      return await this.redis.appendMessages(
-        RedisConversationStore.messagesKey(key),
-        this.ttlSeconds,
-        ...encoded,
-      );
-    } catch (error) {
-      throw new StoreUnavailableError(error, neverApplied(error));
-    }
+    const fence = turnFence.getStore();
+    return this.write(() =>
+      fence?.key === key
+        ? this.redis.appendTurn(
+            keys.messages,
+            keys.lease,
+            keys.turns,
+            this.ttlSeconds,
+            fence.token,
+            fence.turnId,
+            fence.loadedLength ?? -1,
+            ...encoded,
+          )
+        : this.redis.appendMessages(keys.messages, this.ttlSeconds, ...encoded),
+    );
+  }
+
+  async replace(key: string, messages: readonly ChatMessage[]): Promise<number> {
+    const encoded = messages.map((m) => JSON.stringify(m));
+    return this.write(() =>
+      this.redis.replaceMessages(conversationKeys(key).messages, this.ttlSeconds, ...encoded),
+    );
   }
 
   async ping(): Promise<boolean> {
@@ -77,6 +84,27 @@ export class RedisConversationStore implements ConversationStore {
       throw new StoreUnavailableError(error);
     }
   }
+
+  private async write<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw fencedWriteError(error) ?? new StoreUnavailableError(error, neverApplied(error));
+    }
+  }
+}
+
+/** A write the fenced append script refused on purpose: nothing was stored. */
+function fencedWriteError(error: unknown): HttpError | undefined {
+  if (!(error instanceof ReplyError)) return undefined;
+  const message = (error as Error).message;
+  if (message.startsWith("FENCED") || message.startsWith("STALE")) {
+    return new HttpError(409, "turn_fenced", `nothing was stored: ${message.toLowerCase()}`);
+  }
+  if (message.startsWith("DUPLICATE")) {
+    return new HttpError(409, "turn_in_progress", "this turn is already stored");
+  }
+  return undefined;
 }
 
 /**

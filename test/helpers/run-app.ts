@@ -11,6 +11,7 @@ export function runApp(
   flags: Partial<LoadFlags> = {},
   scenario: ScenarioName = "memory",
   note?: (message: string) => void,
+  env?: Record<string, string>,
 ): Promise<DemoResult> {
   return runDemo({
     app,
@@ -20,6 +21,7 @@ export function runApp(
     turns: 8,
     connections: 8,
     sticky: false,
+    "retry-rate": 0,
     timeout: 10,
     "max-seconds": 60,
     help: false,
@@ -28,5 +30,6 @@ export function runApp(
     logDir: join(tmpdir(), "agent-sandbox-test-logs"),
     progress: false,
     note,
+    env,
   });
 }

@@ -12,6 +12,8 @@ const NO_ANOMALIES: AnomalyCounts = {
   stale: 0,
   duplicated: 0,
   outOfOrder: 0,
+  interleaved: 0,
+  staleContext: 0,
   unexpected: 0,
   divergent: 0,
 };
@@ -83,8 +85,9 @@ function runOf(parts: Conversation[], workersExpected = 2): RunRecord {
 }
 
 function counts(result: CheckResult): AnomalyCounts {
-  const { lost, stale, duplicated, outOfOrder, unexpected, divergent } = result.totals;
-  return { lost, stale, duplicated, outOfOrder, unexpected, divergent };
+  const { lost, stale, duplicated, outOfOrder, interleaved, staleContext, unexpected, divergent } =
+    result.totals;
+  return { lost, stale, duplicated, outOfOrder, interleaved, staleContext, unexpected, divergent };
 }
 
 /** Removes every message of a turn from a read. */
@@ -216,7 +219,8 @@ describe("checkRun", () => {
       const result = checkRun(runOf([{ turns, reads: base.reads }]));
 
       expect(result.verdict).toBe("invalid");
-      expect(counts(result)).toEqual({ ...NO_ANOMALIES, stale: 1 });
+      // Stored after turns 1 and 2 without having seen them: also stale-context.
+      expect(counts(result)).toEqual({ ...NO_ANOMALIES, stale: 1, staleContext: 1 });
       expect(result.anomalies[0]?.turnId).toBe("a-t3");
       expect(result.anomalies[0]?.detail).toContain(
         "turn 3 was answered from 1 message but 4 were acknowledged before it was sent",
@@ -231,8 +235,11 @@ describe("checkRun", () => {
       );
       const result = checkRun(runOf([{ turns, reads: base.reads }]));
 
-      expect(result.verdict).toBe("valid");
-      expect(counts(result)).toEqual(NO_ANOMALIES);
+      expect(counts(result)).toEqual({ ...NO_ANOMALIES, staleContext: 1 });
+      // Not stale; but turn 2 is stored after turn 1 without having seen it, which the
+      // final-order check (stale-context) reports on its own.
+      expect(result.anomalies.map((a) => a.kind)).toEqual(["stale-context"]);
+      expect(result.verdict).toBe("invalid");
     });
 
     it("skips turns without messagesSeen", () => {
@@ -269,7 +276,8 @@ describe("checkRun", () => {
       const result = checkRun(runOf([{ turns: base.turns, reads }]));
 
       expect(result.verdict).toBe("invalid");
-      expect(counts(result)).toEqual({ ...NO_ANOMALIES, outOfOrder: 1 });
+      // Turn 2, now stored after turn 3 without having seen it, is also stale-context.
+      expect(counts(result)).toEqual({ ...NO_ANOMALIES, outOfOrder: 1, staleContext: 1 });
       expect(result.anomalies[0]?.turnId).toBe("a-t3");
       expect(result.anomalies[0]?.detail).toContain("stored before turn 2");
     });
@@ -294,9 +302,11 @@ describe("checkRun", () => {
     it("allows concurrent turns to be stored in either order", () => {
       const base = conversation("a", 2);
       // Turn 2 was sent before turn 1 was answered: no order between them is promised.
-      const turns = base.turns.map((t) =>
-        t.index === 1 ? { ...t, sentAt: 1_010, answeredAt: 1_200, messagesSeen: 1 } : t,
-      );
+      // The server handled turn 2 first, so turn 1 saw it (3 messages, counting its own).
+      const turns = base.turns.map((t) => {
+        if (t.index === 1) return { ...t, sentAt: 1_010, answeredAt: 1_200, messagesSeen: 1 };
+        return { ...t, messagesSeen: 3 };
+      });
       const [t1, t2] = turns as [TurnRecord, TurnRecord];
       const messages = messagesOf([t2, t1]);
       const result = checkRun(

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COUNT_OF } from "../../../lib/check/anomaly-counts.ts";
 import type { AnomalyCounts, AnomalyKind } from "../../../lib/check/types.ts";
 import { checkExercise } from "../../../lib/exercises/check.ts";
 import { typecheck } from "../../../lib/exercises/compile.ts";
@@ -18,7 +19,12 @@ import {
 } from "../../../lib/exercises/prepare.ts";
 import { readStatus, saveStatus } from "../../../lib/exercises/status.ts";
 import { watchAndRun } from "../../../lib/exercises/watch.ts";
-import { exercisesDir, SCENARIOS, type ScenarioName } from "../../../lib/scenarios.ts";
+import {
+  EXERCISES,
+  exercisesDir,
+  type Scenario,
+  type ScenarioName,
+} from "../../../lib/scenarios.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 // Under .runs/ (git-ignored, ignored by Biome, outside tsconfig's include), two levels deep
@@ -26,15 +32,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const TEST_DIR = join(ROOT, ".runs", `exercises-test-${process.pid}`);
 // Somewhere deeper, to prove the import rewriting does not depend on the depth.
 const DEEP_DIR = join(TEST_DIR, "deep", "er");
-
-const COUNT_OF: Record<AnomalyKind, keyof AnomalyCounts> = {
-  lost: "lost",
-  stale: "stale",
-  duplicated: "duplicated",
-  "out-of-order": "outOfOrder",
-  unexpected: "unexpected",
-  divergent: "divergent",
-};
 
 // Small load: enough turns hop across 4 workers to show each bug, and it stays quick.
 const LOAD = { workers: 4, conversations: 8, turns: 4, connections: 8 } as const;
@@ -53,10 +50,10 @@ afterAll(async () => {
 });
 
 describe("the learner's copy", () => {
-  it.each(SCENARIOS.map((s) => s.name))(
+  it.each(EXERCISES.map((s) => s.name))(
     "%s: header, TODO markers on the lines the fix changes, imports rewritten, type-checks and loads",
     async (name) => {
-      const scenario = SCENARIOS.find((s) => s.name === name) as (typeof SCENARIOS)[number];
+      const scenario = EXERCISES.find((s) => s.name === name) as (typeof EXERCISES)[number];
       const file = await writeExerciseCopy(name, "broken", DEEP_DIR);
       expect(file).toBe(join(DEEP_DIR, name, "chat-service.ts"));
       const text = await readFile(file, "utf8");
@@ -211,8 +208,8 @@ describe("watchAndRun", () => {
 
 // CI proves both directions, as rustlings does: the unsolved exercise fails the check,
 // the reference solution passes it. Real clusters, real Redis (private unless REDIS_URL).
-describe.each(SCENARIOS.map((s) => s.name as ScenarioName))("exercise %s", (name) => {
-  const scenario = SCENARIOS.find((s) => s.name === name) as (typeof SCENARIOS)[number];
+describe.each(EXERCISES.map((s) => s.name as ScenarioName))("exercise %s", (name) => {
+  const scenario = EXERCISES.find((s) => s.name === name) as (typeof EXERCISES)[number];
   const logDir = join(TEST_DIR, "logs");
 
   it("unsolved (fresh from broken/): the checker says invalid, with the scenario's anomalies", async () => {

@@ -5,7 +5,7 @@ import { conversationKey } from "../../../lib/keys.ts";
 import { freePort } from "../../../lib/net.ts";
 import { type AppCluster, startAppCluster } from "../../../lib/processes/app-cluster.ts";
 import { ensureRedis, type RedisHandle } from "../../../lib/processes/redis-server.ts";
-import { RedisConversationStore } from "../../../lib/store/redis-store.ts";
+import { conversationKeys } from "../../../lib/store/commands.ts";
 import type {
   ErrorResponse,
   HealthResponse,
@@ -29,7 +29,8 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
   let inspector: Redis;
   const identity = { tenant: "contract", user: `u${Date.now()}` };
   const token = issueToken(identity, SECRET);
-  const listKey = RedisConversationStore.messagesKey(conversationKey(PREFIX, identity, "conv"));
+  const keys = conversationKeys(conversationKey(PREFIX, identity, "conv"));
+  const listKey = keys.messages;
 
   beforeAll(async () => {
     redis = await ensureRedis();
@@ -42,7 +43,7 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
     });
   });
   afterAll(async () => {
-    await inspector?.del(listKey);
+    await inspector?.del(...Object.values(keys));
     inspector?.disconnect();
     await app?.stop();
     await redis?.stop();
@@ -76,6 +77,25 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
     expect(await inspector.ttl(listKey)).toBeGreaterThan(0);
   });
 
+  it("treats a repeated turnId (or Idempotency-Key) as the same turn: stored answer, nothing added", async () => {
+    const api = client(app.url, token);
+    const first = await api.turn("idem", { text: "only once" }, { "idempotency-key": "idem-1" });
+    expect(first.status).toBe(200);
+    const again = await api.turn("idem", { text: "only once", turnId: "idem-1" });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({
+      turnId: "idem-1",
+      replayed: true,
+      reply: (first.body as TurnResponse).reply,
+      messagesSeen: 1,
+    });
+    const history = (await api.messages("idem")).body as MessagesResponse;
+    expect(history.messages).toHaveLength(2);
+    await inspector.del(
+      ...Object.values(conversationKeys(conversationKey(PREFIX, identity, "idem"))),
+    );
+  });
+
   it("returns an empty list for an unknown conversation", async () => {
     const res = await client(app.url, token).messages("never-written");
     expect(res.status).toBe(200);
@@ -100,8 +120,9 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
     });
     afterAll(async () => {
       expect(await inspector.lrange(listKey, 0, -1)).toEqual(before);
-      const keys = await inspector.keys(`${PREFIX}{contract:${identity.user}:*`);
-      expect(keys).toEqual([listKey]);
+      const written = await inspector.keys(`${PREFIX}{contract:${identity.user}:*`);
+      // The history, the completed-turn index and the fencing counter; no lease left behind.
+      expect(written.sort()).toEqual([keys.fence, keys.messages, keys.turns].sort());
     });
 
     const anon = () => client(app.url);
@@ -145,6 +166,16 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       ["an empty text", () => api().turn("conv", { text: "   " }), "invalid_body"],
       ["an unknown field", () => api().turn("conv", { text: "x", role: "system" }), "invalid_body"],
       ["a bad turnId", () => api().turn("conv", { text: "x", turnId: "a b" }), "invalid_body"],
+      [
+        "a bad Idempotency-Key",
+        () => api().turn("conv", { text: "x" }, { "idempotency-key": "a b" }),
+        "invalid_headers",
+      ],
+      [
+        "a turnId that differs from the Idempotency-Key",
+        () => api().turn("conv", { text: "x", turnId: "one" }, { "idempotency-key": "two" }),
+        "invalid_body",
+      ],
       ["a JSON array body", () => api().turn("conv", "[1,2]"), "invalid_body"],
       [
         "a non-JSON content type",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Planned, TurnScheduler } from "../../../lib/load/scheduler.ts";
+import { type Planned, settledOutcome, TurnScheduler } from "../../../lib/load/scheduler.ts";
 
 const options = {
   conversations: 3,
@@ -7,6 +7,9 @@ const options = {
   connections: 2,
   runId: "r",
   sticky: false,
+  overlap: 1,
+  retryRate: 0,
+  seed: 1,
 };
 
 function turnOf(planned: Planned) {
@@ -95,5 +98,55 @@ describe("TurnScheduler", () => {
     expect(scheduler.hasWorkFor(0)).toBe(true);
     scheduler.readFinished("r-c1");
     expect(scheduler.hasWorkFor(0)).toBe(false);
+  });
+
+  it("with overlap K, sends up to K turns of one conversation at once, no more", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      turnsPerConversation: 4,
+      overlap: 2,
+    });
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    expect([a.index, b.index]).toEqual([0, 1]);
+    expect(scheduler.next(2)).toEqual({ kind: "idle" });
+    scheduler.answered(a.turnId, ok);
+    expect(turnOf(scheduler.next(0)).index).toBe(2);
+  });
+
+  it("re-sends a retried turn with the same turnId and settles it from all its attempts", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      turnsPerConversation: 1,
+      retryRate: 1,
+    });
+    const first = scheduler.next(0);
+    if (first.kind !== "turn") throw new Error("expected a turn");
+    let retry = scheduler.next(1);
+    if (retry.kind === "idle") {
+      // This seed retries after the answer: answer the first attempt, then the retry comes.
+      scheduler.answered(first.record.turnId, { outcome: "conflict", status: 409 });
+      retry = scheduler.next(1);
+    } else {
+      scheduler.answered(first.record.turnId, { outcome: "conflict", status: 409 });
+    }
+    if (retry.kind !== "turn") throw new Error("expected the retry");
+    expect(retry.record.turnId).toBe(first.record.turnId);
+    expect(retry.attempt).toBe(1);
+    expect(scheduler.done()).toBe(false);
+    scheduler.answered(retry.record.turnId, { ...ok, messagesSeen: 1 });
+    expect(scheduler.done()).toBe(true);
+    expect(scheduler.records).toHaveLength(1);
+    expect(scheduler.records[0]).toMatchObject({ outcome: "ok", attempts: 2, messagesSeen: 1 });
+  });
+
+  it("settles a turn Jepsen style from its attempts", () => {
+    expect(settledOutcome(["conflict", "ok"])).toBe("ok");
+    expect(settledOutcome(["failed", "ok"])).toBe("ok");
+    expect(settledOutcome(["failed", "failed"])).toBe("failed");
+    expect(settledOutcome(["failed", "unknown"])).toBe("unknown");
+    expect(settledOutcome(["conflict"])).toBe("unknown");
   });
 });

@@ -1,0 +1,25 @@
+import {
+  assistantMessage,
+  type Turn,
+  type TurnResult,
+  userMessage,
+} from "../../lib/chat-service.ts";
+import { StoredChatService } from "../../lib/stored-chat-service.ts";
+
+/**
+ * BROKEN: the article's own fix: load the whole history, generate, save the whole history
+ * back. Right one turn at a time; when turns of one conversation overlap, each loads the
+ * same history and the last save overwrites the others' turns (a lost update).
+ */
+export class AgentChatService extends StoredChatService {
+  override async handleTurn(turn: Turn): Promise<TurnResult> {
+    const messages = await this.store.load(turn.key);
+    const before = messages.length;
+    const user = userMessage(turn);
+    messages.push(user);
+    const reply = await this.assistant.generateReply(messages);
+    const answer = assistantMessage(turn, reply);
+    const after = await this.store.replace(turn.key, [...messages, answer]);
+    return { reply, messagesSeen: before + 1, before, after, key: turn.key };
+  }
+}

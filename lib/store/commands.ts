@@ -1,0 +1,57 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+/** The project's Lua scripts (lib/store/commands/*.lua), each with its KEYS and ARGV in its header. */
+export interface StoreCommands {
+  appendMessages(list: string, ttlSeconds: number, ...messages: string[]): Promise<number>;
+  replaceMessages(list: string, ttlSeconds: number, ...messages: string[]): Promise<number>;
+  appendTurn(
+    list: string,
+    lease: string,
+    turns: string,
+    ttlSeconds: number,
+    token: string,
+    turnId: string,
+    expectedLength: number,
+    ...messages: string[]
+  ): Promise<number>;
+  acquireTurn(
+    lease: string,
+    turns: string,
+    fence: string,
+    turnId: string,
+    leaseMs: number,
+    ttlSeconds: number,
+  ): Promise<[string, string?]>;
+  releaseTurn(lease: string, holder: string): Promise<number>;
+}
+
+const SCRIPTS: Record<keyof StoreCommands, { file: string; keys: number }> = {
+  appendMessages: { file: "append-messages.lua", keys: 1 },
+  replaceMessages: { file: "replace-messages.lua", keys: 1 },
+  appendTurn: { file: "append-turn.lua", keys: 3 },
+  acquireTurn: { file: "acquire-turn.lua", keys: 3 },
+  releaseTurn: { file: "release-turn.lua", keys: 1 },
+};
+
+const defined = new WeakSet<Redis>();
+
+/** Registers every script on the client once (ioredis EVALSHA, falling back to EVAL). */
+export function withStoreCommands(redis: Redis): Redis & StoreCommands {
+  if (!defined.has(redis)) {
+    for (const [name, { file, keys }] of Object.entries(SCRIPTS)) {
+      const lua = readFileSync(new URL(`./commands/${file}`, import.meta.url), "utf8");
+      redis.defineCommand(name, { numberOfKeys: keys, lua });
+    }
+    defined.add(redis);
+  }
+  return redis as Redis & StoreCommands;
+}
+
+/** Every key of one conversation shares its hash tag, so one slot holds them all. */
+export const conversationKeys = (conversationKey: string) => ({
+  messages: `${conversationKey}:messages`,
+  lease: `${conversationKey}:lease`,
+  turns: `${conversationKey}:turns`,
+  fence: `${conversationKey}:fence`,
+});

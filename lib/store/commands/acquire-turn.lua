@@ -1,0 +1,35 @@
+--[[
+  Lets one turn of a conversation run at a time, across every worker and host, and
+  recognises a turn that already ran (idempotency by turnId).
+
+  Input:
+    KEYS[1] the conversation's lease (value "<token>:<turnId>", expires by itself)
+    KEYS[2] the conversation's completed turns (hash turnId -> position of its user message)
+    KEYS[3] the conversation's fencing counter
+
+    ARGV[1] the turnId asking to run
+    ARGV[2] lease duration, in milliseconds
+    ARGV[3] idle expiry of the conversation, in seconds
+
+  Output:
+    { "done", position }   the turn already completed: answer from the stored messages
+    { "running" }          this very turn is running elsewhere (a retry)
+    { "busy", turnId }     another turn of the conversation is running
+    { "acquired", token }  this turn may run; its writes must carry the token
+]]
+local position = redis.call("HGET", KEYS[2], ARGV[1])
+if position then
+  return { "done", position }
+end
+local holder = redis.call("GET", KEYS[1])
+if holder then
+  local holderTurn = string.match(holder, "^%d+:(.*)$")
+  if holderTurn == ARGV[1] then
+    return { "running" }
+  end
+  return { "busy", holderTurn }
+end
+local token = redis.call("INCR", KEYS[3])
+redis.call("EXPIRE", KEYS[3], ARGV[3])
+redis.call("SET", KEYS[1], token .. ":" .. ARGV[1], "PX", ARGV[2])
+return { "acquired", tostring(token) }

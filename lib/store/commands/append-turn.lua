@@ -1,0 +1,36 @@
+--[[
+  Appends one turn's messages only if the writer still holds the conversation's lease
+  (fencing token) and the history is still the one it read (version = length). A worker
+  whose lease expired, or that read a history another turn has since extended, is refused:
+  no lost update, no reply generated from a stale history.
+
+  Input:
+    KEYS[1] the conversation's message list (JSON strings, oldest first)
+    KEYS[2] the conversation's lease ("<token>:<turnId>")
+    KEYS[3] the conversation's completed turns (hash turnId -> position)
+
+    ARGV[1] idle expiry, in seconds
+    ARGV[2] the writer's token
+    ARGV[3] the turnId
+    ARGV[4] the list length the writer read (expected version)
+    ARGV[5..] the messages to append, as JSON, in order
+
+  Output:
+    the list's length after the append, or an error reply:
+    "FENCED ..." (lease lost), "STALE ..." (history changed), "DUPLICATE ..." (turn already stored)
+]]
+if redis.call("GET", KEYS[2]) ~= ARGV[2] .. ":" .. ARGV[3] then
+  return redis.error_reply("FENCED the lease of this turn expired or was taken over")
+end
+local length = redis.call("LLEN", KEYS[1])
+if length ~= tonumber(ARGV[4]) then
+  return redis.error_reply("STALE the history changed since this turn read it")
+end
+if redis.call("HEXISTS", KEYS[3], ARGV[3]) == 1 then
+  return redis.error_reply("DUPLICATE this turn is already stored")
+end
+local after = redis.call("RPUSH", KEYS[1], unpack(ARGV, 5))
+redis.call("HSET", KEYS[3], ARGV[3], length)
+redis.call("EXPIRE", KEYS[1], ARGV[1])
+redis.call("EXPIRE", KEYS[3], ARGV[1])
+return after

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { runApp } from "../helpers/run-app.ts";
+
+const load = { workers: 4, conversations: 16, turns: 6, overlap: 3, "retry-rate": 0.2 };
+
+describe("overlapping turns and retries against 4 workers", () => {
+  it.each(["enqueue", "reject"])(
+    "fixed (%s): no lost, duplicated, interleaved or stale-context turn",
+    async (strategy) => {
+      const {
+        summary,
+        check,
+        load: run,
+      } = await runApp("fixed", load, "memory", undefined, {
+        TURN_STRATEGY: strategy,
+      });
+      expect(check.anomalies).toEqual([]);
+      expect(summary.verdict).toBe("valid");
+      // The run really overlapped and retried.
+      expect(run.turns.some((t) => (t.attempts ?? 1) > 1)).toBe(true);
+      if (strategy === "enqueue") expect(summary.acknowledged).toBe(16 * 6);
+      // reject: some turns met another turn of their conversation and were refused, leaving no trace.
+      else expect(check.totals.failed).toBeGreaterThan(0);
+    },
+  );
+
+  it("the naive whole-history save loses updates", async () => {
+    const { summary, check } = await runApp("broken", load, "naive-save");
+    expect(summary.verdict).toBe("invalid");
+    expect(check.totals.lost).toBeGreaterThan(0);
+  });
+});
