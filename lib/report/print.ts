@@ -33,13 +33,16 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
     {
       "duplicated / out of order / unexpected": `${countTag(t.duplicated)} / ${countTag(t.outOfOrder)} / ${countTag(t.unexpected)}`,
     },
+    {
+      "interleaved / stale context": `${countTag(t.interleaved)} / ${countTag(t.staleContext)}`,
+    },
     { "divergent final reads": countTag(t.divergent, `${t.divergent} conversation(s)`) },
     { "failed / unknown outcome": `${t.failed} / ${t.unknownOutcome}` },
     { "workers per conversation (mean)": String(summary.meanWorkersPerConversation) },
     { throughput: `${summary.turnsPerSecond} turns/s` },
     { "latency p50 / p99": `${summary.p50Ms} ms / ${summary.p99Ms} ms` },
   );
-  const lines = [pc.bold(title), table.toString()];
+  const lines = [pc.bold(title), table.toString(), summaryLine(summary, load, check)];
   for (const reason of check.reasons)
     lines.push(`  ${summary.verdict === "invalid" ? pc.red("✗") : pc.yellow("?")} ${reason}`);
   const shown = pickConversation(check);
@@ -51,6 +54,25 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
     lines.push("", pc.bold(heading), renderTranscript(load, shown.conversationId));
   }
   return lines.join("\n");
+}
+
+/** One line with the verdict and every count, for people and for grep. */
+export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckResult): string {
+  const t = check.totals;
+  const shape = [
+    `${summary.workers} workers`,
+    load.options.overlap > 1 ? `overlap ${load.options.overlap}` : "",
+    load.options.retryRate > 0 ? `retry-rate ${load.options.retryRate}` : "",
+    summary.sticky ? "sticky" : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  return (
+    `Summary: ${summary.app}/${summary.scenario} (${shape}): ${verdictTag(summary.verdict)}; ` +
+    `${t.turnsSent} sent, ${t.acknowledged} acknowledged, ${t.failed} failed, ${t.unknownOutcome} unknown; ` +
+    `lost ${t.lost}, stale ${t.stale}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}, ` +
+    `interleaved ${t.interleaved}, stale context ${t.staleContext}, unexpected ${t.unexpected}, divergent ${t.divergent}`
+  );
 }
 
 /** Side by side: one column per run. */
