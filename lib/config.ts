@@ -24,6 +24,11 @@ const EnvFields = z.object({
    * window for races such as an unawaited write (0 = off).
    */
   STORE_WRITE_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  /**
+   * The fixed app gives the agent at most this many earlier messages (the most recent):
+   * a bounded context window keeps a turn's cost flat however long the conversation.
+   */
+  CONTEXT_WINDOW_MESSAGES: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Fixed apps on Redis: what a turn gets while another turn of its conversation runs. */
   TURN_STRATEGY: z.enum(["reject", "enqueue", "off"]).default("enqueue"),
   /** How long one turn may hold its conversation (its lease), in ms. */

@@ -14,7 +14,8 @@ import type { ChatMessage } from "./types.ts";
 /**
  * Plumbing for the chat services whose state lives in a ConversationStore (Redis unless
  * a subclass passes another), so each scenario's file holds only its lesson.
- * `handleTurn` is the correct pattern: rehydrate, run the agent, append, then answer.
+ * `handleTurn` is the correct pattern: rehydrate (the recent context window), run the
+ * agent, append, then answer.
  */
 export class StoredChatService implements ChatService {
   readonly backend: string;
@@ -22,8 +23,11 @@ export class StoredChatService implements ChatService {
   protected readonly store: ConversationStore;
   /** Every key this service writes must start with it (REDIS_KEY_PREFIX). */
   protected readonly keyPrefix: string;
+  /** The agent is given at most this many earlier messages (CONTEXT_WINDOW_MESSAGES). */
+  protected readonly contextWindow: number;
 
   constructor(deps: ServiceDeps, store?: ConversationStore) {
+    this.contextWindow = deps.config.CONTEXT_WINDOW_MESSAGES;
     this.keyPrefix = deps.config.REDIS_KEY_PREFIX;
     this.assistant = new AssistantAgent("assistant", deps.config);
     this.store = store ?? deps.redisStore();
@@ -31,13 +35,12 @@ export class StoredChatService implements ChatService {
   }
 
   async handleTurn(turn: Turn): Promise<TurnResult> {
-    const messages = await this.store.load(turn.key);
-    const before = messages.length;
+    const { messages, length: before } = await this.store.loadRecent(turn.key, this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
     const after = await this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
-    return { reply, messagesSeen: before + 1, before, after, key: turn.key };
+    return { reply, messagesSeen: messages.length, before, after, key: turn.key };
   }
 
   async history(ref: ConversationRef): Promise<ChatMessage[]> {

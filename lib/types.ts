@@ -31,6 +31,11 @@ export interface TurnResponse {
   reply: string;
   /** Messages the agent was given for this turn, including this turn's user message. */
   messagesSeen: number;
+  /**
+   * Messages in the whole history this turn was based on, before its own. Equals
+   * messagesSeen - 1 unless the agent is given a bounded context window.
+   */
+  historyLength: number;
   servedBy: ServedBy;
   /** True when this turnId had already completed: the stored answer, the agent did not run again. */
   replayed?: boolean;
@@ -52,6 +57,8 @@ export interface HealthResponse {
   app: AppName;
   scenario: string;
   store: { backend: string; reachable: boolean };
+  /** This worker's memory: how in-process state grows (or does not). */
+  memory: { rssBytes: number; heapUsedBytes: number };
   servedBy: ServedBy;
 }
 

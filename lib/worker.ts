@@ -74,6 +74,7 @@ export async function startAppServer(
           leaseMs: config.TURN_LEASE_MS,
           waitMs: config.TURN_WAIT_MS,
           ttlSeconds: config.CONVERSATION_TTL_SECONDS,
+          contextWindow: config.CONTEXT_WINDOW_MESSAGES,
         })
       : undefined;
   // Give the store a moment to connect; if it cannot, listen anyway: turns answer 503

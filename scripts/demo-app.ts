@@ -4,12 +4,14 @@
  *   npm run demo:broken -- --workers 1       # one worker: consistent (the article's tip)
  *   npm run demo:broken -- --sticky          # sticky routing hides the bug
  *   npm run demo:fixed                       # Redis-backed: zero anomalies
+ * Each run writes an HTML report to .runs/<app>-<scenario>-<time>.html (or --html FILE).
  */
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { runDemo } from "../lib/demo/run-demo.ts";
 import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lib/load/cli-options.ts";
 import { RedisNotInstalledError } from "../lib/processes/redis-server.ts";
+import { defaultHtmlFile, writeHtmlReport } from "../lib/report/html.ts";
 import { renderReport, renderScenarioNotes } from "../lib/report/print.ts";
 import { writeRunReport } from "../lib/report/write-json.ts";
 import { getScenario, parseApp, parseScenario, SCENARIO_NAMES } from "../lib/scenarios.ts";
@@ -58,6 +60,10 @@ try {
     await writeRunReport(flags.json, result);
     console.log(pc.dim(`JSON result written to ${flags.json}`));
   }
+  // Always an HTML report: the easiest way to show a run to someone else (it opens offline).
+  const htmlFile = flags.html ?? defaultHtmlFile(app, result.scenario);
+  await writeHtmlReport(htmlFile, [result]);
+  console.log(`HTML report: ${htmlFile}`);
   if (values.expect && values.expect !== result.summary.verdict) {
     console.error(pc.red(`expected verdict ${values.expect}, got ${result.summary.verdict}`));
     process.exit(1);

@@ -3,15 +3,35 @@
  * (concurrently), then one comparison table.
  *   npm run demo
  *   npm run demo -- --workers 2 --conversations 40
+ *   npm run demo -- --html report.html     # the side-by-side HTML report (default: .runs/)
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import concurrently from "concurrently";
 import pc from "picocolors";
+import { defaultHtmlFile, writeHtmlReport } from "../lib/report/html.ts";
 import { renderComparison } from "../lib/report/print.ts";
 import type { RunReport } from "../lib/report/write-json.ts";
 
-const passthrough = process.argv.slice(2).filter((arg) => arg !== "--json");
+/** Removes `--name VALUE` / `--name=VALUE` from args; returns the value (the demo sets these per app). */
+function takeOption(args: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = args.length - 1; i >= 0; i--) {
+    const arg = args[i] ?? "";
+    if (arg === `--${name}`) {
+      value ??= args[i + 1];
+      args.splice(i, 2);
+    } else if (arg.startsWith(`--${name}=`)) {
+      value ??= arg.slice(name.length + 3);
+      args.splice(i, 1);
+    }
+  }
+  return value;
+}
+
+const passthrough = process.argv.slice(2);
+takeOption(passthrough, "json");
+const htmlOption = takeOption(passthrough, "html");
 if (passthrough.includes("--help") || passthrough.includes("-h")) {
   console.log("Usage: npm run demo -- [options of demo:broken / demo:fixed, e.g. --workers 2]");
   process.exit(0);
@@ -30,6 +50,8 @@ const command = (app: string) =>
     app,
     "--json",
     join(runDir, `${app}.json`),
+    "--html",
+    join(runDir, `${app}.html`),
     ...passthrough,
   ]
     .map(quote)
@@ -65,6 +87,9 @@ if (broken && fixed) {
   );
 }
 console.log(pc.dim(`Full results (JSON) and cluster logs: ${runDir}/ and .runs/*.log`));
+const htmlFile = htmlOption ?? defaultHtmlFile("broken-vs-fixed", broken?.scenario ?? "memory");
+await writeHtmlReport(htmlFile, reports);
+console.log(`HTML report, both apps side by side (opens offline): ${pc.bold(htmlFile)}`);
 if (fixed?.verdict !== "valid") {
   console.error(
     pc.red(

@@ -12,6 +12,7 @@ import { DEV_AUTH_SECRET } from "../lib/config.ts";
 import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lib/load/cli-options.ts";
 import { requestJson } from "../lib/load/http-json.ts";
 import { runLoad } from "../lib/load/run-load.ts";
+import { writeHtmlReport } from "../lib/report/html.ts";
 import { renderReport } from "../lib/report/print.ts";
 import { summarize } from "../lib/report/summary.ts";
 import { writeRunReport } from "../lib/report/write-json.ts";
@@ -58,4 +59,8 @@ console.log(`\n${renderReport(summary, load, check)}\n`);
 if (flags.json) {
   await writeRunReport(flags.json, { summary, check, load });
   console.log(pc.dim(`JSON result written to ${flags.json}`));
+}
+if (flags.html) {
+  await writeHtmlReport(flags.html, [{ summary, check, load }]);
+  console.log(`HTML report: ${flags.html}`);
 }

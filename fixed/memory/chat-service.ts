@@ -14,28 +14,30 @@ import type { ChatMessage } from "../../lib/types.ts";
 /**
  * FIXED: this object keeps no conversation state. Every turn rehydrates the history
  * from shared storage (Redis), runs the agent, and persists the new messages in one
- * atomic append before answering, so any worker can serve the next turn.
+ * atomic append before answering, so any worker can serve the next turn. (The agent is
+ * given the most recent CONTEXT_WINDOW_MESSAGES, so a turn's cost stays flat.)
  */
 export class AgentChatService implements ChatService {
   readonly backend: string;
   private readonly assistant: AssistantAgent;
   private readonly store: ConversationStore;
+  private readonly contextWindow: number;
 
   constructor(deps: ServiceDeps) {
     this.assistant = new AssistantAgent("assistant", deps.config);
     this.store = deps.redisStore();
     this.backend = this.store.backend;
+    this.contextWindow = deps.config.CONTEXT_WINDOW_MESSAGES;
   }
 
   async handleTurn(turn: Turn): Promise<TurnResult> {
-    const messages = await this.store.load(turn.key);
-    const before = messages.length;
+    const { messages, length: before } = await this.store.loadRecent(turn.key, this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
     const answer = assistantMessage(turn, reply);
     const after = await this.store.append(turn.key, [user, answer]);
-    return { reply, messagesSeen: before + 1, before, after };
+    return { reply, messagesSeen: messages.length, before, after };
   }
 
   async history(ref: ConversationRef): Promise<ChatMessage[]> {

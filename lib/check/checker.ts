@@ -172,23 +172,34 @@ function findLost(ctx: ConversationContext): Anomaly[] {
 function findStale(ctx: ConversationContext): Anomaly[] {
   const anomalies: Anomaly[] = [];
   for (const turn of ctx.okTurns) {
-    if (turn.messagesSeen === undefined) continue; // nothing to check against
+    const seen = messagesBasedOn(turn);
+    if (seen === undefined) continue; // nothing to check against
     const acknowledgedBefore = ctx.okTurns.filter(
       (other) => other !== turn && acknowledgedBeforeSent(other, turn),
     ).length;
     const expected = 2 * acknowledgedBefore + 1;
-    if (turn.messagesSeen >= expected) continue;
+    if (seen >= expected) continue;
 
     anomalies.push(
       anomaly(
         ctx,
         "stale",
         turn,
-        `turn ${turn.index + 1} was answered from ${turn.messagesSeen} ${plural(turn.messagesSeen, "message")} but ${2 * acknowledgedBefore} were acknowledged before it was sent (it should have seen at least ${expected}, counting its own)`,
+        `turn ${turn.index + 1} was answered from ${seen} ${plural(seen, "message")} but ${2 * acknowledgedBefore} were acknowledged before it was sent (it should have seen at least ${expected}, counting its own)`,
       ),
     );
   }
   return anomalies;
+}
+
+/**
+ * How many messages the turn was based on, counting its own user message. With a bounded
+ * context window the agent is given fewer than the history holds, so `historyLength` (the
+ * whole history the turn read) is what shows a stale read; `messagesSeen` is the fallback.
+ */
+function messagesBasedOn(turn: TurnRecord): number | undefined {
+  if (turn.historyLength !== undefined) return turn.historyLength + 1;
+  return turn.messagesSeen;
 }
 
 /** Turns with a message stored more than once in a single successful read. */
@@ -306,8 +317,9 @@ function firstInterleaving(turn: TurnRecord, ctx: ConversationContext): string |
 function findStaleContext(ctx: ConversationContext): Anomaly[] {
   const anomalies: Anomaly[] = [];
   for (const turn of ctx.okTurns) {
-    if (turn.messagesSeen === undefined) continue; // nothing to check against
-    const detail = firstStaleContext(turn, turn.messagesSeen, ctx.okReads);
+    const seen = messagesBasedOn(turn);
+    if (seen === undefined) continue; // nothing to check against
+    const detail = firstStaleContext(turn, seen, ctx.okReads);
     if (detail !== undefined) anomalies.push(anomaly(ctx, "stale-context", turn, detail));
   }
   return anomalies;

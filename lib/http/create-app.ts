@@ -54,6 +54,10 @@ export function createApp({
       app,
       scenario,
       store: { backend: service.backend, reachable: await service.storeReachable() },
+      memory: {
+        rssBytes: process.memoryUsage.rss(),
+        heapUsedBytes: process.memoryUsage().heapUsed,
+      },
       servedBy: served,
     };
     res.json(body);
@@ -79,7 +83,13 @@ export function createApp({
         : { ran: true as const, value: await run() };
       if (!outcome.ran) {
         // A repeated turnId that already completed: answer from the stored messages.
-        const body = replayed(conversationId, turnId, await service.history(ref), served);
+        const body = replayed(
+          conversationId,
+          turnId,
+          await service.history(ref),
+          served,
+          config.CONTEXT_WINDOW_MESSAGES,
+        );
         logger.info({ event: "turn_replayed", app, scenario, key, conversationId, turnId });
         res.json(body);
         return;
@@ -106,6 +116,7 @@ export function createApp({
         turnId,
         reply: result.reply,
         messagesSeen: result.messagesSeen,
+        historyLength: result.before,
         servedBy: served,
       };
       res.json(body);
@@ -154,6 +165,7 @@ function replayed(
   turnId: string,
   messages: readonly ChatMessage[],
   servedBy: ServedBy,
+  contextWindow: number,
 ): TurnResponse {
   const position = messages.findIndex((m) => m.turnId === turnId && m.role === "user");
   const answer = messages.find((m) => m.turnId === turnId && m.role === "assistant");
@@ -168,7 +180,9 @@ function replayed(
     conversationId,
     turnId,
     reply: answer.content,
-    messagesSeen: position + 1,
+    // As the first run: its window of the history before it, plus its own message.
+    messagesSeen: Math.min(position, contextWindow) + 1,
+    historyLength: position,
     servedBy,
     replayed: true,
   };

@@ -13,6 +13,7 @@ export const loadFlagSpec = {
   timeout: { type: "string" },
   "max-seconds": { type: "string" },
   json: { type: "string" },
+  html: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -37,6 +38,7 @@ export const LoadFlags = z.object({
   timeout: count(1, 600, 10),
   "max-seconds": count(1, 3_600, 120),
   json: z.string().optional(),
+  html: z.string().optional(),
   help: z.boolean().default(false),
 });
 export type LoadFlags = z.infer<typeof LoadFlags>;
@@ -52,7 +54,8 @@ export const LOAD_FLAGS_HELP = `Load options:
   --seed N            seed of the retry choices, to repeat a run
   --timeout SECONDS   wait this long for one answer before its outcome is unknown (default 10)
   --max-seconds N     hard cap on the load phase (default 120)
-  --json FILE         write the whole result (turns, reads, checker verdict) as JSON`;
+  --json FILE         write the whole result (turns, reads, checker verdict) as JSON
+  --html FILE         write a self-contained HTML report (summary, charts, transcript)`;
 
 /** Validates parsed flags; exits with a readable message on bad input. */
 export function parseLoadFlags(values: Record<string, unknown>): LoadFlags {

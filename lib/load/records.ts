@@ -31,6 +31,8 @@ export interface TurnRecord {
   servedBy?: ServedBy;
   /** From the answer: messages the agent was given, including this turn's user message. */
   messagesSeen?: number;
+  /** From the answer: length of the whole history the turn was based on (before its messages). */
+  historyLength?: number;
   reply?: string;
   latencyMs?: number;
   /** How many times the turn was sent (more than 1 with --retry-rate). */

@@ -27,6 +27,8 @@ export interface LoadOptions {
   timeoutSeconds: number;
   /** Hard cap on the whole run, in seconds. */
   maxSeconds: number;
+  /** Read every history back after the load (needed by the checker; benchmarks skip it). */
+  readBack?: boolean;
   /** Show a progress bar of turns answered (on a terminal). */
   progress: boolean;
 }
@@ -151,6 +153,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         latencyMs: answeredAt - planned.record.sentAt,
         servedBy: status === 200 ? parsed?.servedBy : undefined,
         messagesSeen: status === 200 ? parsed?.messagesSeen : undefined,
+        historyLength: status === 200 ? parsed?.historyLength : undefined,
         reply: status === 200 ? parsed?.reply : undefined,
       });
     } else if (planned.kind === "read") {
@@ -193,14 +196,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   // autocannon notices stopped clients on its next 1 s tick; time the turns, not that.
   const durationMs = (finishedAt ?? now()) - started;
-  const reads = options.sticky
-    ? stickyReads
-    : await readHistories(
-        options.url,
-        options.token,
-        scheduler.conversationIds,
-        readsPerConversation(options.workers),
-      );
+  const reads =
+    options.readBack === false
+      ? []
+      : options.sticky
+        ? stickyReads
+        : await readHistories(
+            options.url,
+            options.token,
+            scheduler.conversationIds,
+            readsPerConversation(options.workers),
+          );
 
   const { token: _token, ...publicOptions } = options;
   return {

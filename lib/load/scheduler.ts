@@ -6,7 +6,7 @@ import { turnText } from "./script.ts";
 /** What one attempt's answer tells about its turn. */
 export type AttemptAnswer = Pick<
   TurnRecord,
-  "status" | "servedBy" | "messagesSeen" | "reply" | "answeredAt" | "latencyMs"
+  "status" | "servedBy" | "messagesSeen" | "historyLength" | "reply" | "answeredAt" | "latencyMs"
 > & { outcome: AttemptOutcome };
 
 /** What a free connection should send next. `attempt` 0 is the turn itself, 1+ are retries. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 
@@ -19,10 +20,13 @@ export interface StoreCommands {
     lease: string,
     turns: string,
     fence: string,
+    messages: string,
     turnId: string,
     leaseMs: number,
     ttlSeconds: number,
-  ): Promise<[string, string?]>;
+    recent: number,
+  ): Promise<string[]>;
+  loadRecent(messages: string, recent: number): Promise<[number, ...string[]]>;
   releaseTurn(lease: string, holder: string): Promise<number>;
 }
 
@@ -30,18 +34,32 @@ const SCRIPTS: Record<keyof StoreCommands, { file: string; keys: number }> = {
   appendMessages: { file: "append-messages.lua", keys: 1 },
   replaceMessages: { file: "replace-messages.lua", keys: 1 },
   appendTurn: { file: "append-turn.lua", keys: 3 },
-  acquireTurn: { file: "acquire-turn.lua", keys: 3 },
+  acquireTurn: { file: "acquire-turn.lua", keys: 4 },
+  loadRecent: { file: "load-recent.lua", keys: 1 },
   releaseTurn: { file: "release-turn.lua", keys: 1 },
 };
 
 const defined = new WeakSet<Redis>();
 
+function scriptSource(file: string): string {
+  return readFileSync(new URL(`./commands/${file}`, import.meta.url), "utf8");
+}
+
+/** Script name by the SHA1 that EVALSHA carries: to name scripts in MONITOR output. */
+export function scriptNamesBySha(): Map<string, string> {
+  return new Map(
+    Object.entries(SCRIPTS).map(([name, { file }]) => [
+      createHash("sha1").update(scriptSource(file)).digest("hex"),
+      name,
+    ]),
+  );
+}
+
 /** Registers every script on the client once (ioredis EVALSHA, falling back to EVAL). */
 export function withStoreCommands(redis: Redis): Redis & StoreCommands {
   if (!defined.has(redis)) {
     for (const [name, { file, keys }] of Object.entries(SCRIPTS)) {
-      const lua = readFileSync(new URL(`./commands/${file}`, import.meta.url), "utf8");
-      redis.defineCommand(name, { numberOfKeys: keys, lua });
+      redis.defineCommand(name, { numberOfKeys: keys, lua: scriptSource(file) });
     }
     defined.add(redis);
   }

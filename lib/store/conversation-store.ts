@@ -1,5 +1,12 @@
 import type { ChatMessage } from "../types.ts";
 
+/** The tail of a conversation and how long the whole conversation is. */
+export interface RecentHistory {
+  messages: ChatMessage[];
+  /** Messages in the whole history: the version a fenced append expects. */
+  length: number;
+}
+
 /**
  * Shared storage for conversation histories: the only place conversation state lives
  * in the fixed apps. Every method that touches data rejects with `StoreUnavailableError`
@@ -11,6 +18,12 @@ export interface ConversationStore {
 
   /** The whole history under `key`, oldest first; `[]` when the conversation is unknown. */
   load(key: string): Promise<ChatMessage[]>;
+
+  /**
+   * The `recent` most recent messages (oldest first) and the length of the whole history,
+   * read together: what a turn needs when the agent gets a bounded context window.
+   */
+  loadRecent(key: string, recent: number): Promise<RecentHistory>;
 
   /**
    * Appends `messages` after the existing ones as one atomic step (all or none) and

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChatMessage } from "../types.ts";
-import type { ConversationStore } from "./conversation-store.ts";
+import type { ConversationStore, RecentHistory } from "./conversation-store.ts";
 
 /**
  * Makes every write take `delayMs` before it is applied, as a slow network or a busy
@@ -19,6 +19,10 @@ export class DelayedWriteStore implements ConversationStore {
 
   load(key: string): Promise<ChatMessage[]> {
     return this.inner.load(key);
+  }
+
+  loadRecent(key: string, recent: number): Promise<RecentHistory> {
+    return this.inner.loadRecent(key, recent);
   }
 
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreUnavailableError } from "../errors.ts";
 import type { ChatMessage } from "../types.ts";
-import type { ConversationStore } from "./conversation-store.ts";
+import type { ConversationStore, RecentHistory } from "./conversation-store.ts";
 
 interface ConversationFile {
   key: string;
@@ -35,6 +35,11 @@ export class FileConversationStore implements ConversationStore {
       throw new StoreUnavailableError(error);
     }
     return [...(JSON.parse(text) as ConversationFile).messages];
+  }
+
+  async loadRecent(key: string, recent: number): Promise<RecentHistory> {
+    const messages = await this.load(key);
+    return { messages: messages.slice(-recent), length: messages.length };
   }
 
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {

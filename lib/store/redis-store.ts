@@ -3,7 +3,7 @@ import { HttpError, StoreUnavailableError } from "../errors.ts";
 import { turnFence } from "../turns/turn-context.ts";
 import type { ChatMessage } from "../types.ts";
 import { conversationKeys, type StoreCommands, withStoreCommands } from "./commands.ts";
-import type { ConversationStore } from "./conversation-store.ts";
+import type { ConversationStore, RecentHistory } from "./conversation-store.ts";
 
 /**
  * Conversation histories as Redis lists of JSON messages, one list per conversation key.
@@ -33,12 +33,31 @@ export class RedisConversationStore implements ConversationStore {
     return raw.map((item) => JSON.parse(item) as ChatMessage);
   }
 
+  async loadRecent(key: string, recent: number): Promise<RecentHistory> {
+    const fence = turnFence.getStore();
+    const prefetched = fence?.key === key ? fence.prefetched : undefined;
+    let length: number;
+    let raw: string[];
+    if (prefetched && prefetched.recent === recent) {
+      // Came with the turn's lease: no second round trip.
+      ({ length, raw } = prefetched);
+      if (fence) fence.prefetched = undefined;
+    } else {
+      const reply = await this.call(() =>
+        this.redis.loadRecent(conversationKeys(key).messages, recent),
+      );
+      [length, ...raw] = reply;
+    }
+    if (fence?.key === key) fence.loadedLength = length;
+    return { messages: raw.map((item) => JSON.parse(item) as ChatMessage), length };
+  }
+
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
     const keys = conversationKeys(key);
     if (messages.length === 0) return this.call(() => this.redis.llen(keys.messages));
     const encoded = messages.map((m) => JSON.stringify(m));
     const fence = turnFence.getStore();
-    return this.write(() =>
+    const after = await this.write(() =>
       fence?.key === key
         ? this.redis.appendTurn(
             keys.messages,
@@ -52,6 +71,8 @@ export class RedisConversationStore implements ConversationStore {
           )
         : this.redis.appendMessages(keys.messages, this.ttlSeconds, ...encoded),
     );
+    if (fence?.key === key) fence.released = true;
+    return after;
   }
 
   async replace(key: string, messages: readonly ChatMessage[]): Promise<number> {

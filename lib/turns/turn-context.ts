@@ -11,6 +11,10 @@ export interface TurnFence {
   token: string;
   /** Length of the history as this turn loaded it: the version its append expects. */
   loadedLength?: number;
+  /** The recent messages (raw JSON) and length the lease came with, for the turn's first load. */
+  prefetched?: { recent: number; length: number; raw: string[] };
+  /** Set once the fenced append stored the turn and released the lease. */
+  released?: boolean;
 }
 
 export const turnFence = new AsyncLocalStorage<TurnFence>();

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { HttpError, StoreUnavailableError } from "../errors.ts";
 import { conversationKeys, type StoreCommands, withStoreCommands } from "../store/commands.ts";
-import { turnFence } from "./turn-context.ts";
+import { type TurnFence, turnFence } from "./turn-context.ts";
 
 /**
  * What a turn arriving while another turn of its conversation runs gets:
@@ -20,6 +20,8 @@ export interface TurnGateOptions {
   waitMs: number;
   /** Idle expiry of the conversation's keys, in seconds. */
   ttlSeconds: number;
+  /** Recent messages fetched with the lease: the agent's context window. */
+  contextWindow: number;
 }
 
 export type GateOutcome<T> = { ran: true; value: T } | { ran: false; position: number };
@@ -46,14 +48,19 @@ export class TurnGate {
     const deadline = Date.now() + this.options.waitMs;
     let pause = 5;
     for (;;) {
-      const [state, detail] = await this.acquire(keys, turnId);
+      const [state, detail, length, ...raw] = await this.acquire(keys, turnId);
       if (state === "done") return { ran: false, position: Number(detail) };
       if (state === "acquired" && detail) {
         const token = detail;
+        const prefetched = { recent: this.options.contextWindow, length: Number(length), raw };
+        const fence: TurnFence = { key, turnId, token, prefetched };
         try {
-          return { ran: true, value: await turnFence.run({ key, turnId, token }, body) };
+          return { ran: true, value: await turnFence.run(fence, body) };
         } finally {
-          await this.redis.releaseTurn(keys.lease, `${token}:${turnId}`).catch(() => 0);
+          // The fenced append releases the lease itself; only a turn that failed still holds it.
+          if (!fence.released) {
+            await this.redis.releaseTurn(keys.lease, `${token}:${turnId}`).catch(() => 0);
+          }
         }
       }
       if (this.options.strategy === "reject" || Date.now() >= deadline) {
@@ -82,9 +89,11 @@ export class TurnGate {
         keys.lease,
         keys.turns,
         keys.fence,
+        keys.messages,
         turnId,
         this.options.leaseMs,
         this.options.ttlSeconds,
+        this.options.contextWindow,
       );
     } catch (error) {
       throw new StoreUnavailableError(error);

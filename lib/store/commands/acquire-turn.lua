@@ -6,16 +6,20 @@
     KEYS[1] the conversation's lease (value "<token>:<turnId>", expires by itself)
     KEYS[2] the conversation's completed turns (hash turnId -> position of its user message)
     KEYS[3] the conversation's fencing counter
+    KEYS[4] the conversation's message list
 
     ARGV[1] the turnId asking to run
     ARGV[2] lease duration, in milliseconds
     ARGV[3] idle expiry of the conversation, in seconds
+    ARGV[4] how many recent messages to return with the lease (the agent's context window)
 
   Output:
     { "done", position }   the turn already completed: answer from the stored messages
     { "running" }          this very turn is running elsewhere (a retry)
     { "busy", turnId }     another turn of the conversation is running
-    { "acquired", token }  this turn may run; its writes must carry the token
+    { "acquired", token, length, message, ... }
+                           this turn may run (its writes must carry the token), with the
+                           history's length and most recent messages: no second round trip
 ]]
 local position = redis.call("HGET", KEYS[2], ARGV[1])
 if position then
@@ -32,4 +36,8 @@ end
 local token = redis.call("INCR", KEYS[3])
 redis.call("EXPIRE", KEYS[3], ARGV[3])
 redis.call("SET", KEYS[1], token .. ":" .. ARGV[1], "PX", ARGV[2])
-return { "acquired", tostring(token) }
+local reply = redis.call("LRANGE", KEYS[4], -tonumber(ARGV[4]), -1)
+table.insert(reply, 1, tostring(redis.call("LLEN", KEYS[4])))
+table.insert(reply, 1, tostring(token))
+table.insert(reply, 1, "acquired")
+return reply

@@ -2,7 +2,8 @@
   Appends one turn's messages only if the writer still holds the conversation's lease
   (fencing token) and the history is still the one it read (version = length). A worker
   whose lease expired, or that read a history another turn has since extended, is refused:
-  no lost update, no reply generated from a stale history.
+  no lost update, no reply generated from a stale history. On success it also records the
+  turn as completed and releases the lease, in the same step.
 
   Input:
     KEYS[1] the conversation's message list (JSON strings, oldest first)
@@ -33,4 +34,5 @@ local after = redis.call("RPUSH", KEYS[1], unpack(ARGV, 5))
 redis.call("HSET", KEYS[3], ARGV[3], length)
 redis.call("EXPIRE", KEYS[1], ARGV[1])
 redis.call("EXPIRE", KEYS[3], ARGV[1])
+redis.call("DEL", KEYS[2])
 return after

@@ -13,8 +13,11 @@
 ]]
 redis.call("DEL", KEYS[1])
 local length = 0
-if #ARGV > 1 then
-  length = redis.call("RPUSH", KEYS[1], unpack(ARGV, 2))
+-- In chunks: Lua's unpack cannot spread more than a few thousand values at once.
+for first = 2, #ARGV, 1000 do
+  length = redis.call("RPUSH", KEYS[1], unpack(ARGV, first, math.min(first + 999, #ARGV)))
+end
+if length > 0 then
   redis.call("EXPIRE", KEYS[1], ARGV[1])
 end
 return length

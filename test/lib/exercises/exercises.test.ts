@@ -5,7 +5,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COUNT_OF } from "../../../lib/check/anomaly-counts.ts";
-import type { AnomalyCounts, AnomalyKind } from "../../../lib/check/types.ts";
 import { checkExercise } from "../../../lib/exercises/check.ts";
 import { typecheck } from "../../../lib/exercises/compile.ts";
 import {

@@ -27,7 +27,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     return key;
   };
   const gate = (strategy: TurnStrategy, leaseMs = 5000, waitMs = 2000) =>
-    new TurnGate(client, { strategy, leaseMs, waitMs, ttlSeconds: 60 });
+    new TurnGate(client, { strategy, leaseMs, waitMs, ttlSeconds: 60, contextWindow: 100 });
   // One turn as a chat service runs it: load, (think), append.
   const turn =
     (key: string, turnId: string, thinkMs = 0) =>

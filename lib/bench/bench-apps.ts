@@ -1,0 +1,85 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { issueToken } from "../auth.ts";
+import { DEV_AUTH_SECRET } from "../config.ts";
+import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
+import { ensureRedis, type RedisHandle } from "../processes/redis-server.ts";
+import type { ScenarioName } from "../scenarios.ts";
+import type { AppName } from "../types.ts";
+
+/** One contender of the benchmark: an app, the scenario it runs, its label in tables. */
+export interface Contender {
+  label: string;
+  app: AppName;
+  scenario: ScenarioName;
+  env?: Record<string, string>;
+}
+
+/** The cost floor, the fix, and the article's whole-history save (sequential: correct, just slow). */
+export const CONTENDERS: readonly Contender[] = [
+  { label: "broken (memory)", app: "broken", scenario: "memory" },
+  { label: "fixed (redis)", app: "fixed", scenario: "memory" },
+  // No artificial write delay here: this measures the pattern, not the lesson's race window.
+  {
+    label: "naive save",
+    app: "broken",
+    scenario: "naive-save",
+    env: { STORE_WRITE_DELAY_MS: "0" },
+  },
+];
+
+export interface BenchEnvironment {
+  redis: RedisHandle;
+  apps: Map<string, AppCluster>;
+  secret: string;
+  token: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Redis and every contender's cluster once, so rounds measure turns, not start-ups. */
+export async function startBenchApps(options: {
+  workers: number;
+  agentLatencyMs: number;
+  extraEnv?: Record<string, string>;
+}): Promise<BenchEnvironment> {
+  const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
+  const redis = await ensureRedis();
+  const apps = new Map<string, AppCluster>();
+  try {
+    for (const contender of CONTENDERS) {
+      apps.set(
+        contender.label,
+        await startAppCluster({
+          app: contender.app,
+          scenario: contender.scenario,
+          workers: options.workers,
+          logFile: join(tmpdir(), `agent-sandbox-bench-${contender.app}-${contender.scenario}.log`),
+          env: {
+            REDIS_URL: redis.url,
+            AUTH_SECRET: secret,
+            AGENT_LATENCY_MS: String(options.agentLatencyMs),
+            // Per-turn log lines cost the same in every app; keep them out of the measurement.
+            LOG_LEVEL: "warn",
+            ...contender.env,
+            ...options.extraEnv,
+          },
+        }),
+      );
+    }
+  } catch (error) {
+    for (const app of apps.values()) await app.stop();
+    await redis.stop();
+    throw error;
+  }
+  const token = issueToken({ tenant: "bench", user: `bench-${process.pid}` }, secret);
+  return {
+    redis,
+    apps,
+    secret,
+    token,
+    stop: async () => {
+      for (const app of apps.values()) await app.stop();
+      await redis.stop();
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { barChart } from "./html-chart.ts";
+import { html, SafeHtml } from "./html-escape.ts";
+import { LOST_COLOUR, STALE_COLOUR, workerColour } from "./html-palette.ts";
+import { REPORT_CSS } from "./html-styles.ts";
+import { transcriptHtml, workerBadge } from "./html-transcript.ts";
+import { pickConversation } from "./transcript.ts";
+import type { RunReport } from "./write-json.ts";
+
+/**
+ * One self-contained HTML page for one or more load runs (broken and fixed side by side):
+ * inline CSS, inline SVG, no script and no external resource, so it opens offline and can
+ * be mailed around. Every string from a run (texts, replies, ids) is escaped.
+ */
+export function renderHtmlReport(reports: RunReport[]): string {
+  const title =
+    reports.length === 1 && reports[0]
+      ? `Load run: ${reports[0].summary.app} app, scenario ${reports[0].summary.scenario}`
+      : `Load runs: ${reports.map((r) => `${r.summary.app} (${r.summary.scenario})`).join(" vs ")}`;
+  const page = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${new SafeHtml(REPORT_CSS)}</style>
+</head>
+<body>
+<header>
+<h1>${title}</h1>
+<p class="muted">State not updating when scaling: each acknowledged turn must be in every worker's
+history, and the agent must be given every earlier turn. Written ${new Date().toISOString()}.</p>
+</header>
+<main>
+<section class="card" aria-labelledby="summary-title">
+<h2 id="summary-title">Summary</h2>
+${summaryTable(reports)}
+</section>
+<div class="apps">${reports.map(appSection)}</div>
+</main>
+</body>
+</html>
+`;
+  return page.value;
+}
+
+/** Writes the report, creating its folder. */
+export async function writeHtmlReport(file: string, reports: RunReport[]): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, renderHtmlReport(reports));
+}
+
+/** Where the demos put a report when not told: `.runs/<app>-<scenario>-<time>.html`. */
+export function defaultHtmlFile(app: string, scenario: string, dir = ".runs"): string {
+  return join(dir, `${app}-${scenario}-${Date.now()}.html`);
+}
+
+type Row = [label: string, cell: (r: RunReport) => SafeHtml | string];
+
+const count = (n: number, text: string | number = n) =>
+  n > 0 ? html`<span class="bad">${text}</span>` : html`<span class="good">${text}</span>`;
+
+const ROWS: Row[] = [
+  ["verdict", (r) => verdictTag(r.summary.verdict)],
+  ["workers", (r) => `${r.summary.workers}${r.summary.sticky ? " (sticky)" : ""}`],
+  ["turns sent / acknowledged", (r) => `${r.summary.turnsSent} / ${r.summary.acknowledged}`],
+  ["lost turns", (r) => count(r.summary.lost, `${r.summary.lost} (${r.summary.lostPct}%)`)],
+  ["stale replies", (r) => count(r.summary.stale, `${r.summary.stale} (${r.summary.stalePct}%)`)],
+  [
+    "history a reader sees (mean)",
+    (r) => count(r.summary.historyVisiblePct < 100 ? 1 : 0, `${r.summary.historyVisiblePct}%`),
+  ],
+  [
+    "duplicated / out of order",
+    (r) => html`${count(r.check.totals.duplicated)} / ${count(r.check.totals.outOfOrder)}`,
+  ],
+  [
+    "interleaved / stale context",
+    (r) => html`${count(r.check.totals.interleaved)} / ${count(r.check.totals.staleContext)}`,
+  ],
+  ["unexpected messages", (r) => count(r.check.totals.unexpected)],
+  ["divergent final reads", (r) => count(r.check.totals.divergent)],
+  [
+    "conversations affected",
+    (r) =>
+      count(
+        r.summary.conversationsAffected,
+        `${r.summary.conversationsAffected} of ${r.summary.conversations}`,
+      ),
+  ],
+  [
+    "failed / unknown outcome",
+    (r) => `${r.check.totals.failed} / ${r.check.totals.unknownOutcome}`,
+  ],
+  ["workers per conversation (mean)", (r) => String(r.summary.meanWorkersPerConversation)],
+  ["throughput", (r) => `${r.summary.turnsPerSecond} turns/s`],
+  ["latency p50 / p99", (r) => `${r.summary.p50Ms} / ${r.summary.p99Ms} ms`],
+];
+
+function summaryTable(reports: RunReport[]): SafeHtml {
+  const head = reports.map(
+    (r) =>
+      html`<th scope="col">${r.summary.app} <span class="muted">(${r.summary.scenario})</span></th>`,
+  );
+  const rows = ROWS.map(
+    ([label, cell]) =>
+      html`<tr><th scope="row">${label}</th>${reports.map((r) => html`<td>${cell(r)}</td>`)}</tr>`,
+  );
+  return html`<table class="summary"><thead><tr><td></td>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function verdictTag(verdict: string): SafeHtml {
+  return html`<span class="verdict ${verdict}">${verdict.toUpperCase()}</span>`;
+}
+
+function appSection(report: RunReport): SafeHtml {
+  const { summary, check, load } = report;
+  const o = load.options;
+  const id = `app-${summary.app}-${summary.scenario}`.replaceAll(/[^A-Za-z0-9_-]/g, "-");
+  const shape = [
+    `${o.conversations} conversations × ${o.turns} turns`,
+    `${o.connections} connections`,
+    `${summary.workers} worker(s)`,
+    o.sticky ? "sticky" : "",
+    o.overlap > 1 ? `overlap ${o.overlap}` : "",
+    o.retryRate > 0 ? `retry-rate ${o.retryRate}` : "",
+    `seed ${load.seed}`,
+    `run ${load.runId}`,
+    `${Math.round(load.durationMs)} ms`,
+  ].filter(Boolean);
+  const shown = pickConversation(check);
+  const wentWrong = shown && shown.stale + shown.lost > 0;
+  return html`<section class="card" aria-labelledby="${id}">
+<h2 id="${id}">${summary.app} app · scenario ${summary.scenario} ${verdictTag(summary.verdict)}</h2>
+<p class="run">${shape.join(" · ")}</p>
+${check.reasons.length ? html`<ul class="reasons">${check.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ""}
+<h3>Lost and stale turns per conversation</h3>
+${lostStaleChart(report)}
+<h3>Acknowledged turns per worker</h3>
+${workerChart(report)}
+<h3>${wentWrong ? "A conversation where the agent forgets" : "One conversation, turn by turn"}</h3>
+${shown ? transcriptHtml(load, shown.conversationId) : html`<p class="muted">No acknowledged turn.</p>`}
+</section>`;
+}
+
+function lostStaleChart({ check }: RunReport): SafeHtml {
+  const conversations = check.conversations;
+  const chart = barChart({
+    description: `Lost and stale turns for each of ${conversations.length} conversations; ${check.totals.lost} lost and ${check.totals.stale} stale in all.`,
+    groups: conversations.map((c, i) => ({
+      label: String(i + 1),
+      bars: [
+        { value: c.lost, colour: LOST_COLOUR, label: `${c.conversationId}: ${c.lost} lost` },
+        { value: c.stale, colour: STALE_COLOUR, label: `${c.conversationId}: ${c.stale} stale` },
+      ],
+    })),
+    legend: [
+      { label: "lost (acknowledged, missing from a final read)", colour: LOST_COLOUR },
+      { label: "stale (agent given less than was acknowledged)", colour: STALE_COLOUR },
+    ],
+  });
+  const rows = conversations.map(
+    (c, i) =>
+      html`<tr><td class="num">${i + 1}</td><td><code>${c.conversationId}</code></td><td class="num">${c.acknowledged}</td><td class="num">${count(c.lost)}</td><td class="num">${count(c.stale)}</td><td class="num">${c.distinctWorkers}</td></tr>`,
+  );
+  const none =
+    check.totals.lost + check.totals.stale === 0
+      ? html`<p class="good">No lost and no stale turn: every bar is zero.</p>`
+      : "";
+  return html`${chart}${none}<details><summary>The numbers, per conversation</summary>
+<table><thead><tr><th scope="col">#</th><th scope="col">conversation</th><th scope="col">acknowledged</th><th scope="col">lost</th><th scope="col">stale</th><th scope="col">workers</th></tr></thead><tbody>${rows}</tbody></table></details>`;
+}
+
+function workerChart({ load }: RunReport): SafeHtml {
+  const perWorker = new Map<number, number>();
+  for (const turn of load.turns) {
+    if (turn.outcome !== "ok" || !turn.servedBy) continue;
+    perWorker.set(turn.servedBy.workerId, (perWorker.get(turn.servedBy.workerId) ?? 0) + 1);
+  }
+  const workers = [...perWorker.entries()].sort(([a], [b]) => a - b);
+  if (workers.length === 0) return html`<p class="muted">No acknowledged turn.</p>`;
+  const chart = barChart({
+    description: `Acknowledged turns per worker: ${workers.map(([w, n]) => `worker ${w} ${n}`).join(", ")}.`,
+    groups: workers.map(([worker, n]) => ({
+      label: `worker ${worker}`,
+      bars: [
+        { value: n, colour: workerColour(worker).strong, label: `worker ${worker}: ${n} turns` },
+      ],
+    })),
+    showValues: true,
+  });
+  const list = workers.map(([worker, n]) => html`<li>${workerBadge(worker)} ${n} turns</li>`);
+  return html`${chart}<ul class="reads">${list}</ul>`;
+}

@@ -1,0 +1,140 @@
+/**
+ * What the fix costs, measured side by side in one run: the in-memory broken app (the cost
+ * floor), the fixed app (Redis), and the whole-history-save pattern.
+ *   npm run bench
+ *   npm run bench -- --rounds 5 --only throughput,round-trips --json .runs/bench.json
+ */
+import { cpus, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import pc from "picocolors";
+import { z } from "zod";
+import { CONTENDERS, startBenchApps } from "../lib/bench/bench-apps.ts";
+import { measureGrowth } from "../lib/bench/growth.ts";
+import { checkTtl, measureWorkerMemory } from "../lib/bench/memory.ts";
+import {
+  renderGrowth,
+  renderMemory,
+  renderRoundTrips,
+  renderThroughput,
+} from "../lib/bench/render.ts";
+import { measureRoundTrips } from "../lib/bench/round-trips.ts";
+import { measureThroughput } from "../lib/bench/throughput.ts";
+import { writeJson } from "../lib/report/write-json.ts";
+
+const SECTIONS = ["throughput", "round-trips", "growth", "memory"] as const;
+
+const Flags = z.object({
+  rounds: z.coerce.number().int().min(1).max(50).default(3),
+  conversations: z.coerce.number().int().min(1).max(100_000).default(160),
+  turns: z.coerce.number().int().min(1).max(1000).default(10),
+  connections: z.coerce.number().int().min(1).max(1000).default(8),
+  workers: z.coerce.number().int().min(1).max(64).default(4),
+  "latency-ms": z.coerce.number().int().min(0).max(10_000).default(5),
+  only: z
+    .string()
+    .default(SECTIONS.join(","))
+    .transform((s) => s.split(",").map((x) => x.trim()))
+    .pipe(z.array(z.enum(SECTIONS))),
+  json: z.string().optional(),
+  help: z.boolean().default(false),
+});
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string" },
+    conversations: { type: "string" },
+    turns: { type: "string" },
+    connections: { type: "string" },
+    workers: { type: "string" },
+    "latency-ms": { type: "string" },
+    only: { type: "string" },
+    json: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+const parsed = Flags.safeParse(values);
+if (!parsed.success || parsed.data.help) {
+  console.log(`Usage: npm run bench -- [options]
+  --rounds N          interleaved rounds of the throughput load (3)
+  --conversations S   conversations per run (160)     --turns T   turns each (10)
+  --connections C     keep-alive connections (8)      --workers N (4)
+  --latency-ms N      simulated model latency per turn (5)
+  --only LIST         sections: ${SECTIONS.join(",")} (all)
+  --json FILE         write every measurement as JSON`);
+  if (!parsed.success)
+    for (const i of parsed.error.issues) console.error(`--${i.path.join(".")}: ${i.message}`);
+  process.exit(parsed.success ? 0 : 2);
+}
+const flags = parsed.data;
+const note = (message: string) => console.log(pc.dim(message));
+
+const env = await startBenchApps({ workers: flags.workers, agentLatencyMs: flags["latency-ms"] });
+const result: Record<string, unknown> = {};
+try {
+  const redisInfo = await new Redis(env.redis.url)
+    .info("server")
+    .then((s) => s.match(/redis_version:(\S+)/)?.[1]);
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model.trim(),
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    redis: redisInfo,
+  };
+  result.machine = machine;
+  result.settings = { ...flags, contenders: CONTENDERS.map((c) => c.label) };
+  console.log(
+    pc.bold(
+      `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GB, Node ${machine.node}, Redis ${machine.redis}`,
+    ),
+  );
+  console.log(
+    pc.dim(
+      `Load: ${flags.conversations} conversations x ${flags.turns} turns over ${flags.connections} keep-alive connections, ${flags.workers} workers per app, model latency ${flags["latency-ms"]} ms`,
+    ),
+  );
+
+  if (flags.only.includes("throughput")) {
+    const rows = await measureThroughput(env, {
+      rounds: flags.rounds,
+      conversations: flags.conversations,
+      turns: flags.turns,
+      connections: flags.connections,
+      workers: flags.workers,
+      onRun: (label, round, tps) => note(`round ${round}: ${label} ${Math.round(tps)} turns/s`),
+    });
+    result.throughput = rows;
+    console.log(`\n${renderThroughput(rows, flags.rounds)}\n`);
+  }
+  if (flags.only.includes("round-trips")) {
+    const rows = await measureRoundTrips(env);
+    result.roundTrips = rows;
+    console.log(`${renderRoundTrips(rows)}\n`);
+  }
+  if (flags.only.includes("growth")) {
+    note("growth: preloading histories of 10 ... 10,000 messages");
+    const rows = await measureGrowth(env, ["fixed (redis)", "naive save"]);
+    result.growth = rows;
+    console.log(`${renderGrowth(rows)}\n`);
+  }
+  if (flags.only.includes("memory")) {
+    note("memory: writing conversations in batches, sampling worker memory after each");
+    const memory = await measureWorkerMemory(env, ["broken (memory)", "fixed (redis)"], {
+      workers: flags.workers,
+      batches: 3,
+      conversationsPerBatch: 2000,
+      turns: 2,
+    });
+    note("memory: checking that a short TTL removes idle conversations");
+    const ttl = await checkTtl(env);
+    result.memory = { ...memory, ttl };
+    console.log(`${renderMemory(memory.rows, memory.redis, ttl)}\n`);
+  }
+  if (flags.json) {
+    await writeJson(flags.json, result);
+    note(`JSON written to ${flags.json}`);
+  }
+} finally {
+  await env.stop();
+}
