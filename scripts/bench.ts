@@ -72,9 +72,9 @@ const note = (message: string) => console.log(pc.dim(message));
 const env = await startBenchApps({ workers: flags.workers, agentLatencyMs: flags["latency-ms"] });
 const result: Record<string, unknown> = {};
 try {
-  const redisInfo = await new Redis(env.redis.url)
-    .info("server")
-    .then((s) => s.match(/redis_version:(\S+)/)?.[1]);
+  const info = new Redis(env.redis.url);
+  const redisInfo = (await info.info("server")).match(/redis_version:(\S+)/)?.[1];
+  info.disconnect();
   const machine = {
     cores: cpus().length,
     cpu: cpus()[0]?.model.trim(),

@@ -31,7 +31,8 @@ export async function measureRoundTrips(
     if (!app) continue;
     const conversationId = `rt-${randomBytes(4).toString("hex")}`;
     const seen: string[][] = [];
-    const monitor = await new Redis(env.redis.url).monitor();
+    const client = new Redis(env.redis.url);
+    const monitor = await client.monitor();
     monitor.on("monitor", (_time: string, args: string[], source: string) => {
       if (source !== "lua" && args.some((a) => a.includes(`:${conversationId}}`))) seen.push(args);
     });
@@ -48,6 +49,7 @@ export async function measureRoundTrips(
       perTurn.push(seen.length - before);
     }
     monitor.disconnect();
+    client.disconnect();
     const sample = seen.slice(-(perTurn.at(-1) ?? 0)).map((args) => describe(args));
     rows.push({
       label: contender.label,

@@ -28,14 +28,15 @@ export class RedisConversationStore implements ConversationStore {
 
   async load(key: string): Promise<ChatMessage[]> {
     const raw = await this.call(() => this.redis.lrange(conversationKeys(key).messages, 0, -1));
-    const fence = turnFence.getStore();
-    if (fence?.key === key) fence.loadedLength = raw.length;
+    // The turn's first read is its version; a later read does not move it.
+    const fence = fenceFor(key);
+    if (fence && fence.loadedLength === undefined) fence.loadedLength = raw.length;
     return raw.map((item) => JSON.parse(item) as ChatMessage);
   }
 
   async loadRecent(key: string, recent: number): Promise<RecentHistory> {
-    const fence = turnFence.getStore();
-    const prefetched = fence?.key === key ? fence.prefetched : undefined;
+    const fence = fenceFor(key);
+    const prefetched = fence?.prefetched;
     let length: number;
     let raw: string[];
     if (prefetched && prefetched.recent === recent) {
@@ -48,7 +49,7 @@ export class RedisConversationStore implements ConversationStore {
       );
       [length, ...raw] = reply;
     }
-    if (fence?.key === key) fence.loadedLength = length;
+    if (fence && fence.loadedLength === undefined) fence.loadedLength = length;
     return { messages: raw.map((item) => JSON.parse(item) as ChatMessage), length };
   }
 
@@ -56,9 +57,9 @@ export class RedisConversationStore implements ConversationStore {
     const keys = conversationKeys(key);
     if (messages.length === 0) return this.call(() => this.redis.llen(keys.messages));
     const encoded = messages.map((m) => JSON.stringify(m));
-    const fence = turnFence.getStore();
+    const fence = fenceFor(key);
     const after = await this.write(() =>
-      fence?.key === key
+      fence
         ? this.redis.appendTurn(
             keys.messages,
             keys.lease,
@@ -71,7 +72,7 @@ export class RedisConversationStore implements ConversationStore {
           )
         : this.redis.appendMessages(keys.messages, this.ttlSeconds, ...encoded),
     );
-    if (fence?.key === key) fence.released = true;
+    if (fence) fence.released = true;
     return after;
   }
 
@@ -136,4 +137,10 @@ function fencedWriteError(error: unknown): HttpError | undefined {
 function neverApplied(error: unknown): boolean {
   if (error instanceof ReplyError) return true;
   return error instanceof Error && /enableOfflineQueue|Stream isn't writeable/.test(error.message);
+}
+
+/** The fence of the turn this call runs in, if it is a turn of this very conversation. */
+function fenceFor(key: string) {
+  const fence = turnFence.getStore();
+  return fence?.key === key ? fence : undefined;
 }
