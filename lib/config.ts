@@ -8,6 +8,16 @@ const EnvFields = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   REDIS_URL: z.string().url().optional(),
+  /**
+   * Comma-separated `host:port` nodes of a Redis Cluster (any one reachable node is enough).
+   * When set, the fixed app uses a cluster client instead of REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^\s,]+:\d{1,5}\s*(,\s*[^\s,]+:\d{1,5}\s*)*$/, {
+      message: "expected a comma-separated host:port list, e.g. 127.0.0.1:7000,127.0.0.1:7001",
+    })
+    .optional(),
   AUTH_SECRET: z.string().min(1).optional(),
   AGENT_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(5),
   /** Idle conversations expire from Redis after this many seconds. */

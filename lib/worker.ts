@@ -1,7 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import type { Redis } from "ioredis";
 import type { ChatService, ServiceDeps } from "./chat-service.ts";
 import type { AppConfig } from "./config.ts";
 import { createApp } from "./http/create-app.ts";
@@ -9,7 +8,7 @@ import { loadChatServiceClass, type ScenarioName } from "./scenarios.ts";
 import type { ConversationStore } from "./store/conversation-store.ts";
 import { DelayedWriteStore } from "./store/delayed-writes.ts";
 import { FileConversationStore } from "./store/file-store.ts";
-import { createRedisClient, waitUntilReady } from "./store/redis-client.ts";
+import { createStoreClient, type RedisClient, waitUntilReady } from "./store/redis-client.ts";
 import { RedisConversationStore } from "./store/redis-store.ts";
 import { TurnGate } from "./turns/turn-gate.ts";
 import type { AppName } from "./types.ts";
@@ -28,10 +27,10 @@ export interface RunningServer {
 function serviceDeps(config: AppConfig): {
   deps: ServiceDeps;
   connected: () => Promise<void>;
-  redisClient: () => Redis | undefined;
+  redisClient: () => RedisClient | undefined;
 } {
   let store: ConversationStore | undefined;
-  let client: Redis | undefined;
+  let client: RedisClient | undefined;
   let connecting: Promise<void> = Promise.resolve();
   const withDelay = (inner: ConversationStore) =>
     config.STORE_WRITE_DELAY_MS > 0
@@ -40,9 +39,9 @@ function serviceDeps(config: AppConfig): {
   const deps: ServiceDeps = {
     config,
     redisStore() {
-      if (!config.REDIS_URL) throw new Error("REDIS_URL is required by this app");
       if (!store) {
-        client = createRedisClient(config.REDIS_URL);
+        // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
+        client = createStoreClient(config);
         connecting = waitUntilReady(client, STORE_CONNECT_WAIT_MS);
         store = withDelay(new RedisConversationStore(client, config.CONVERSATION_TTL_SECONDS));
       }

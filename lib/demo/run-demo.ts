@@ -6,7 +6,7 @@ import { checkRun } from "../check/checker.ts";
 import { DEV_AUTH_SECRET } from "../config.ts";
 import type { LoadFlags } from "../load/cli-options.ts";
 import { runLoad } from "../load/run-load.ts";
-import { startAppCluster } from "../processes/app-cluster.ts";
+import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
 import {
   ensureRedis,
   type RedisHandle,
@@ -17,7 +17,9 @@ import type { RunReport } from "../report/write-json.ts";
 import { backendOf, getScenario, type ScenarioName } from "../scenarios.ts";
 import type { AppName } from "../types.ts";
 
-export interface DemoOptions extends LoadFlags {
+export interface DemoOptions extends Omit<LoadFlags, "replicas"> {
+  /** Independent app clusters standing for separate machines (default 1). */
+  replicas?: number;
   app: AppName;
   scenario: ScenarioName;
   /** Simulated model latency per turn, in ms. */
@@ -71,47 +73,58 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     backendOf(options.app, scenario) === "files"
       ? await mkdtemp(join(tmpdir(), "agent-sandbox-state-"))
       : undefined;
-  const logFile = join(options.logDir, `${options.app}-${scenario}-${Date.now()}.log`);
+  const replicas = options.replicas ?? 1;
+  const stamp = Date.now();
+  const logFile = join(options.logDir, `${options.app}-${scenario}-${stamp}.log`);
+  const clusters: AppCluster[] = [];
   try {
-    const cluster = await startAppCluster({
-      app: options.app,
-      scenario,
-      workers: options.workers,
-      logFile,
-      env: {
-        ...scenarioEnv(scenario),
-        REDIS_URL: redis?.url,
-        STATE_DIR: stateDir,
-        AUTH_SECRET: secret,
-        AGENT_LATENCY_MS: String(options.agentLatencyMs),
-        ...options.env,
-      },
-    });
-    note(`${options.app} app: ${options.workers} worker(s) on ${cluster.url}, logs in ${logFile}`);
-    try {
-      const token = issueToken({ tenant: "workshop", user: `demo-${process.pid}` }, secret);
-      const load = await runLoad({
-        url: cluster.url,
-        token,
-        conversations: options.conversations,
-        turns: options.turns,
-        connections: options.connections,
+    for (let host = 1; host <= replicas; host++) {
+      const several = replicas > 1;
+      const cluster = await startAppCluster({
+        app: options.app,
+        scenario,
         workers: options.workers,
-        sticky: options.sticky,
-        overlap: options.overlap ?? getScenario(scenario).load?.overlap ?? 1,
-        retryRate: options["retry-rate"],
-        seed: options.seed,
-        timeoutSeconds: options.timeout,
-        maxSeconds: options["max-seconds"],
-        progress: options.progress,
+        logFile: several ? logFile.replace(/\.log$/, `-host${host}.log`) : logFile,
+        env: {
+          ...scenarioEnv(scenario),
+          REDIS_URL: redis?.url,
+          // Separate machines have separate disks: a state directory per host.
+          STATE_DIR: stateDir && several ? join(stateDir, `host-${host}`) : stateDir,
+          HOST_LABEL: several ? `host-${host}` : undefined,
+          AUTH_SECRET: secret,
+          AGENT_LATENCY_MS: String(options.agentLatencyMs),
+          ...options.env,
+        },
       });
-      const check = checkRun(load);
-      const summary = summarize(options.app, scenario, load, check);
-      return { summary, check, load, logFile, scenario };
-    } finally {
-      await cluster.stop();
+      clusters.push(cluster);
+      note(
+        `${options.app} app${several ? ` host-${host}` : ""}: ${options.workers} worker(s) on ${cluster.url}, logs in ${cluster.logFile}`,
+      );
     }
+    const [first] = clusters;
+    if (!first) throw new Error("no app cluster started");
+    const token = issueToken({ tenant: "workshop", user: `demo-${process.pid}` }, secret);
+    const load = await runLoad({
+      url: first.url,
+      hosts: clusters.map((c) => c.url),
+      token,
+      conversations: options.conversations,
+      turns: options.turns,
+      connections: options.connections,
+      workers: options.workers * replicas,
+      sticky: options.sticky,
+      overlap: options.overlap ?? getScenario(scenario).load?.overlap ?? 1,
+      retryRate: options["retry-rate"],
+      seed: options.seed,
+      timeoutSeconds: options.timeout,
+      maxSeconds: options["max-seconds"],
+      progress: options.progress,
+    });
+    const check = checkRun(load);
+    const summary = summarize(options.app, scenario, load, check);
+    return { summary, check, load, logFile, scenario };
   } finally {
+    for (const cluster of clusters) await cluster.stop();
     await redis?.stop();
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }

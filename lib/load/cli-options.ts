@@ -7,6 +7,7 @@ export const loadFlagSpec = {
   turns: { type: "string" },
   connections: { type: "string" },
   sticky: { type: "boolean" },
+  replicas: { type: "string" },
   overlap: { type: "string" },
   "retry-rate": { type: "string" },
   seed: { type: "string" },
@@ -26,6 +27,8 @@ export const LoadFlags = z.object({
   turns: count(1, 1_000, 8),
   connections: count(1, 1_000, 8),
   sticky: z.boolean().default(false),
+  /** Independent app clusters standing for separate machines behind a load balancer. */
+  replicas: count(1, 8, 1),
   /** Absent: the scenario's default (1, sequential, for most). */
   overlap: z.coerce.number().int().min(1).max(64).optional(),
   "retry-rate": z.coerce.number().min(0).max(1).default(0),
@@ -49,6 +52,7 @@ export const LOAD_FLAGS_HELP = `Load options:
   --turns T           sequential turns per conversation (default 8)
   --connections C     keep-alive connections (default 8)
   --sticky            pin each conversation to one connection (hides the bug)
+  --replicas N        N independent app clusters (as N machines); turns hop across all (default 1)
   --overlap K         up to K turns of one conversation in flight at once (default 1; naive-save: 3)
   --retry-rate P      re-send this share of turns with the same turnId (0-1, default 0)
   --seed N            seed of the retry choices, to repeat a run

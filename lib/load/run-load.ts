@@ -9,12 +9,17 @@ import { now, type Planned, TurnScheduler, workerKey } from "./scheduler.ts";
 export interface LoadOptions {
   /** Base URL of the app, e.g. http://127.0.0.1:3001 */
   url: string;
+  /**
+   * Several hosts (replicas) of the same app: connections are spread over them, and each
+   * conversation's turns hop across all of them, as behind a load balancer. Default: [url].
+   */
+  hosts?: string[];
   /** Bearer token the load test authenticates with. */
   token: string;
   conversations: number;
   turns: number;
   connections: number;
-  /** Worker processes behind `url`; decides how many times each history is read back. */
+  /** Worker processes behind `url` (all hosts together); decides how many reads each history gets. */
   workers: number;
   sticky: boolean;
   /** Up to this many turns of one conversation in flight at once (1 = sequential). */
@@ -166,7 +171,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const result = await new Promise<void>((resolve, reject) => {
     instance = autocannon(
       {
-        url: options.url,
+        // autocannon spreads connections over several URLs (connection i -> url i mod n).
+        url: (options.hosts ?? options.url) as string,
         connections: options.connections,
         pipelining: 1,
         duration: options.maxSeconds,
@@ -201,12 +207,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       ? []
       : options.sticky
         ? stickyReads
-        : await readHistories(
-            options.url,
-            options.token,
-            scheduler.conversationIds,
-            readsPerConversation(options.workers),
-          );
+        : await readFromHosts(options, scheduler.conversationIds);
 
   const { token: _token, ...publicOptions } = options;
   return {
@@ -220,6 +221,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     idleRequests,
     timedOut: !finished,
   };
+}
+
+/** Every conversation read from every host, enough times to reach each of its workers. */
+async function readFromHosts(
+  options: LoadOptions,
+  conversationIds: string[],
+): Promise<FinalRead[]> {
+  const hosts = options.hosts ?? [options.url];
+  const perHost = readsPerConversation(Math.ceil(options.workers / hosts.length));
+  const reads: FinalRead[] = [];
+  for (const host of hosts) {
+    reads.push(...(await readHistories(host, options.token, conversationIds, perHost)));
+  }
+  return reads;
 }
 
 /** Enough fresh connections to go round every worker twice. */

@@ -4,10 +4,12 @@ import type { Verdict } from "../check/types.ts";
 const WORKER_COLOURS = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red] as const;
 
 /** "w2" in a colour of its own, so a reader can follow one worker down a transcript. */
-export function workerTag(workerId: number | undefined): string {
+export function workerTag(workerId: number | undefined, host?: string): string {
   if (workerId === undefined) return pc.dim("-");
-  const colour = WORKER_COLOURS[workerId % WORKER_COLOURS.length] ?? pc.white;
-  return colour(`w${workerId}`);
+  // Several app clusters stand for several machines, "host-N": "h2/w1" tells them apart.
+  const hostNumber = Number(host?.match(/^host-(\d+)$/)?.[1] ?? 0);
+  const colour = WORKER_COLOURS[(workerId + 4 * hostNumber) % WORKER_COLOURS.length] ?? pc.white;
+  return colour(hostNumber ? `h${hostNumber}/w${workerId}` : `w${workerId}`);
 }
 
 export function verdictTag(verdict: Verdict): string {

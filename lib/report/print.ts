@@ -59,8 +59,11 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
 /** One line with the verdict and every count, for people and for grep. */
 export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckResult): string {
   const t = check.totals;
+  const hosts = load.options.hosts?.length ?? 1;
   const shape = [
-    `${summary.workers} workers`,
+    hosts > 1
+      ? `${hosts} hosts x ${summary.workers / hosts} workers`
+      : `${summary.workers} workers`,
     load.options.overlap > 1 ? `overlap ${load.options.overlap}` : "",
     load.options.retryRate > 0 ? `retry-rate ${load.options.retryRate}` : "",
     summary.sticky ? "sticky" : "",

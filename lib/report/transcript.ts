@@ -38,18 +38,24 @@ export function renderTranscript(load: LoadResult, conversationId: string): stri
         : pc.dim(`(${turn.outcome}, status ${turn.status ?? "none"})`);
     table.push([
       `#${turn.index + 1}`,
-      workerTag(turn.servedBy?.workerId),
+      workerTag(turn.servedBy?.workerId, turn.servedBy?.hostname),
       seen === undefined ? "-" : forgot ? pc.red(`${seen} ✗`) : pc.green(`${seen} ✓`),
       String(expected),
       forgot ? pc.red(reply) : reply,
     ]);
   }
   const reads = load.reads.filter((r) => r.conversationId === conversationId && r.ok);
-  const perWorker = new Map<number, number>();
-  for (const read of reads) perWorker.set(read.servedBy?.workerId ?? 0, read.messages.length);
+  const perWorker = new Map<string, { tag: string; count: number }>();
+  for (const read of reads) {
+    const by = read.servedBy;
+    perWorker.set(`${by?.hostname}:${String(by?.workerId).padStart(3, "0")}`, {
+      tag: workerTag(by?.workerId ?? 0, by?.hostname),
+      count: read.messages.length,
+    });
+  }
   const readLine = [...perWorker.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([worker, count]) => `${workerTag(worker)} has ${count}`)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, { tag, count }]) => `${tag} has ${count}`)
     .join(", ");
   const expectedMessages = 2 * turns.filter((t) => t.outcome === "ok").length;
   return [

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /** The project's Lua scripts (lib/store/commands/*.lua), each with its KEYS and ARGV in its header. */
 export interface StoreCommands {
@@ -39,7 +39,7 @@ const SCRIPTS: Record<keyof StoreCommands, { file: string; keys: number }> = {
   releaseTurn: { file: "release-turn.lua", keys: 1 },
 };
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<Redis | Cluster>();
 
 function scriptSource(file: string): string {
   return readFileSync(new URL(`./commands/${file}`, import.meta.url), "utf8");
@@ -56,14 +56,14 @@ export function scriptNamesBySha(): Map<string, string> {
 }
 
 /** Registers every script on the client once (ioredis EVALSHA, falling back to EVAL). */
-export function withStoreCommands(redis: Redis): Redis & StoreCommands {
+export function withStoreCommands(redis: Redis | Cluster): (Redis | Cluster) & StoreCommands {
   if (!defined.has(redis)) {
     for (const [name, { file, keys }] of Object.entries(SCRIPTS)) {
       redis.defineCommand(name, { numberOfKeys: keys, lua: scriptSource(file) });
     }
     defined.add(redis);
   }
-  return redis as Redis & StoreCommands;
+  return redis as (Redis | Cluster) & StoreCommands;
 }
 
 /** Every key of one conversation shares its hash tag, so one slot holds them all. */

@@ -1,4 +1,4 @@
-import { type Redis, ReplyError } from "ioredis";
+import { type Cluster, type Redis, ReplyError } from "ioredis";
 import { HttpError, StoreUnavailableError } from "../errors.ts";
 import { turnFence } from "../turns/turn-context.ts";
 import type { ChatMessage } from "../types.ts";
@@ -12,10 +12,10 @@ import type { ConversationStore, RecentHistory } from "./conversation-store.ts";
  */
 export class RedisConversationStore implements ConversationStore {
   readonly backend = "redis";
-  private readonly redis: Redis & StoreCommands;
+  private readonly redis: (Redis | Cluster) & StoreCommands;
 
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     private readonly ttlSeconds: number,
   ) {
     this.redis = withStoreCommands(redis);

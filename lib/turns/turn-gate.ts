@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { HttpError, StoreUnavailableError } from "../errors.ts";
 import { conversationKeys, type StoreCommands, withStoreCommands } from "../store/commands.ts";
 import { type TurnFence, turnFence } from "./turn-context.ts";
@@ -34,10 +34,10 @@ export type GateOutcome<T> = { ran: true; value: T } | { ran: false; position: n
  * without running the agent again. An in-process mutex would only serialize one worker.
  */
 export class TurnGate {
-  private readonly redis: Redis & StoreCommands;
+  private readonly redis: (Redis | Cluster) & StoreCommands;
 
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     private readonly options: TurnGateOptions,
   ) {
     this.redis = withStoreCommands(redis);
