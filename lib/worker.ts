@@ -13,7 +13,7 @@ import { RedisConversationStore } from "./store/redis-store.ts";
 import { TurnGate } from "./turns/turn-gate.ts";
 import type { AppName } from "./types.ts";
 
-const STORE_CONNECT_WAIT_MS = 2000;
+const STORE_CONNECT_WAIT_MS = 5000;
 
 export interface RunningServer {
   server: Server;

@@ -21,6 +21,7 @@ const HELP = `Usage: npm run demo:broken|demo:fixed -- [options]
   --scenario NAME       one of: ${SCENARIO_NAMES.join(", ")} (default memory)
   --latency-ms N        simulated model latency per turn (default 5)
   --expect VERDICT      exit 1 unless the checker says valid|invalid|unknown
+  --redis-cluster       Redis-backed apps use a local 3-master Redis Cluster (started and removed)
 ${LOAD_FLAGS_HELP}`;
 
 const { values } = parseArgs({
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     scenario: { type: "string" },
     "latency-ms": { type: "string" },
     expect: { type: "string" },
+    "redis-cluster": { type: "boolean" },
   },
 });
 if (values.help) {
@@ -46,6 +48,7 @@ try {
     throw new Error("--latency-ms must be a whole number >= 0");
 
   const result = await runDemo({
+    redisCluster: Boolean(values["redis-cluster"]),
     ...flags,
     app,
     scenario,

@@ -2,6 +2,7 @@
  * The load test and checker against an app that is already running, e.g. one from
  * `npm start` or your own deployment behind a load balancer.
  *   npm run load -- --url http://127.0.0.1:3001 --workers 4
+ *   npm run load -- --url http://host-a:3002,http://host-b:3002 --workers 8   # several replicas
  * The token is signed with AUTH_SECRET (or the development default), so it must match the app's.
  */
 import { parseArgs } from "node:util";
@@ -21,11 +22,12 @@ import type { HealthResponse } from "../lib/types.ts";
 const { values } = parseArgs({ options: { ...loadFlagSpec, url: { type: "string" } } });
 if (values.help || !values.url) {
   console.log(
-    `Usage: npm run load -- --url URL [options]\n  --url URL           the app's base URL\n${LOAD_FLAGS_HELP}`,
+    `Usage: npm run load -- --url URL [options]\n  --url URL[,URL...]  the app's base URL; several (comma-separated) for replicas of one app\n${LOAD_FLAGS_HELP}`,
   );
   process.exit(values.help ? 0 : 2);
 }
-const url = values.url.replace(/\/$/, "");
+const hosts = values.url.split(",").map((u) => u.trim().replace(/\/$/, ""));
+const url = hosts[0] ?? "";
 const flags = parseLoadFlags(values);
 
 const health = await requestJson(`${url}/healthz`).catch((error: Error) => {
@@ -40,6 +42,7 @@ const token = issueToken(
 );
 const load = await runLoad({
   url,
+  hosts,
   token,
   conversations: flags.conversations,
   turns: flags.turns,

@@ -26,7 +26,7 @@ const port = config.PORT ?? DEFAULT_PORTS[app];
 
 if (cluster.isPrimary) {
   warnIfDevSecret(config);
-  if (app === "fixed" && !process.env.REDIS_URL) {
+  if (app === "fixed" && !process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
     logger.info(`REDIS_URL is not set: using ${config.REDIS_URL}`);
   }
   logger.info({ event: "app_starting", app, scenario, port, workers: config.WORKERS });

@@ -7,6 +7,7 @@ import { DEV_AUTH_SECRET } from "../config.ts";
 import type { LoadFlags } from "../load/cli-options.ts";
 import { runLoad } from "../load/run-load.ts";
 import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
+import { type RedisClusterHandle, startLocalRedisCluster } from "../processes/redis-cluster.ts";
 import {
   ensureRedis,
   type RedisHandle,
@@ -20,6 +21,8 @@ import type { AppName } from "../types.ts";
 export interface DemoOptions extends Omit<LoadFlags, "replicas"> {
   /** Independent app clusters standing for separate machines (default 1). */
   replicas?: number;
+  /** Run Redis-backed apps against a local 3-master Redis Cluster instead of one redis-server. */
+  redisCluster?: boolean;
   app: AppName;
   scenario: ScenarioName;
   /** Simulated model latency per turn, in ms. */
@@ -49,7 +52,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
   let scenario = options.scenario;
   let redis: RedisHandle | undefined;
-  if (backendOf(options.app, scenario) === "redis") {
+  let redisCluster: RedisClusterHandle | undefined;
+  if (options.redisCluster && backendOf(options.app, scenario) === "redis") {
+    redisCluster = await startLocalRedisCluster();
+    note(`started a local Redis Cluster (3 masters): ${redisCluster.nodes}`);
+  } else if (backendOf(options.app, scenario) === "redis") {
     try {
       redis = await ensureRedis();
       note(
@@ -88,6 +95,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         env: {
           ...scenarioEnv(scenario),
           REDIS_URL: redis?.url,
+          REDIS_CLUSTER_NODES: redisCluster?.nodes,
           // Separate machines have separate disks: a state directory per host.
           STATE_DIR: stateDir && several ? join(stateDir, `host-${host}`) : stateDir,
           HOST_LABEL: several ? `host-${host}` : undefined,
@@ -126,6 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   } finally {
     for (const cluster of clusters) await cluster.stop();
     await redis?.stop();
+    await redisCluster?.stop();
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }
 }

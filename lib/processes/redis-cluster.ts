@@ -54,6 +54,19 @@ interface Node {
  */
 export async function startLocalRedisCluster(timeoutMs = 30_000): Promise<RedisClusterHandle> {
   await requireRedisCli();
+  // A port that was free a moment ago can be taken before a node binds it: try other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(timeoutMs);
+    } catch (error) {
+      if (!(error instanceof NodeExitedError) || attempt === 3) throw error;
+    }
+  }
+}
+
+class NodeExitedError extends Error {}
+
+async function startOnce(timeoutMs: number): Promise<RedisClusterHandle> {
   const dir = await mkdtemp(join(tmpdir(), "agent-sandbox-redis-cluster-"));
   const nodes: Node[] = [];
   let stopped = false;
@@ -180,7 +193,7 @@ async function clusterIsOk(port: number): Promise<boolean> {
 async function waitFor(node: Node, deadline: number, check: () => Promise<boolean>): Promise<void> {
   for (;;) {
     if (node.child.exitCode !== null || node.child.signalCode !== null) {
-      throw new Error(
+      throw new NodeExitedError(
         `redis-server on port ${node.port} exited (${node.child.signalCode ?? node.child.exitCode}):\n${node.output()}`,
       );
     }

@@ -56,24 +56,35 @@ export function parseClusterNodes(nodes: string): { host: string; port: number }
  * did not run, so resending it is safe); a command whose connection dropped is never resent.
  */
 export function createRedisClusterClient(nodes: string): Cluster {
-  return new Cluster(parseClusterNodes(nodes), {
+  const cluster = new Cluster(parseClusterNodes(nodes), {
     // Fail a command at once while the cluster is not ready instead of queueing it.
     enableOfflineQueue: false,
     // The default (100 ms) resends a command whose connection closed: a resent append could
     // store a turn twice (or be fenced after it was stored). 0 = report it as uncertain.
     retryDelayOnFailover: 0,
     clusterRetryStrategy: reconnectDelay,
-    slotsRefreshTimeout: FAIL_FAST_TIMEOUT_MS,
+    // Learning the slot map is background work, not a turn: give it time on a busy machine
+    // (a worker compiling its modules at start can stall its timers for a second or more).
+    slotsRefreshTimeout: 5000,
     enableAutoPipelining: false,
     lazyConnect: false,
     // The connection to each node.
     redisOptions: {
       maxRetriesPerRequest: 0,
-      connectTimeout: FAIL_FAST_TIMEOUT_MS,
+      // Only bounds (re)connecting; a command while disconnected still fails at once.
+      connectTimeout: 5000,
       commandTimeout: FAIL_FAST_TIMEOUT_MS,
       enableAutoPipelining: false,
     },
   });
+  // ioredis opens a node's connection on its first command, and with the offline queue off it
+  // refuses ("Connection is closed.") the commands that arrive while it is still opening. Open
+  // each node's connection as soon as the client knows the node (at start, after a failover);
+  // on the next tick, so that a command redirected there (MOVED) is still the one that opens it.
+  cluster.on("+node", (node: Redis) => {
+    setImmediate(() => node.ping().catch(() => undefined));
+  });
+  return cluster;
 }
 
 /** The fixed app's client: a Cluster when REDIS_CLUSTER_NODES is set, else one Redis at REDIS_URL. */
@@ -85,10 +96,30 @@ export function createStoreClient(
   throw new Error("REDIS_URL or REDIS_CLUSTER_NODES is required by this app");
 }
 
-/** Resolves when the client is ready or after `timeoutMs`, whichever comes first. Never rejects. */
+/**
+ * Resolves when the client is ready or after `timeoutMs`, whichever comes first. Never rejects.
+ * For a cluster, it also waits until the connection to every master is open (see
+ * createRedisClusterClient), so the first turns do not find one still opening.
+ */
 export async function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return;
-  await new Promise<void>((resolve) => {
+  const deadline = Date.now() + timeoutMs;
+  await readyOrTimeout(client, timeoutMs);
+  if (client instanceof Cluster && client.status === "ready") {
+    const masters = client.nodes("master").map((node) => node.ping().catch(() => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(masters),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
+function readyOrTimeout(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
       client.off("ready", done);

@@ -1,11 +1,23 @@
 import { existsSync } from "node:fs";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisClusterHandle, startLocalRedisCluster } from "../../../lib/processes/redis-cluster.ts";
+import {
+  type RedisClusterHandle,
+  RedisClusterToolMissingError,
+  startLocalRedisCluster,
+} from "../../../lib/processes/redis-cluster.ts";
 
 /** One command on a fresh connection to one node; rejects when nothing listens. */
 async function ask(port: number, ...command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => {});
   try {
     await client.connect();
@@ -44,5 +56,47 @@ describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
     await cluster.stop(); // twice is fine
     expect(existsSync(dir)).toBe(false);
     for (const port of ports) await expect(ask(port, "PING")).rejects.toThrow();
+  });
+});
+
+describe("startLocalRedisCluster without the Redis tools", () => {
+  const originalPath = process.env.PATH;
+  let bin: string;
+
+  beforeAll(async () => {
+    // A PATH holding redis-cli only.
+    bin = await mkdtemp(join(tmpdir(), "agent-sandbox-path-"));
+    const cli = (originalPath ?? "")
+      .split(delimiter)
+      .map((dir) => join(dir, "redis-cli"))
+      .find((file) => existsSync(file));
+    if (!cli) throw new Error("redis-cli is not on PATH");
+    await symlink(cli, join(bin, "redis-cli"));
+  });
+  afterAll(async () => {
+    process.env.PATH = originalPath;
+    await rm(bin, { recursive: true, force: true });
+  });
+
+  it("says redis-cli is missing, and how to get it", async () => {
+    process.env.PATH = join(bin, "nothing-here");
+    try {
+      const started = startLocalRedisCluster();
+      await expect(started).rejects.toBeInstanceOf(RedisClusterToolMissingError);
+      await expect(started).rejects.toThrow(
+        /redis-cli was not found on PATH[\s\S]*apt-get install redis-server/,
+      );
+    } finally {
+      process.env.PATH = originalPath;
+    }
+  });
+
+  it("says redis-server is missing", async () => {
+    process.env.PATH = bin;
+    try {
+      await expect(startLocalRedisCluster()).rejects.toThrow(/redis-server was not found on PATH/);
+    } finally {
+      process.env.PATH = originalPath;
+    }
   });
 });
