@@ -6,7 +6,7 @@ import { checkRun } from "../check/checker.ts";
 import { DEV_AUTH_SECRET } from "../config.ts";
 import type { LoadFlags } from "../load/cli-options.ts";
 import { runLoad } from "../load/run-load.ts";
-import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
+import { type AppCluster, startAppCluster, waitForStore } from "../processes/app-cluster.ts";
 import { type RedisClusterHandle, startLocalRedisCluster } from "../processes/redis-cluster.ts";
 import {
   ensureRedis,
@@ -105,6 +105,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         },
       });
       clusters.push(cluster);
+      if (redisCluster) await waitForStore(cluster.url, options.workers);
       note(
         `${options.app} app${several ? ` host-${host}` : ""}: ${options.workers} worker(s) on ${cluster.url}, logs in ${cluster.logFile}`,
       );

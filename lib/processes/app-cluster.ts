@@ -4,9 +4,11 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { requestJson } from "../load/http-json.ts";
 import { freePort } from "../net.ts";
-import type { AppName } from "../types.ts";
+import type { AppName, HealthResponse } from "../types.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const START_SCRIPT = join(ROOT, "scripts", "start.ts");
@@ -105,4 +107,31 @@ async function stopProcess(child: ChildProcess, timeoutMs = 15_000): Promise<voi
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Waits until `workers` distinct workers answer /healthz with their store reachable, so a
+ * load does not start while a worker is still connecting. Throws, naming the laggards.
+ */
+export async function waitForStore(
+  url: string,
+  workers: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let reachable = new Map<number, boolean>();
+  while (Date.now() < deadline) {
+    reachable = new Map();
+    for (let i = 0; i < workers * 3 && reachable.size < workers; i++) {
+      const res = await requestJson(`${url}/healthz`, { timeoutMs: 2000 }).catch(() => undefined);
+      const body = res?.body as HealthResponse | undefined;
+      if (body?.servedBy) reachable.set(body.servedBy.pid, body.store.reachable);
+    }
+    if (reachable.size >= workers && [...reachable.values()].every(Boolean)) return;
+    await sleep(200);
+  }
+  const laggards = [...reachable.entries()].filter(([, ok]) => !ok).map(([pid]) => pid);
+  throw new Error(
+    `store not reachable from every worker of ${url} within ${timeoutMs} ms (pids ${laggards.join(", ") || "?"})`,
+  );
 }

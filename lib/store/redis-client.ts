@@ -84,7 +84,30 @@ export function createRedisClusterClient(nodes: string): Cluster {
   cluster.on("+node", (node: Redis) => {
     setImmediate(() => node.ping().catch(() => undefined));
   });
+  watchReadiness(cluster);
   return cluster;
+}
+
+/**
+ * Seen on a loaded 2-core machine: a cluster client that connected while its process was
+ * busy starting up stayed "connect" (never "ready") for good, so every turn got 503. If it
+ * has not been ready for STUCK_MS, start its connection over. Unref'd: never keeps a process up.
+ */
+const STUCK_MS = 5000;
+function watchReadiness(cluster: Cluster): void {
+  let since = Date.now();
+  const timer = setInterval(() => {
+    if (cluster.status === "end") return clearInterval(timer);
+    if (cluster.status === "ready") {
+      since = Date.now();
+      return;
+    }
+    if (Date.now() - since > STUCK_MS && cluster.status !== "reconnecting") {
+      since = Date.now();
+      cluster.disconnect(true);
+    }
+  }, 1000);
+  timer.unref();
 }
 
 /** The fixed app's client: a Cluster when REDIS_CLUSTER_NODES is set, else one Redis at REDIS_URL. */

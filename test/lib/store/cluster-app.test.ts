@@ -4,7 +4,11 @@ import { issueToken } from "../../../lib/auth.ts";
 import { checkRun } from "../../../lib/check/checker.ts";
 import { conversationKey } from "../../../lib/keys.ts";
 import { runLoad } from "../../../lib/load/run-load.ts";
-import { type AppCluster, startAppCluster } from "../../../lib/processes/app-cluster.ts";
+import {
+  type AppCluster,
+  startAppCluster,
+  waitForStore,
+} from "../../../lib/processes/app-cluster.ts";
 import {
   type RedisClusterHandle,
   startLocalRedisCluster,
@@ -41,6 +45,8 @@ describe("the fixed app (4 workers) on a real Redis Cluster (3 masters)", () => 
         AGENT_LATENCY_MS: "1",
       },
     });
+    // Every worker connected to the cluster before the first turn.
+    await waitForStore(app.url, WORKERS);
   });
   afterAll(async () => {
     await app?.stop();
