@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { logger } from "./logger.ts";
 
+/** The ports `npm start` gives each app (PORT overrides). */
+export const DEFAULT_PORTS = { broken: 3001, fixed: 3002, exercise: 3003 } as const;
+
 /** The development secret: fine on a laptop, never in production. */
 export const DEV_AUTH_SECRET = "dev-only-secret-change-me";
 

@@ -7,12 +7,10 @@
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import { runCluster } from "../lib/cluster.ts";
-import { loadConfig, warnIfDevSecret } from "../lib/config.ts";
+import { DEFAULT_PORTS, loadConfig, warnIfDevSecret } from "../lib/config.ts";
 import { logger } from "../lib/logger.ts";
 import { parseApp, parseScenario } from "../lib/scenarios.ts";
 import { startAppServer } from "../lib/worker.ts";
-
-const DEFAULT_PORTS = { broken: 3001, fixed: 3002, exercise: 3003 } as const;
 
 const { values } = parseArgs({
   options: { app: { type: "string" }, scenario: { type: "string" } },

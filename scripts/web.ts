@@ -6,7 +6,7 @@
  * Tokens are signed with AUTH_SECRET (or the development default): use the apps' secret.
  */
 import { parseArgs } from "node:util";
-import { DEV_AUTH_SECRET } from "../lib/config.ts";
+import { DEFAULT_PORTS, DEV_AUTH_SECRET } from "../lib/config.ts";
 import { startWebServer } from "../lib/web/server.ts";
 
 const HELP = `Usage: npm run start:web -- [options]
@@ -31,8 +31,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got ${values.port ?? process.env.PORT_WEB}`);
   process.exit(2);
 }
-const brokenUrl = values["broken-url"] ?? "http://127.0.0.1:3001";
-const fixedUrl = values["fixed-url"] ?? "http://127.0.0.1:3002";
+const brokenUrl = values["broken-url"] ?? `http://127.0.0.1:${DEFAULT_PORTS.broken}`;
+const fixedUrl = values["fixed-url"] ?? `http://127.0.0.1:${DEFAULT_PORTS.fixed}`;
 
 const web = await startWebServer({
   port,

@@ -2,6 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueToken } from "../auth.ts";
 import { DEV_AUTH_SECRET } from "../config.ts";
+import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
 import { ensureRedis, type RedisHandle } from "../processes/redis-server.ts";
 import type { ScenarioName } from "../scenarios.ts";
@@ -82,4 +83,24 @@ export async function startBenchApps(options: {
       await redis.stop();
     },
   };
+}
+
+/** One sequential load for measuring (no read-back: the benchmark times turns, not the checker). */
+export function benchLoad(
+  url: string,
+  token: string,
+  shape: { conversations: number; turns: number; connections: number; workers: number },
+): Promise<LoadResult> {
+  return runLoad({
+    url,
+    token,
+    ...shape,
+    sticky: false,
+    overlap: 1,
+    retryRate: 0,
+    timeoutSeconds: 30,
+    maxSeconds: 600,
+    readBack: false,
+    progress: false,
+  });
 }

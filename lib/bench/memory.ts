@@ -3,12 +3,11 @@ import { Redis } from "ioredis";
 import { verifyToken } from "../auth.ts";
 import { conversationKey } from "../keys.ts";
 import { requestJson } from "../load/http-json.ts";
-import { runLoad } from "../load/run-load.ts";
 import { startAppCluster } from "../processes/app-cluster.ts";
 import { round } from "../stats.ts";
 import { conversationKeys } from "../store/commands.ts";
 import type { HealthResponse } from "../types.ts";
-import type { BenchEnvironment } from "./bench-apps.ts";
+import { type BenchEnvironment, benchLoad } from "./bench-apps.ts";
 
 const PREFIX = "agent-sandbox:";
 const MB = 1024 * 1024;
@@ -62,20 +61,11 @@ export async function measureWorkerMemory(
     row.checkpoints.push({ conversations: 0, ...(await workerMemory(app.url, options.workers)) });
     let conversationIds: string[] = [];
     for (let batch = 1; batch <= options.batches; batch++) {
-      const load = await runLoad({
-        url: app.url,
-        token: env.token,
+      const load = await benchLoad(app.url, env.token, {
         conversations: options.conversationsPerBatch,
         turns: options.turns,
         connections: 8,
         workers: options.workers,
-        sticky: false,
-        overlap: 1,
-        retryRate: 0,
-        timeoutSeconds: 30,
-        maxSeconds: 600,
-        readBack: false,
-        progress: false,
       });
       conversationIds = [...new Set(load.turns.map((t) => t.conversationId))];
       row.checkpoints.push({
@@ -133,20 +123,11 @@ export async function checkTtl(env: BenchEnvironment, ttlSeconds = 2): Promise<T
   if (!verified.ok) throw new Error("bench token does not verify");
   const redis = new Redis(env.redis.url);
   try {
-    const load = await runLoad({
-      url: app.url,
-      token: env.token,
+    const load = await benchLoad(app.url, env.token, {
       conversations: 20,
       turns: 2,
       connections: 4,
       workers: 2,
-      sticky: false,
-      overlap: 1,
-      retryRate: 0,
-      timeoutSeconds: 30,
-      maxSeconds: 60,
-      readBack: false,
-      progress: false,
     });
     const ids = [...new Set(load.turns.map((t) => t.conversationId))];
     const present = async () => {

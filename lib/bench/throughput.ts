@@ -1,6 +1,5 @@
-import { runLoad } from "../load/run-load.ts";
 import { median, percentile, round } from "../stats.ts";
-import { type BenchEnvironment, CONTENDERS } from "./bench-apps.ts";
+import { type BenchEnvironment, benchLoad, CONTENDERS } from "./bench-apps.ts";
 
 export interface ThroughputOptions {
   rounds: number;
@@ -44,20 +43,11 @@ export async function measureThroughput(
       if (!contender) continue;
       const app = env.apps.get(contender.label);
       if (!app) throw new Error(`${contender.label} is not running`);
-      const load = await runLoad({
-        url: app.url,
-        token: env.token,
+      const load = await benchLoad(app.url, env.token, {
         conversations: options.conversations,
         turns: options.turns,
         connections: options.connections,
         workers: options.workers,
-        sticky: false,
-        overlap: 1,
-        retryRate: 0,
-        timeoutSeconds: 30,
-        maxSeconds: 600,
-        readBack: false,
-        progress: false,
       });
       const ok = load.turns.filter((t) => t.outcome === "ok");
       const latencies = ok.map((t) => t.latencyMs ?? 0);

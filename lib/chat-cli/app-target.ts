@@ -1,22 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { DEFAULT_PORTS } from "../config.ts";
 import { requestJson } from "../load/http-json.ts";
-import { startAppCluster } from "../processes/app-cluster.ts";
-import {
-  ensureRedis,
-  type RedisHandle,
-  RedisNotInstalledError,
-} from "../processes/redis-server.ts";
-import { backendOf, getScenario, type ScenarioName } from "../scenarios.ts";
+import { startScenarioApps } from "../processes/scenario-apps.ts";
+import type { ScenarioName } from "../scenarios.ts";
 import type { AppName } from "../types.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/** The ports `npm start` uses (scripts/start.ts keeps its copy private, so this is one). */
-export const DEFAULT_PORTS: Record<AppName, number> = { broken: 3001, fixed: 3002, exercise: 3003 };
 
 const HealthSchema = z.object({ app: z.string(), scenario: z.string() });
 
@@ -110,82 +101,30 @@ export async function findOrStartApp(options: FindOrStartOptions): Promise<ChatT
   return startOwnApp(options, note);
 }
 
-/** The plumbing of runDemo (lib/demo/run-demo.ts), minus the load: everything started is undone by stop(). */
+/** An app of our own (and what it needs), started as the demo does: stop() undoes it all. */
 async function startOwnApp(
   options: FindOrStartOptions,
   note: (message: string) => void,
 ): Promise<ChatTarget> {
   const { app, workers } = options;
-  let scenario = options.scenario;
-  let redis: RedisHandle | undefined;
-  if (backendOf(app, scenario) === "redis") {
-    try {
-      redis = await ensureRedis();
-      note(
-        redis.owned
-          ? `started a private redis-server at ${redis.url}`
-          : `using REDIS_URL ${redis.url}`,
-      );
-    } catch (error) {
-      // Same fallback as the demo: the fixed memory app can run on the shared file store.
-      if (!(error instanceof RedisNotInstalledError && app === "fixed" && scenario === "memory"))
-        throw error;
-      scenario = "file-store";
-      note(
-        "redis-server is not installed and REDIS_URL is not set: running the fixed file-store app instead",
-      );
-    }
-  }
-  let stateDir: string | undefined;
-  try {
-    // A throwaway state directory, so file-backed variants never see an older run's files.
-    if (backendOf(app, scenario) === "files")
-      stateDir = await mkdtemp(join(tmpdir(), "agent-sandbox-state-"));
-    const logFile = join(
-      options.logDir ?? join(ROOT, ".runs"),
-      `chat-${app}-${scenario}-${Date.now()}.log`,
-    );
-    const cluster = await startAppCluster({
-      app,
-      scenario,
-      workers,
-      logFile,
-      env: {
-        ...scenarioEnv(scenario),
-        REDIS_URL: redis?.url,
-        STATE_DIR: stateDir,
-        AUTH_SECRET: options.authSecret,
-      },
-    });
-    const cleanup = { redis, stateDir };
-    return {
-      url: cluster.url,
-      app,
-      scenario,
-      where: `started here with ${workers} worker${workers === 1 ? "" : "s"}`,
-      owned: true,
-      logFile,
-      stop: async () => {
-        await cluster.stop();
-        await release(cleanup);
-      },
-    };
-  } catch (error) {
-    await release({ redis, stateDir });
-    throw error;
-  }
-}
-
-async function release({ redis, stateDir }: { redis?: RedisHandle; stateDir?: string }) {
-  await redis?.stop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-}
-
-/** The scenario's default environment (its race window, say), unless ours sets it. */
-function scenarioEnv(scenario: ScenarioName): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(getScenario(scenario).env)) {
-    env[name] = process.env[name] ?? value;
-  }
-  return env;
+  const started = await startScenarioApps({
+    app,
+    scenario: options.scenario,
+    workers,
+    logFile: (scenario) =>
+      join(options.logDir ?? join(ROOT, ".runs"), `chat-${app}-${scenario}-${Date.now()}.log`),
+    env: { AUTH_SECRET: options.authSecret },
+    note,
+  });
+  const [cluster] = started.clusters;
+  if (!cluster) throw new Error("no app cluster started");
+  return {
+    url: cluster.url,
+    app,
+    scenario: started.scenario,
+    where: `started here with ${workers} worker${workers === 1 ? "" : "s"}`,
+    owned: true,
+    logFile: started.logFile,
+    stop: () => started.stop(),
+  };
 }

@@ -11,3 +11,10 @@ export const COUNT_OF: Record<AnomalyKind, keyof AnomalyCounts> = {
   unexpected: "unexpected",
   divergent: "divergent",
 };
+
+/** Every count at zero, one field per anomaly kind. */
+export function noAnomalies(): AnomalyCounts {
+  const counts: Partial<AnomalyCounts> = {};
+  for (const field of Object.values(COUNT_OF)) counts[field] = 0;
+  return counts as AnomalyCounts;
+}

@@ -1,6 +1,7 @@
 import type { FinalRead, RunRecord, TurnRecord } from "../load/records.ts";
 import type { ChatMessage, Role, ServedBy } from "../types.ts";
-import { COUNT_OF } from "./anomaly-counts.ts";
+import { COUNT_OF, noAnomalies } from "./anomaly-counts.ts";
+import { messagesBasedOn } from "./based-on.ts";
 import type {
   Anomaly,
   AnomalyCounts,
@@ -190,16 +191,6 @@ function findStale(ctx: ConversationContext): Anomaly[] {
     );
   }
   return anomalies;
-}
-
-/**
- * How many messages the turn was based on, counting its own user message. With a bounded
- * context window the agent is given fewer than the history holds, so `historyLength` (the
- * whole history the turn read) is what shows a stale read; `messagesSeen` is the fallback.
- */
-function messagesBasedOn(turn: TurnRecord): number | undefined {
-  if (turn.historyLength !== undefined) return turn.historyLength + 1;
-  return turn.messagesSeen;
 }
 
 /** Turns with a message stored more than once in a single successful read. */
@@ -511,16 +502,7 @@ function anomaly(
 }
 
 function countAnomalies(anomalies: Anomaly[]): AnomalyCounts {
-  const counts: AnomalyCounts = {
-    lost: 0,
-    stale: 0,
-    duplicated: 0,
-    outOfOrder: 0,
-    interleaved: 0,
-    staleContext: 0,
-    unexpected: 0,
-    divergent: 0,
-  };
+  const counts = noAnomalies();
   for (const { kind } of anomalies) counts[COUNT_OF[kind]] += 1;
   return counts;
 }

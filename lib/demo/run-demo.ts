@@ -1,21 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueToken } from "../auth.ts";
 import { checkRun } from "../check/checker.ts";
 import { DEV_AUTH_SECRET } from "../config.ts";
 import type { LoadFlags } from "../load/cli-options.ts";
 import { runLoad } from "../load/run-load.ts";
-import { type AppCluster, startAppCluster, waitForStore } from "../processes/app-cluster.ts";
-import { type RedisClusterHandle, startLocalRedisCluster } from "../processes/redis-cluster.ts";
-import {
-  ensureRedis,
-  type RedisHandle,
-  RedisNotInstalledError,
-} from "../processes/redis-server.ts";
+import { startScenarioApps } from "../processes/scenario-apps.ts";
 import { summarize } from "../report/summary.ts";
 import type { RunReport } from "../report/write-json.ts";
-import { backendOf, getScenario, type ScenarioName } from "../scenarios.ts";
+import { getScenario, type ScenarioName } from "../scenarios.ts";
 import type { AppName } from "../types.ts";
 
 export interface DemoOptions extends Omit<LoadFlags, "replicas"> {
@@ -48,68 +40,20 @@ export interface DemoResult extends RunReport {
  * Everything it started is stopped before it returns, also on failure.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const note = options.note ?? (() => {});
   const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
-  let scenario = options.scenario;
-  let redis: RedisHandle | undefined;
-  let redisCluster: RedisClusterHandle | undefined;
-  if (options.redisCluster && backendOf(options.app, scenario) === "redis") {
-    redisCluster = await startLocalRedisCluster();
-    note(`started a local Redis Cluster (3 masters): ${redisCluster.nodes}`);
-  } else if (backendOf(options.app, scenario) === "redis") {
-    try {
-      redis = await ensureRedis();
-      note(
-        redis.owned
-          ? `started a private redis-server at ${redis.url}`
-          : `using REDIS_URL ${redis.url}`,
-      );
-    } catch (error) {
-      const canFallBack = options.app === "fixed" && scenario === "memory";
-      if (!(error instanceof RedisNotInstalledError && canFallBack)) throw error;
-      scenario = "file-store";
-      note(
-        "redis-server is not installed and REDIS_URL is not set: the fixed app runs on its embedded fallback, " +
-          "the file store (one JSON file per conversation, shared by the workers of this machine only). " +
-          "Install Redis to see the real fix.",
-      );
-    }
-  }
-  // A fresh state directory per run, removed afterwards, for file-backed variants.
-  const stateDir =
-    backendOf(options.app, scenario) === "files"
-      ? await mkdtemp(join(tmpdir(), "agent-sandbox-state-"))
-      : undefined;
   const replicas = options.replicas ?? 1;
-  const stamp = Date.now();
-  const logFile = join(options.logDir, `${options.app}-${scenario}-${stamp}.log`);
-  const clusters: AppCluster[] = [];
+  const apps = await startScenarioApps({
+    app: options.app,
+    scenario: options.scenario,
+    workers: options.workers,
+    replicas,
+    redisCluster: options.redisCluster,
+    logFile: (scenario) => join(options.logDir, `${options.app}-${scenario}-${Date.now()}.log`),
+    env: { AUTH_SECRET: secret, AGENT_LATENCY_MS: String(options.agentLatencyMs), ...options.env },
+    note: options.note,
+  });
   try {
-    for (let host = 1; host <= replicas; host++) {
-      const several = replicas > 1;
-      const cluster = await startAppCluster({
-        app: options.app,
-        scenario,
-        workers: options.workers,
-        logFile: several ? logFile.replace(/\.log$/, `-host${host}.log`) : logFile,
-        env: {
-          ...scenarioEnv(scenario),
-          REDIS_URL: redis?.url,
-          REDIS_CLUSTER_NODES: redisCluster?.nodes,
-          // Separate machines have separate disks: a state directory per host.
-          STATE_DIR: stateDir && several ? join(stateDir, `host-${host}`) : stateDir,
-          HOST_LABEL: several ? `host-${host}` : undefined,
-          AUTH_SECRET: secret,
-          AGENT_LATENCY_MS: String(options.agentLatencyMs),
-          ...options.env,
-        },
-      });
-      clusters.push(cluster);
-      if (redisCluster) await waitForStore(cluster.url, options.workers);
-      note(
-        `${options.app} app${several ? ` host-${host}` : ""}: ${options.workers} worker(s) on ${cluster.url}, logs in ${cluster.logFile}`,
-      );
-    }
+    const { scenario, clusters, logFile } = apps;
     const [first] = clusters;
     if (!first) throw new Error("no app cluster started");
     const token = issueToken({ tenant: "workshop", user: `demo-${process.pid}` }, secret);
@@ -133,18 +77,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const summary = summarize(options.app, scenario, load, check);
     return { summary, check, load, logFile, scenario };
   } finally {
-    for (const cluster of clusters) await cluster.stop();
-    await redis?.stop();
-    await redisCluster?.stop();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    await apps.stop();
   }
-}
-
-/** The scenario's default environment (its race window, say), unless the caller's environment sets it. */
-function scenarioEnv(scenario: ScenarioName): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(getScenario(scenario).env)) {
-    env[name] = process.env[name] ?? value;
-  }
-  return env;
 }

@@ -168,7 +168,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     finishIfDone();
   };
 
-  const result = await new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     instance = autocannon(
       {
         // autocannon spreads connections over several URLs (connection i -> url i mod n).
@@ -193,7 +193,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       (error) => (error ? reject(error) : resolve()),
     );
   });
-  void result;
 
   progress.stop();
   // Whatever is still on the wire when the run stops has an unknown outcome.

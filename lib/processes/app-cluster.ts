@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -9,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { requestJson } from "../load/http-json.ts";
 import { freePort } from "../net.ts";
 import type { AppName, HealthResponse } from "../types.ts";
+import { stopChild } from "./stop-child.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const START_SCRIPT = join(ROOT, "scripts", "start.ts");
@@ -77,7 +77,7 @@ export async function startAppCluster(options: AppClusterOptions): Promise<AppCl
   try {
     await Promise.race([ready, timeout]);
   } catch (error) {
-    await stopProcess(child);
+    await stopChild(child, 15_000);
     log?.end();
     throw error;
   } finally {
@@ -89,7 +89,7 @@ export async function startAppCluster(options: AppClusterOptions): Promise<AppCl
     pid: child.pid ?? 0,
     logFile: options.logFile,
     stop: async () => {
-      await stopProcess(child);
+      await stopChild(child, 15_000);
       log?.end();
     },
   };
@@ -98,15 +98,6 @@ export async function startAppCluster(options: AppClusterOptions): Promise<AppCl
 async function openLog(file: string) {
   await mkdir(dirname(file), { recursive: true });
   return createWriteStream(file, { flags: "a" });
-}
-
-async function stopProcess(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { LoadResult } from "../load/run-load.ts";
 import { html, type SafeHtml } from "./html-escape.ts";
 import { workerColour } from "./html-palette.ts";
+import { transcriptModel } from "./transcript-model.ts";
 
 /** "worker 3" on the worker's colour: the text says it too, colour is never the only cue. */
 export function workerBadge(workerId: number | undefined): SafeHtml {
@@ -15,15 +16,8 @@ export function workerBadge(workerId: number | undefined): SafeHtml {
  * before this one was sent, two messages each, plus this one), and the reply.
  */
 export function transcriptHtml(load: LoadResult, conversationId: string): SafeHtml {
-  const turns = load.turns
-    .filter((t) => t.conversationId === conversationId)
-    .sort((a, b) => a.index - b.index);
-  const acknowledgedBefore = (sentAt: number) =>
-    turns.filter((t) => t.outcome === "ok" && (t.answeredAt ?? Infinity) <= sentAt).length;
-  const rows = turns.map((turn) => {
-    const expected = 2 * acknowledgedBefore(turn.sentAt) + 1;
-    const seen = turn.messagesSeen;
-    const forgot = seen !== undefined && seen < expected;
+  const model = transcriptModel(load, conversationId);
+  const rows = model.rows.map(({ turn, expected, seen, forgot, reply }) => {
     const colour = turn.servedBy ? workerColour(turn.servedBy.workerId).strong : "#c9c9c4";
     const seenCell =
       seen === undefined
@@ -31,27 +25,17 @@ export function transcriptHtml(load: LoadResult, conversationId: string): SafeHt
         : forgot
           ? html`<td class="num bad">${seen} <span class="flag">✗ forgot ${expected - seen}</span></td>`
           : html`<td class="num good">${seen} ✓</td>`;
-    const reply =
-      turn.outcome === "ok"
-        ? (turn.reply ?? "")
-        : `(${turn.outcome}, status ${turn.status ?? "none"})`;
     return html`<tr class="${forgot ? "forgot" : ""}" style="border-left:6px solid ${colour}">
 <td>#${turn.index + 1}</td><td>${workerBadge(turn.servedBy?.workerId)}</td>${seenCell}<td class="num">${expected}</td>
 <td><div class="said">${turn.text}</div><div class="reply">${reply}</div></td></tr>`;
   });
-  const perWorker = new Map<number, number>();
-  for (const read of load.reads) {
-    if (read.conversationId === conversationId && read.ok)
-      perWorker.set(read.servedBy?.workerId ?? 0, read.messages.length);
-  }
-  const expectedMessages = 2 * turns.filter((t) => t.outcome === "ok").length;
-  const reads = [...perWorker.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([worker, count]) => html`<li>${workerBadge(worker)} has ${count}</li>`);
+  const reads = model.reads.map(
+    ({ servedBy, count }) => html`<li>${workerBadge(servedBy?.workerId ?? 0)} has ${count}</li>`,
+  );
   return html`<table class="transcript">
 <caption>Conversation <code>${conversationId}</code>, turn by turn</caption>
 <thead><tr><th scope="col">turn</th><th scope="col">worker</th><th scope="col">agent saw</th><th scope="col">should see</th><th scope="col">user said / agent replied</th></tr></thead>
 <tbody>${rows}</tbody></table>
-<p>Final reads of this conversation (of ${expectedMessages} messages acknowledged):</p>
+<p>Final reads of this conversation (of ${model.acknowledgedMessages} messages acknowledged):</p>
 ${reads.length ? html`<ul class="reads">${reads}</ul>` : html`<p class="muted">none</p>`}`;
 }

@@ -3,6 +3,7 @@ import pc from "picocolors";
 import type { CheckResult, ConversationCheck } from "../check/types.ts";
 import type { LoadResult } from "../load/run-load.ts";
 import { workerTag } from "./palette.ts";
+import { transcriptModel } from "./transcript-model.ts";
 
 /** The conversation that shows the bug best: most stale replies, then most lost turns. */
 export function pickConversation(check: CheckResult): ConversationCheck | undefined {
@@ -16,50 +17,30 @@ export function pickConversation(check: CheckResult): ConversationCheck | undefi
  * was given against how many it should have had, and its reply (which says what it remembers).
  */
 export function renderTranscript(load: LoadResult, conversationId: string): string {
-  const turns = load.turns
-    .filter((t) => t.conversationId === conversationId)
-    .sort((a, b) => a.index - b.index);
+  const model = transcriptModel(load, conversationId);
   const table = new Table({
     head: ["turn", "worker", "agent saw", "should see", "reply"].map((h) => pc.bold(h)),
     colWidths: [6, 8, 11, 12, 72],
     wordWrap: true,
     style: { head: [] },
   });
-  // As the checker's "stale": turns acknowledged before this one was sent (overlap-aware).
-  const acknowledgedBefore = (sentAt: number) =>
-    turns.filter((t) => t.outcome === "ok" && (t.answeredAt ?? Infinity) <= sentAt).length;
-  for (const turn of turns) {
-    const expected = 2 * acknowledgedBefore(turn.sentAt) + 1;
-    const seen = turn.messagesSeen;
-    const forgot = seen !== undefined && seen < expected;
-    const reply =
-      turn.outcome === "ok"
-        ? (turn.reply ?? "")
-        : pc.dim(`(${turn.outcome}, status ${turn.status ?? "none"})`);
+  for (const { turn, expected, seen, forgot, reply } of model.rows) {
     table.push([
       `#${turn.index + 1}`,
       workerTag(turn.servedBy?.workerId, turn.servedBy?.hostname),
       seen === undefined ? "-" : forgot ? pc.red(`${seen} ✗`) : pc.green(`${seen} ✓`),
       String(expected),
-      forgot ? pc.red(reply) : reply,
+      forgot ? pc.red(reply) : turn.outcome === "ok" ? reply : pc.dim(reply),
     ]);
   }
-  const reads = load.reads.filter((r) => r.conversationId === conversationId && r.ok);
-  const perWorker = new Map<string, { tag: string; count: number }>();
-  for (const read of reads) {
-    const by = read.servedBy;
-    perWorker.set(`${by?.hostname}:${String(by?.workerId).padStart(3, "0")}`, {
-      tag: workerTag(by?.workerId ?? 0, by?.hostname),
-      count: read.messages.length,
-    });
-  }
-  const readLine = [...perWorker.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([, { tag, count }]) => `${tag} has ${count}`)
+  const readLine = model.reads
+    .map(
+      ({ servedBy, count }) =>
+        `${workerTag(servedBy?.workerId ?? 0, servedBy?.hostname)} has ${count}`,
+    )
     .join(", ");
-  const expectedMessages = 2 * turns.filter((t) => t.outcome === "ok").length;
   return [
     table.toString(),
-    `Final reads of ${conversationId}: ${readLine || pc.dim("none")} (of ${expectedMessages} messages acknowledged)`,
+    `Final reads of ${conversationId}: ${readLine || pc.dim("none")} (of ${model.acknowledgedMessages} messages acknowledged)`,
   ].join("\n");
 }

@@ -1,22 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { checkRun } from "../../../lib/check/checker.ts";
-import type { AnomalyCounts, CheckResult } from "../../../lib/check/types.ts";
 import type { FinalRead, RunRecord, TurnRecord } from "../../../lib/load/records.ts";
-import type { ChatMessage, Role, ServedBy } from "../../../lib/types.ts";
-
-const W0: ServedBy = { workerId: 0, pid: 100, hostname: "host" };
-const W1: ServedBy = { workerId: 1, pid: 101, hostname: "host" };
-
-const NO_ANOMALIES: AnomalyCounts = {
-  lost: 0,
-  stale: 0,
-  duplicated: 0,
-  outOfOrder: 0,
-  interleaved: 0,
-  staleContext: 0,
-  unexpected: 0,
-  divergent: 0,
-};
+import type { ChatMessage, ServedBy } from "../../../lib/types.ts";
+import { counts, message, NO_ANOMALIES, W0, W1 } from "./fixtures.ts";
 
 interface Conversation {
   turns: TurnRecord[];
@@ -57,16 +43,6 @@ function turn(conversationId: string, index: number, overrides: Partial<TurnReco
   return { ...record, ...overrides };
 }
 
-function message(record: TurnRecord, role: Role): ChatMessage {
-  return {
-    role,
-    content: role === "user" ? record.text : `answer to ${record.text}`,
-    turnId: record.turnId,
-    servedBy: record.servedBy ?? W0,
-    at: new Date(record.sentAt).toISOString(),
-  };
-}
-
 /** The stored history the given turns should produce, in order. */
 function messagesOf(turns: TurnRecord[]): ChatMessage[] {
   return turns.flatMap((record) => [message(record, "user"), message(record, "assistant")]);
@@ -82,12 +58,6 @@ function runOf(parts: Conversation[], workersExpected = 2): RunRecord {
     reads: parts.flatMap((part) => part.reads),
     workersExpected,
   };
-}
-
-function counts(result: CheckResult): AnomalyCounts {
-  const { lost, stale, duplicated, outOfOrder, interleaved, staleContext, unexpected, divergent } =
-    result.totals;
-  return { lost, stale, duplicated, outOfOrder, interleaved, staleContext, unexpected, divergent };
 }
 
 /** Removes every message of a turn from a read. */

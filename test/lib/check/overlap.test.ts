@@ -1,26 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { COUNT_OF } from "../../../lib/check/anomaly-counts.ts";
 import { checkRun } from "../../../lib/check/checker.ts";
-import type { AnomalyCounts, AnomalyKind, CheckResult } from "../../../lib/check/types.ts";
+import type { AnomalyKind } from "../../../lib/check/types.ts";
 import type { FinalRead, RunRecord, TurnRecord } from "../../../lib/load/records.ts";
-import type { ChatMessage, Role, ServedBy } from "../../../lib/types.ts";
+import type { ChatMessage, ServedBy } from "../../../lib/types.ts";
+import { counts, message, NO_ANOMALIES, W0, W1 } from "./fixtures.ts";
 
 // Runs of the load test with --overlap K (several turns of a conversation in flight at once)
 // and --retry-rate P (a turnId re-sent, merged into one TurnRecord by the load test).
-
-const W0: ServedBy = { workerId: 0, pid: 100, hostname: "host" };
-const W1: ServedBy = { workerId: 1, pid: 101, hostname: "host" };
-
-const NO_ANOMALIES: AnomalyCounts = {
-  lost: 0,
-  stale: 0,
-  duplicated: 0,
-  outOfOrder: 0,
-  interleaved: 0,
-  staleContext: 0,
-  unexpected: 0,
-  divergent: 0,
-};
 
 /** A turn of conversation "a"; times are given explicitly by each test. */
 function turn(
@@ -52,16 +39,6 @@ function a(record: TurnRecord): ChatMessage {
   return message(record, "assistant");
 }
 
-function message(record: TurnRecord, role: Role): ChatMessage {
-  return {
-    role,
-    content: role === "user" ? record.text : `answer to ${record.text}`,
-    turnId: record.turnId,
-    servedBy: record.servedBy ?? W0,
-    at: new Date(record.sentAt).toISOString(),
-  };
-}
-
 /** The same stored history read from both workers. */
 function runOf(turns: TurnRecord[], messages: ChatMessage[]): RunRecord {
   const reads: FinalRead[] = [W0, W1].map((servedBy) => ({
@@ -72,14 +49,6 @@ function runOf(turns: TurnRecord[], messages: ChatMessage[]): RunRecord {
     messages: [...messages],
   }));
   return { turns, reads, workersExpected: 2 };
-}
-
-function counts(result: CheckResult): AnomalyCounts {
-  const picked = { ...NO_ANOMALIES };
-  for (const field of Object.keys(NO_ANOMALIES) as (keyof AnomalyCounts)[]) {
-    picked[field] = result.totals[field];
-  }
-  return picked;
 }
 
 describe("checkRun under overlap and retries", () => {

@@ -18,12 +18,7 @@ import {
 } from "../../../lib/exercises/prepare.ts";
 import { readStatus, saveStatus } from "../../../lib/exercises/status.ts";
 import { watchAndRun } from "../../../lib/exercises/watch.ts";
-import {
-  EXERCISES,
-  exercisesDir,
-  type Scenario,
-  type ScenarioName,
-} from "../../../lib/scenarios.ts";
+import { EXERCISES, exercisesDir, type ScenarioName } from "../../../lib/scenarios.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 // Under .runs/ (git-ignored, ignored by Biome, outside tsconfig's include), two levels deep
