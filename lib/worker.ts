@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import type { ChatService, ServiceDeps } from "./chat-service.ts";
 import type { AppConfig } from "./config.ts";
 import { createApp } from "./http/create-app.ts";
+import { gracefulClose } from "./http/graceful-close.ts";
 import { loadChatServiceClass, type ScenarioName } from "./scenarios.ts";
 import type { ConversationStore } from "./store/conversation-store.ts";
 import { DelayedWriteStore } from "./store/delayed-writes.ts";
@@ -80,15 +81,13 @@ export async function startAppServer(
   // and /healthz shows the store unreachable, while the worker stays alive.
   await connected();
   const server = createServer(createApp({ app, scenario, service, config, turnGate }));
+  const closeServer = gracefulClose(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve());
   });
   const stop = async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    await closeServer();
     await service.close();
   };
   return { server, port: (server.address() as AddressInfo).port, service, stop };

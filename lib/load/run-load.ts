@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
-import type { TurnResponse } from "../types.ts";
+import type { ServedBy, TurnResponse } from "../types.ts";
 import { readHistories, toFinalRead } from "./final-reads.ts";
 import { turnProgress } from "./progress.ts";
 import type { AttemptOutcome, FinalRead, RunRecord } from "./records.ts";
-import { now, type Planned, TurnScheduler, workerKey } from "./scheduler.ts";
+import { now, type Planned, type SchedulerOptions, TurnScheduler, workerKey } from "./scheduler.ts";
 
 export interface LoadOptions {
   /** Base URL of the app, e.g. http://127.0.0.1:3001 */
@@ -36,6 +36,25 @@ export interface LoadOptions {
   readBack?: boolean;
   /** Show a progress bar of turns answered (on a terminal). */
   progress: boolean;
+  /** Resend definite refusals (503 store_unavailable, 409 busy) later: see SchedulerOptions. */
+  resendRefused?: SchedulerOptions["resendRefused"];
+  /** Called after every answer to a turn attempt (lib/chaos uses it to time its faults). */
+  onAnswer?: (answer: AttemptAnswerLog) => void;
+}
+
+/** One answer to one attempt of a turn, as the client saw it. */
+export interface AttemptAnswerLog {
+  turnId: string;
+  status: number;
+  /** The error code of a non-2xx JSON answer. */
+  code?: string;
+  outcome: AttemptOutcome;
+  /** The worker that answered, when the answer names it. */
+  servedBy?: ServedBy;
+  /** When this attempt was sent and answered (the clock of `now()`). */
+  sentAt: number;
+  answeredAt: number;
+  latencyMs: number;
 }
 
 export interface LoadResult extends RunRecord {
@@ -48,6 +67,8 @@ export interface LoadResult extends RunRecord {
   idleRequests: number;
   /** True when the run hit `maxSeconds` before every conversation finished. */
   timedOut: boolean;
+  /** Every non-2xx answer to a turn attempt, in arrival order (how fast did refusals come?). */
+  errorAnswers: AttemptAnswerLog[];
 }
 
 /** One autocannon connection and what it has on the wire right now. */
@@ -57,6 +78,10 @@ interface Slot {
   worker?: string;
   client: autocannon.Client;
   retired: boolean;
+  /** When the request on the wire was sent. */
+  sentAt: number;
+  /** The last answer said `Connection: close`: the next request written is lost with the socket. */
+  closing: boolean;
 }
 
 /**
@@ -76,7 +101,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     retryRate: options.retryRate,
     seed,
     runId,
+    resendRefused: options.resendRefused,
   });
+  const errorAnswers: AttemptAnswerLog[] = [];
   const stickyReads: FinalRead[] = [];
   const slots: Slot[] = [];
   let idleRequests = 0;
@@ -109,7 +136,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (slot.retired) return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
     if (slot.planned.kind === "turn") lostAttempt(slot.planned);
     if (slot.planned.kind === "read") scheduler.readFinished(slot.planned.conversationId);
+    if (slot.closing) {
+      // autocannon writes this request into the socket the server is closing: send nothing
+      // that matters; it plans again once it has reconnected.
+      slot.closing = false;
+      slot.planned = { kind: "idle" };
+      return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
+    }
     slot.planned = finished ? { kind: "idle" } : scheduler.next(index, slot.worker);
+    slot.sentAt = now();
     const planned = slot.planned;
     if (planned.kind === "turn") {
       const { record } = planned;
@@ -142,17 +177,30 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     scheduler.lost(planned.record.turnId);
   };
 
-  const settle = (slot: Slot, status: number, body: string) => {
+  const settle = (slot: Slot, status: number, body: string, headers: Record<string, unknown>) => {
     const planned = slot.planned;
     slot.planned = { kind: "idle" };
+    if (String(headers.connection ?? "").toLowerCase() === "close") slot.closing = true;
     const parsed = parseJson(body) as Partial<TurnResponse> | undefined;
     // Every answer (turn, read, /healthz) names its worker: remember who is behind this connection.
     if (parsed?.servedBy) slot.worker = workerKey(parsed.servedBy);
     if (planned.kind === "turn") {
       if (planned.attempt === 0) progress.tick();
       const answeredAt = now();
+      const outcome = outcomeOf(status, parsed);
+      const answer: AttemptAnswerLog = {
+        turnId: planned.record.turnId,
+        status,
+        code: errorCodeOf(parsed),
+        outcome,
+        servedBy: parsed?.servedBy,
+        sentAt: slot.sentAt,
+        answeredAt,
+        latencyMs: answeredAt - slot.sentAt,
+      };
+      if (status < 200 || status >= 300) errorAnswers.push(answer);
       scheduler.answered(planned.record.turnId, {
-        outcome: outcomeOf(status, parsed),
+        outcome,
         status,
         answeredAt,
         latencyMs: answeredAt - planned.record.sentAt,
@@ -161,9 +209,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         historyLength: status === 200 ? parsed?.historyLength : undefined,
         reply: status === 200 ? parsed?.reply : undefined,
       });
+      options.onAnswer?.(answer);
     } else if (planned.kind === "read") {
       stickyReads.push(toFinalRead(planned.conversationId, status, parsed));
-      scheduler.readFinished(planned.conversationId);
+      scheduler.readFinished(planned.conversationId, status);
     }
     finishIfDone();
   };
@@ -180,12 +229,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         // Replaced per connection in setupClient; never sent.
         requests: [{ method: "GET", path: "/healthz" }],
         setupClient: (client) => {
-          const slot: Slot = { planned: { kind: "idle" }, client, retired: false };
+          const slot: Slot = {
+            planned: { kind: "idle" },
+            client,
+            retired: false,
+            sentAt: now(),
+            closing: false,
+          };
           const index = slots.push(slot) - 1;
           client.setRequests([
             {
               setupRequest: (base) => plan(slot, index, base),
-              onResponse: (status, body) => settle(slot, status, body),
+              onResponse: (status, body, _context, headers) =>
+                settle(slot, status, body, headers ?? {}),
             },
           ]);
         },
@@ -219,6 +275,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     durationMs,
     idleRequests,
     timedOut: !finished,
+    errorAnswers,
   };
 }
 
@@ -241,9 +298,13 @@ export function readsPerConversation(workers: number): number {
   return Math.max(2, workers * 2);
 }
 
+function errorCodeOf(body: unknown): string | undefined {
+  return (body as { error?: { code?: string } } | undefined)?.error?.code;
+}
+
 function outcomeOf(status: number, body: unknown): AttemptOutcome {
   if (status >= 200 && status < 300) return "ok";
-  const code = (body as { error?: { code?: string } } | undefined)?.error?.code;
+  const code = errorCodeOf(body);
   // A retry meeting its own first attempt still running: says nothing about the turn.
   if (status === 409 && code === "turn_in_progress") return "conflict";
   if (status >= 400 && status < 500) return "failed";

@@ -25,6 +25,8 @@ interface Conversation {
   turnsInFlight: number;
   /** A sticky read on the wire. */
   reading: boolean;
+  /** Sticky reads sent so far (a refused one is sent again with resendRefused). */
+  readsSent: number;
   /** In the shared queue of conversations that may send their next turn. */
   queued: boolean;
   /** Stops after a turn with an unknown outcome: later turns could not be ordered after it. */
@@ -64,6 +66,12 @@ export interface SchedulerOptions {
   seed: number;
   /** Prefix making this run's conversation ids unique. */
   runId: string;
+  /**
+   * Resend a turn the server definitely refused for now (503 store_unavailable, 409
+   * conversation busy: nothing was stored) with the same turnId after `backoffMs`, up to
+   * `maxAttempts` sends in all, as a well-behaved client does during an outage.
+   */
+  resendRefused?: { backoffMs: number; maxAttempts: number };
 }
 
 /**
@@ -109,6 +117,7 @@ export class TurnScheduler {
         readsPending: options.sticky ? 1 : 0,
         turnsInFlight: 0,
         reading: false,
+        readsSent: 0,
         queued: false,
         abandoned: false,
         slot: options.sticky ? (n - 1) % options.connections : undefined,
@@ -128,7 +137,7 @@ export class TurnScheduler {
    * `idle` when nothing is ready for it.
    */
   next(slot: number, slotWorker?: string): Planned {
-    const retry = this.retries.shift();
+    const retry = this.takeRetry(slot);
     if (retry) {
       retry.retriesPending--;
       retry.attemptsOut++;
@@ -140,9 +149,10 @@ export class TurnScheduler {
     if (!conversation) return { kind: "idle" };
     conversation.lastSlot = slot;
     conversation.skips = 0;
-    if (this.turnsLeft(conversation) === 0) {
+    if (this.turnsLeft(conversation) === 0 || conversation.abandoned) {
       conversation.readsPending--;
       conversation.reading = true;
+      conversation.readsSent++;
       return { kind: "read", conversationId: conversation.id };
     }
     const record: TurnRecord = {
@@ -190,7 +200,31 @@ export class TurnScheduler {
     } else if (record.outcome !== "ok" && record.status === undefined) {
       record.status = answer.status;
     }
+    if (this.shouldResend(state, answer)) {
+      state.retriesPending++;
+      state.record.attempts = (state.record.attempts ?? 1) + 1;
+      const backoff = this.options.resendRefused?.backoffMs ?? 0;
+      setTimeout(() => this.retries.push(state), backoff).unref();
+    }
     this.settleIfDone(state);
+  }
+
+  /** A definite "not now" (nothing stored) with sends left: try the same turn again later. */
+  private shouldResend(state: TurnState, answer: AttemptAnswer): boolean {
+    const resend = this.options.resendRefused;
+    if (!resend || answer.outcome !== "failed") return false;
+    if (answer.status !== 503 && answer.status !== 409) return false;
+    return state.sent + state.retriesPending < resend.maxAttempts && state.attemptsOut === 0;
+  }
+
+  /** The first retry due that this connection may send (sticky: only its own conversations'). */
+  private takeRetry(slot: number): TurnState | undefined {
+    const index = this.retries.findIndex(
+      (r) => r.conversation.slot === undefined || r.conversation.slot === slot,
+    );
+    if (index < 0) return undefined;
+    const [retry] = this.retries.splice(index, 1);
+    return retry;
   }
 
   /** An attempt's answer never came (timeout, dropped connection). */
@@ -202,10 +236,23 @@ export class TurnScheduler {
     this.settleIfDone(state);
   }
 
-  /** A sticky read finished (or was lost); either way the conversation has nothing left. */
-  readFinished(conversationId: string): void {
+  /**
+   * A sticky read finished (or was lost). A definite refusal (503) is read again after the
+   * backoff when resendRefused allows; otherwise the conversation has nothing left.
+   */
+  readFinished(conversationId: string, status?: number): void {
     const conversation = this.conversations.find((c) => c.id === conversationId);
-    if (conversation) conversation.reading = false;
+    if (!conversation) return;
+    const resend = this.options.resendRefused;
+    if (resend && status === 503 && conversation.readsSent < resend.maxAttempts) {
+      // Still `reading` until the timer fires, so the run does not end meanwhile.
+      setTimeout(() => {
+        conversation.readsPending++;
+        conversation.reading = false;
+      }, resend.backoffMs).unref();
+      return;
+    }
+    conversation.reading = false;
   }
 
   /** Conversations that still have a turn or read to send, or one on the wire. */
@@ -263,7 +310,8 @@ export class TurnScheduler {
 
   private hasWork(c: Conversation): boolean {
     if (c.turnsInFlight > 0 || c.reading) return true;
-    return !c.abandoned && (this.turnsLeft(c) > 0 || c.readsPending > 0);
+    // An abandoned conversation sends no more turns, but still gets its sticky read.
+    return c.readsPending > 0 || (!c.abandoned && this.turnsLeft(c) > 0);
   }
 
   private nextHopping(slot: number, slotWorker: string | undefined): Conversation | undefined {
@@ -297,15 +345,18 @@ export class TurnScheduler {
     return 4 * this.options.connections;
   }
 
+  /** The connection's conversation that is furthest behind: they all progress together. */
   private nextPinned(slot: number): Conversation | undefined {
-    return this.conversations.find(
-      (c) =>
+    let chosen: Conversation | undefined;
+    for (const c of this.conversations) {
+      const ready =
         c.slot === slot &&
         c.turnsInFlight === 0 &&
         !c.reading &&
-        !c.abandoned &&
-        (this.turnsLeft(c) > 0 || c.readsPending > 0),
-    );
+        (c.readsPending > 0 || (!c.abandoned && this.turnsLeft(c) > 0));
+      if (ready && (!chosen || c.nextIndex < chosen.nextIndex)) chosen = c;
+    }
+    return chosen;
   }
 
   private turnsLeft(conversation: Conversation): number {

@@ -126,3 +126,33 @@ export async function waitForStore(
     `store not reachable from every worker of ${url} within ${timeoutMs} ms (pids ${laggards.join(", ") || "?"})`,
   );
 }
+
+/** The worker pids answering /healthz over `asks` fresh connections (the primary spreads them). */
+export async function workerPids(url: string, asks: number): Promise<Set<number>> {
+  const pids = new Set<number>();
+  for (let i = 0; i < asks; i++) {
+    const res = await requestJson(`${url}/healthz`, { timeoutMs: 2000 }).catch(() => undefined);
+    const body = res?.body as HealthResponse | undefined;
+    if (res?.status === 200 && body?.servedBy) pids.add(body.servedBy.pid);
+  }
+  return pids;
+}
+
+/**
+ * Whether the primary replaced worker `victimPid`: `workers` distinct workers answer again
+ * and none of them is the victim. Gives up (false) after `timeoutMs`.
+ */
+export async function waitForReplacement(
+  url: string,
+  workers: number,
+  victimPid: number,
+  timeoutMs = 10_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pids = await workerPids(url, workers * 3);
+    if (pids.size >= workers && !pids.has(victimPid)) return true;
+    await sleep(100);
+  }
+  return false;
+}

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,34 @@ export interface RedisHandle {
   /** True when this process started the server (and so may stop it). */
   owned: boolean;
   stop(): Promise<void>;
+}
+
+/**
+ * How a private Redis keeps its data across a restart:
+ * - `none`: nothing on disk; a restart starts empty (the default for tests and demos).
+ * - `aof-always`: append-only file, fsync before each write is answered: an acknowledged
+ *   write survives even SIGKILL or a power cut (one fsync per write: slower).
+ * - `aof-everysec`: append-only file, fsync once a second: a crash can lose the last
+ *   second of acknowledged writes; a clean shutdown loses nothing.
+ */
+export type RedisPersistence = "none" | "aof-always" | "aof-everysec";
+
+export interface PrivateRedisOptions {
+  persistence?: RedisPersistence;
+}
+
+/** A redis-server this process started, which it may crash and bring back (see lib/chaos). */
+export interface PrivateRedis extends RedisHandle {
+  readonly persistence: RedisPersistence;
+  /** The server's pid right now (changes on restart), or undefined while it is down. */
+  pid(): number | undefined;
+  /**
+   * Takes the server down: SIGTERM is a clean shutdown (Redis flushes its AOF first),
+   * SIGKILL a crash. Resolves once the process has exited.
+   */
+  halt(signal: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Starts it again on the same port with the same data directory; resolves once it answers. */
+  restart(): Promise<void>;
 }
 
 export class RedisNotInstalledError extends Error {
@@ -36,25 +65,64 @@ export async function ensureRedis(env: NodeJS.ProcessEnv = process.env): Promise
   return startPrivateRedis();
 }
 
-export async function startPrivateRedis(): Promise<RedisHandle> {
+function persistenceArgs(persistence: RedisPersistence): string[] {
+  if (persistence === "none") return ["--appendonly", "no"];
+  const appendfsync = persistence === "aof-always" ? "always" : "everysec";
+  return ["--appendonly", "yes", "--appendfsync", appendfsync];
+}
+
+/** Starts a redis-server on a free port with its own temp dir; `stop()` removes both. */
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+  const persistence = options.persistence ?? "none";
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "agent-sandbox-redis-"));
-  const child = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    // No RDB snapshots: persistence, when asked for, is the append-only file alone.
+    "--save",
+    "",
+    ...persistenceArgs(persistence),
+    "--dir",
+    dir,
+  ];
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined = await spawnRedis(args);
+  await waitForPing(url, child);
+  return {
+    url,
+    owned: true,
+    persistence,
+    pid: () =>
+      child && child.exitCode === null && child.signalCode === null ? child.pid : undefined,
+    halt: async (signal) => {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = once(running, "exit");
+      running.kill(signal);
+      await exited;
+    },
+    restart: async () => {
+      if (child) throw new Error("redis-server is still running: halt() it first");
+      child = await spawnRedis(args);
+      await waitForPing(url, child);
+    },
+    stop: async () => {
+      if (child) await stopChild(child);
+      child = undefined;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function spawnRedis(args: string[]): Promise<ChildProcess> {
+  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Drain its output so a chatty server never blocks on a full pipe.
+  child.stdout?.resume();
+  child.stderr?.resume();
   // events.once("spawn") would reject on "error"; listen for both by hand.
   const spawned = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
     child.once("spawn", () => resolve(null));
@@ -62,17 +130,7 @@ export async function startPrivateRedis(): Promise<RedisHandle> {
   });
   if (spawned?.code === "ENOENT") throw new RedisNotInstalledError();
   if (spawned) throw spawned;
-
-  const url = `redis://127.0.0.1:${port}`;
-  await waitForPing(url, child);
-  return {
-    url,
-    owned: true,
-    stop: async () => {
-      await stopChild(child);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return child;
 }
 
 async function waitForPing(url: string, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
@@ -87,6 +145,7 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs = 10_000)
     client.on("error", () => {});
     try {
       await client.connect();
+      // While it loads its AOF, Redis answers -LOADING; PONG means it serves data again.
       if ((await client.ping()) === "PONG") return;
     } catch {
       // Not up yet.

@@ -49,6 +49,7 @@ function handMadeReport(): RunReport {
     durationMs: 10,
     idleRequests: 0,
     timedOut: false,
+    errorAnswers: [],
     workersExpected: 2,
     turns,
     reads: [

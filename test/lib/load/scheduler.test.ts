@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { type Planned, settledOutcome, TurnScheduler } from "../../../lib/load/scheduler.ts";
 
@@ -148,5 +149,79 @@ describe("TurnScheduler", () => {
     expect(settledOutcome(["failed", "failed"])).toBe("failed");
     expect(settledOutcome(["failed", "unknown"])).toBe("unknown");
     expect(settledOutcome(["conflict"])).toBe("unknown");
+  });
+
+  it("resends a definite refusal (503) with the same turnId after the backoff, and settles it ok", async () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      resendRefused: { backoffMs: 20, maxAttempts: 3 },
+    });
+    const first = turnOf(scheduler.next(0));
+    scheduler.answered(first.turnId, { outcome: "failed", status: 503 });
+    // Not at once: the client backs off, and the conversation waits for its turn.
+    expect(scheduler.next(0)).toEqual({ kind: "idle" });
+    expect(scheduler.done()).toBe(false);
+    await sleep(40);
+    const again = scheduler.next(0);
+    expect(again).toMatchObject({ kind: "turn", attempt: 1 });
+    expect(turnOf(again).turnId).toBe(first.turnId);
+    scheduler.answered(first.turnId, ok);
+    expect(scheduler.records[0]).toMatchObject({ outcome: "ok", attempts: 2 });
+    // And the conversation goes on (on another connection: turns hop).
+    expect(turnOf(scheduler.next(1)).index).toBe(1);
+  });
+
+  it("stops resending after maxAttempts and never resends a 4xx other than 409", async () => {
+    const resendRefused = { backoffMs: 1, maxAttempts: 2 };
+    const scheduler = new TurnScheduler({ ...options, conversations: 2, resendRefused });
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    scheduler.answered(b.turnId, { outcome: "failed", status: 400 });
+    expect(scheduler.records[1]?.outcome).toBe("failed");
+    scheduler.answered(a.turnId, { outcome: "failed", status: 503 });
+    await sleep(10);
+    const retry = scheduler.next(0);
+    expect(retry).toMatchObject({ kind: "turn", attempt: 1 });
+    scheduler.answered(a.turnId, { outcome: "failed", status: 503 });
+    await sleep(10);
+    expect(scheduler.records[0]).toMatchObject({ outcome: "failed", attempts: 2 });
+  });
+
+  it("in sticky mode still reads an abandoned conversation, and reads again after a 503", async () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      sticky: true,
+      conversations: 1,
+      turnsPerConversation: 3,
+      resendRefused: { backoffMs: 1, maxAttempts: 3 },
+    });
+    scheduler.answered(turnOf(scheduler.next(0)).turnId, ok);
+    scheduler.lost(turnOf(scheduler.next(0)).turnId);
+    // No third turn after an unknown one, but its acknowledged turn must still be checked.
+    expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
+    scheduler.readFinished("r-c1", 503);
+    expect(scheduler.done()).toBe(false);
+    await sleep(10);
+    expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
+    scheduler.readFinished("r-c1", 200);
+    expect(scheduler.done()).toBe(true);
+  });
+
+  it("in sticky mode moves a connection's conversations forward together", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      sticky: true,
+      connections: 1,
+      conversations: 2,
+      turnsPerConversation: 3,
+    });
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const turn = turnOf(scheduler.next(0));
+      order.push(`${turn.conversationId}#${turn.index}`);
+      scheduler.answered(turn.turnId, ok);
+    }
+    expect(order).toEqual(["r-c1#0", "r-c2#0", "r-c1#1", "r-c2#1"]);
   });
 });

@@ -1,0 +1,88 @@
+import Table from "cli-table3";
+import pc from "picocolors";
+import { countTag, verdictTag } from "../report/palette.ts";
+import { round } from "../stats.ts";
+import { FAULTS, type FaultName } from "./faults.ts";
+import type { ChaosCase } from "./run-case.ts";
+
+/** What the fixed app must show under a fault: nothing acknowledged lost, and a verdict. */
+export function fixedSurvived(c: ChaosCase): boolean {
+  const o = c.outcome;
+  return !!o && o.struck && o.lost === 0 && o.verdict === "valid" && o.replaced !== false;
+}
+
+/** One cell: what one app went through under one fault, a few short lines. */
+function cell(c: ChaosCase | undefined): string {
+  if (!c) return pc.dim("not run");
+  if (c.skipped) return pc.dim(`n/a: ${c.skipped}`);
+  const o = c.outcome;
+  if (!o) return pc.dim("no result");
+  if (!o.struck) return pc.yellow("the run ended before the fault struck: nothing shown");
+  const lines = [
+    `${verdictTag(o.verdict)}  lost ${countTag(o.lost)} of ${o.acknowledged} acknowledged`,
+  ];
+  const unsettled = [
+    o.unknown > 0 ? `${o.unknown} unknown (cut off in flight)` : "",
+    o.failed > 0 ? `${o.failed} refused` : "",
+  ].filter(Boolean);
+  if (unsettled.length) lines.push(unsettled.join(", "));
+  if (c.event?.victimPid !== undefined) {
+    if (o.lost > 0) lines.push(`${o.lostFromVictim} of the lost were answered by the victim`);
+    lines.push(o.replaced ? pc.green("worker replaced ✓") : pc.red("worker NOT replaced ✗"));
+  }
+  const refusals = Object.entries(o.refusals);
+  if (refusals.length) {
+    const total = refusals.reduce((sum, [, n]) => sum + n, 0);
+    lines.push(`${total} refusals, slowest ${round(o.slowestRefusalMs ?? 0)} ms`);
+    for (const [label, n] of refusals) lines.push(pc.dim(`  ${label} ×${n}`));
+  }
+  if (o.recoveryMs !== undefined) {
+    lines.push(`next turn acknowledged ${round(o.recoveryMs)} ms after Redis was back`);
+  }
+  return lines.join("\n");
+}
+
+/** The chaos table: one row per fault, broken and fixed side by side. */
+export function renderChaosTable(cases: readonly ChaosCase[]): string {
+  const faults = [...new Set(cases.map((c) => c.fault))];
+  const table = new Table({
+    head: ["fault", "broken (memory)", "fixed (redis)"].map((h) => pc.bold(h)),
+    style: { head: [] },
+    colWidths: [30, 44, 44],
+    wordWrap: true,
+  });
+  const find = (fault: FaultName, app: string) =>
+    cases.find((c) => c.fault === fault && c.app === app);
+  for (const fault of faults) {
+    const first = find(fault, "fixed") ?? find(fault, "broken");
+    const struck = first?.event ? pc.dim(`\n${first.event.detail}`) : "";
+    table.push([
+      `${pc.bold(fault)}\n${pc.dim(FAULTS[fault].description)}${struck}`,
+      cell(find(fault, "broken")),
+      cell(find(fault, "fixed")),
+    ]);
+  }
+  return table.toString();
+}
+
+/** The last line: did the fixed app keep every acknowledged turn under every fault? */
+export function chaosVerdictLine(cases: readonly ChaosCase[]): { ok: boolean; line: string } {
+  const fixed = cases.filter((c) => c.app === "fixed" && !c.skipped);
+  const failing = fixed.filter((c) => !fixedSurvived(c));
+  const lost = fixed.reduce((sum, c) => sum + (c.outcome?.lost ?? 0), 0);
+  if (fixed.length === 0) return { ok: false, line: "The fixed app did not run: nothing shown." };
+  if (failing.length === 0) {
+    return {
+      ok: true,
+      line: pc.green(
+        `The fixed app lost 0 acknowledged turns under all ${fixed.length} runs (${fixed.map((c) => c.fault).join(", ")}).`,
+      ),
+    };
+  }
+  return {
+    ok: false,
+    line: pc.red(
+      `The fixed app did NOT come through ${failing.map((c) => c.fault).join(", ")}: ${lost} acknowledged ${lost === 1 ? "turn" : "turns"} lost.`,
+    ),
+  };
+}
