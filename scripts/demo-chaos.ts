@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { CHAOS_HELP, chaosFlagSpec, parseChaosFlags } from "../lib/chaos/cli-options.ts";
-import { chaosVerdictLine, renderChaosTable } from "../lib/chaos/render.ts";
+import { chaosNotes, chaosVerdictLine, renderChaosTable } from "../lib/chaos/render.ts";
 import { type ChaosCase, DEFAULT_CHAOS_OPTIONS, runChaosCase } from "../lib/chaos/run-case.ts";
 import { RedisNotInstalledError } from "../lib/processes/redis-server.ts";
 import { verdictTag } from "../lib/report/palette.ts";
@@ -69,6 +69,7 @@ try {
 }
 
 console.log(`\n${renderChaosTable(cases)}`);
+console.log(chaosNotes(options.sticky));
 const verdict = chaosVerdictLine(cases);
 console.log(verdict.line);
 if (flags.json) {

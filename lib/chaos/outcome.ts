@@ -1,4 +1,5 @@
 import type { CheckResult, Verdict } from "../check/types.ts";
+import type { NoAnswer } from "../load/records.ts";
 import type { LoadResult } from "../load/run-load.ts";
 import type { FaultEvent } from "./faults.ts";
 
@@ -15,6 +16,9 @@ export interface ChaosOutcome {
   lostFromVictim: number;
   /** Turns whose answer never came (cut off by the fault): neither lost nor stored, unknown. */
   unknown: number;
+  /** Of those, how many had their connection drop, and how many waited out the client's timeout. */
+  unknownConnectionLost: number;
+  unknownTimedOut: number;
   /** Turns finally refused (after every resend), so nothing may be stored. */
   failed: number;
   /** Non-2xx answers to turn attempts, by error code ("503 store_unavailable": 41). */
@@ -48,12 +52,18 @@ export function measureOutcome(
     lost: t.lost,
     lostFromVictim: lostFromVictim(load, check, event?.victimPid),
     unknown: t.unknownOutcome,
+    unknownConnectionLost: unknownBecause(load, "connection-lost"),
+    unknownTimedOut: unknownBecause(load, "timeout"),
     failed: t.failed,
     refusals,
     slowestRefusalMs: Number.isFinite(slowest) ? slowest : undefined,
     recoveryMs: recoveryMs(load, event),
     replaced,
   };
+}
+
+function unknownBecause(load: LoadResult, why: NoAnswer): number {
+  return load.turns.filter((turn) => turn.outcome === "unknown" && turn.noAnswer === why).length;
 }
 
 function lostFromVictim(load: LoadResult, check: CheckResult, victimPid?: number): number {

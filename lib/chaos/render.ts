@@ -3,12 +3,22 @@ import pc from "picocolors";
 import { countTag, verdictTag } from "../report/palette.ts";
 import { round } from "../stats.ts";
 import { FAULTS, type FaultName } from "./faults.ts";
+import type { ChaosOutcome } from "./outcome.ts";
 import type { ChaosCase } from "./run-case.ts";
 
 /** What the fixed app must show under a fault: nothing acknowledged lost, and a verdict. */
 export function fixedSurvived(c: ChaosCase): boolean {
   const o = c.outcome;
   return !!o && o.struck && o.lost === 0 && o.verdict === "valid" && o.replaced !== false;
+}
+
+/** "connection dropped", "no answer in time", or both with counts. */
+function unknownWhy(o: ChaosOutcome): string {
+  const parts = [
+    o.unknownConnectionLost > 0 ? `${o.unknownConnectionLost} connection dropped` : "",
+    o.unknownTimedOut > 0 ? `${o.unknownTimedOut} no answer in time` : "",
+  ].filter(Boolean);
+  return parts.join(", ") || "no answer";
 }
 
 /** One cell: what one app went through under one fault, a few short lines. */
@@ -22,7 +32,7 @@ function cell(c: ChaosCase | undefined): string {
     `${verdictTag(o.verdict)}  lost ${countTag(o.lost)} of ${o.acknowledged} acknowledged`,
   ];
   const unsettled = [
-    o.unknown > 0 ? `${o.unknown} unknown (cut off in flight)` : "",
+    o.unknown > 0 ? `${o.unknown} unknown outcome (${unknownWhy(o)})` : "",
     o.failed > 0 ? `${o.failed} refused` : "",
   ].filter(Boolean);
   if (unsettled.length) lines.push(unsettled.join(", "));
@@ -55,7 +65,7 @@ export function renderChaosTable(cases: readonly ChaosCase[]): string {
     cases.find((c) => c.fault === fault && c.app === app);
   for (const fault of faults) {
     const first = find(fault, "fixed") ?? find(fault, "broken");
-    const struck = first?.event ? pc.dim(`\n${first.event.detail}`) : "";
+    const struck = first?.event && fault !== "no-fault" ? pc.dim(`\n${first.event.detail}`) : "";
     table.push([
       `${pc.bold(fault)}\n${pc.dim(FAULTS[fault].description)}${struck}`,
       cell(find(fault, "broken")),
@@ -75,7 +85,7 @@ export function chaosVerdictLine(cases: readonly ChaosCase[]): { ok: boolean; li
     return {
       ok: true,
       line: pc.green(
-        `The fixed app lost 0 acknowledged turns under all ${fixed.length} runs (${fixed.map((c) => c.fault).join(", ")}).`,
+        `The fixed app lost 0 acknowledged turns in ${fixed.length === 1 ? "its run" : `all ${fixed.length} runs`} (${fixed.map((c) => c.fault).join(", ")}).`,
       ),
     };
   }
@@ -85,4 +95,22 @@ export function chaosVerdictLine(cases: readonly ChaosCase[]): { ok: boolean; li
       `The fixed app did NOT come through ${failing.map((c) => c.fault).join(", ")}: ${lost} acknowledged ${lost === 1 ? "turn" : "turns"} lost.`,
     ),
   };
+}
+
+/** How to read the table, printed under it. */
+export function chaosNotes(sticky: boolean): string {
+  const lines = [
+    "lost: acknowledged (200) turns missing from the final history. Must be 0.",
+    "unknown outcome: the answer never came (the worker died with the connection, or Redis died mid-write:",
+    "  503 store_write_uncertain). The client cannot know whether it was stored; the checker accepts either.",
+    "refusals: 503 store_unavailable means nothing was stored; the load test resends the same turnId",
+    "  every 100 ms, as a well-behaved client would, so the turn goes through once Redis is back.",
+  ];
+  if (sticky) {
+    lines.push(
+      "sticky routing: each conversation stays on one connection, so on one worker. The broken app looks",
+      "  healthy (see no-fault) until a worker goes away, even gracefully: its memory goes with it.",
+    );
+  }
+  return pc.dim(lines.join("\n"));
 }

@@ -15,6 +15,9 @@ export type TurnOutcome = "ok" | "failed" | "unknown";
  */
 export type AttemptOutcome = TurnOutcome | "conflict";
 
+/** An attempt without an answer: no answer within the timeout, or its connection dropped. */
+export type NoAnswer = "timeout" | "connection-lost";
+
 export interface TurnRecord {
   conversationId: string;
   /** 0-based position of the turn in its conversation's script. */
@@ -37,6 +40,8 @@ export interface TurnRecord {
   latencyMs?: number;
   /** How many times the turn was sent (more than 1 with --retry-rate). */
   attempts?: number;
+  /** Why an attempt got no answer: the client gave up waiting, or the connection dropped. */
+  noAnswer?: NoAnswer;
 }
 
 /** One read of a conversation's history after the load, ideally served by several workers. */

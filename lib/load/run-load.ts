@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
+import type { EventEmitter } from "node:events";
 import autocannon from "autocannon";
 import type { ServedBy, TurnResponse } from "../types.ts";
 import { readHistories, toFinalRead } from "./final-reads.ts";
 import { turnProgress } from "./progress.ts";
-import type { AttemptOutcome, FinalRead, RunRecord } from "./records.ts";
+import type { AttemptOutcome, FinalRead, NoAnswer, RunRecord } from "./records.ts";
 import { now, type Planned, type SchedulerOptions, TurnScheduler, workerKey } from "./scheduler.ts";
 
 export interface LoadOptions {
@@ -82,6 +83,8 @@ interface Slot {
   sentAt: number;
   /** The last answer said `Connection: close`: the next request written is lost with the socket. */
   closing: boolean;
+  /** autocannon gave up waiting for the answer on the wire (else: the connection dropped). */
+  timedOut: boolean;
 }
 
 /**
@@ -134,8 +137,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const plan = (slot: Slot, index: number, base: autocannon.Request): autocannon.Request => {
     // A request still on the slot never got its answer (timeout or dropped connection).
     if (slot.retired) return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
-    if (slot.planned.kind === "turn") lostAttempt(slot.planned);
+    if (slot.planned.kind === "turn") {
+      lostAttempt(slot.planned, slot.timedOut ? "timeout" : "connection-lost");
+    }
     if (slot.planned.kind === "read") scheduler.readFinished(slot.planned.conversationId);
+    slot.timedOut = false;
     if (slot.closing) {
       // autocannon writes this request into the socket the server is closing: send nothing
       // that matters; it plans again once it has reconnected.
@@ -172,9 +178,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
   };
 
-  const lostAttempt = (planned: Extract<Planned, { kind: "turn" }>) => {
+  const lostAttempt = (planned: Extract<Planned, { kind: "turn" }>, why?: NoAnswer) => {
     if (planned.attempt === 0) progress.tick();
-    scheduler.lost(planned.record.turnId);
+    scheduler.lost(planned.record.turnId, why);
   };
 
   const settle = (slot: Slot, status: number, body: string, headers: Record<string, unknown>) => {
@@ -235,7 +241,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
             retired: false,
             sentAt: now(),
             closing: false,
+            timedOut: false,
           };
+          // Emitted before autocannon reconnects and plans the next request (see plan()).
+          // (@types/autocannon lists only "response" on a client; it emits "timeout" too.)
+          (client as unknown as EventEmitter).on("timeout", () => {
+            slot.timedOut = true;
+          });
           const index = slots.push(slot) - 1;
           client.setRequests([
             {

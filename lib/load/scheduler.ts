@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ServedBy } from "../types.ts";
-import type { AttemptOutcome, TurnRecord } from "./records.ts";
+import type { AttemptOutcome, NoAnswer, TurnRecord } from "./records.ts";
 import { turnText } from "./script.ts";
 
 /** What one attempt's answer tells about its turn. */
@@ -228,9 +228,10 @@ export class TurnScheduler {
   }
 
   /** An attempt's answer never came (timeout, dropped connection). */
-  lost(turnId: string): void {
+  lost(turnId: string, why?: NoAnswer): void {
     const state = this.turns.get(turnId);
     if (!state) return;
+    if (why) state.record.noAnswer = why;
     state.attemptsOut--;
     state.outcomes.push("unknown");
     this.settleIfDone(state);

@@ -2,8 +2,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { issueToken } from "../../lib/auth.ts";
 import { requestJson } from "../../lib/load/http-json.ts";
-import { startAppCluster } from "../../lib/processes/app-cluster.ts";
-import type { HealthResponse, TurnResponse } from "../../lib/types.ts";
+import { startAppCluster, waitForStore } from "../../lib/processes/app-cluster.ts";
+import { startPrivateRedis } from "../../lib/processes/redis-server.ts";
+import type { HealthResponse, MessagesResponse, TurnResponse } from "../../lib/types.ts";
 import { client } from "../helpers/http.ts";
 
 const SECRET = "cluster-test-secret";
@@ -54,5 +55,42 @@ describe("the cluster runner", () => {
     await stopped;
     expect(res.status).toBe(200);
     expect((res.body as TurnResponse).reply).toContain("finish me");
+  });
+
+  it("a fixed app stopped with SIGTERM answers every in-flight turn and has stored each one", async () => {
+    const redis = await startPrivateRedis();
+    const env = { AUTH_SECRET: SECRET, REDIS_URL: redis.url, AGENT_LATENCY_MS: "1500" };
+    const identity = { tenant: "t", user: `drain-fixed-${process.pid}` };
+    const token = issueToken(identity, SECRET);
+    try {
+      const app = await startAppCluster({ app: "fixed", scenario: "memory", workers: 2, env });
+      await waitForStore(app.url, 2);
+      const api = client(app.url, token);
+      // Fresh connections: the primary spreads them over both workers.
+      const ids = ["d1", "d2", "d3", "d4"];
+      const inFlight = ids.map((id) => api.turn(id, { text: `finish ${id}` }));
+      await sleep(400);
+      const stopped = app.stop();
+      const answers = await Promise.all(inFlight);
+      await stopped;
+      expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200]);
+      const pids = new Set(answers.map((res) => (res.body as TurnResponse).servedBy.pid));
+      expect(pids.size).toBe(2);
+
+      // A new app on the same Redis finds every acknowledged turn.
+      const again = await startAppCluster({ app: "fixed", scenario: "memory", workers: 1, env });
+      try {
+        const reader = client(again.url, token);
+        for (const id of ids) {
+          const history = (await reader.messages(id)).body as MessagesResponse;
+          expect(history.messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+          expect(history.messages[0]?.content).toBe(`finish ${id}`);
+        }
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 });
