@@ -52,13 +52,15 @@ function cell(c: ChaosCase | undefined): string {
   return lines.join("\n");
 }
 
-/** The chaos table: one row per fault, broken and fixed side by side. */
+/** The chaos table: one row per fault, the apps that ran side by side. */
 export function renderChaosTable(cases: readonly ChaosCase[]): string {
   const faults = [...new Set(cases.map((c) => c.fault))];
+  const apps = (["broken", "fixed"] as const).filter((app) => cases.some((c) => c.app === app));
+  const label = { broken: "broken (memory)", fixed: "fixed (redis)" };
   const table = new Table({
-    head: ["fault", "broken (memory)", "fixed (redis)"].map((h) => pc.bold(h)),
+    head: ["fault", ...apps.map((app) => label[app])].map((h) => pc.bold(h)),
     style: { head: [] },
-    colWidths: [30, 44, 44],
+    colWidths: [30, ...apps.map(() => 44)],
     wordWrap: true,
   });
   const find = (fault: FaultName, app: string) =>
@@ -68,8 +70,7 @@ export function renderChaosTable(cases: readonly ChaosCase[]): string {
     const struck = first?.event && fault !== "no-fault" ? pc.dim(`\n${first.event.detail}`) : "";
     table.push([
       `${pc.bold(fault)}\n${pc.dim(FAULTS[fault].description)}${struck}`,
-      cell(find(fault, "broken")),
-      cell(find(fault, "fixed")),
+      ...apps.map((app) => cell(find(fault, app))),
     ]);
   }
   return table.toString();
