@@ -10,7 +10,12 @@ import pc from "picocolors";
 import { issueToken } from "../lib/auth.ts";
 import { checkRun } from "../lib/check/checker.ts";
 import { DEV_AUTH_SECRET } from "../lib/config.ts";
-import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lib/load/cli-options.ts";
+import {
+  LOAD_FLAGS_HELP,
+  loadFlagSpec,
+  parseLoadFlags,
+  resendRefused,
+} from "../lib/load/cli-options.ts";
 import { requestJson } from "../lib/load/http-json.ts";
 import { runLoad } from "../lib/load/run-load.ts";
 import { writeHtmlReport } from "../lib/report/html.ts";
@@ -52,6 +57,7 @@ const load = await runLoad({
   overlap: flags.overlap ?? 1,
   retryRate: flags["retry-rate"],
   seed: flags.seed,
+  resendRefused: resendRefused(flags),
   timeoutSeconds: flags.timeout,
   maxSeconds: flags["max-seconds"],
   progress: Boolean(process.stderr.isTTY),

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { issueToken } from "../auth.ts";
 import { checkRun } from "../check/checker.ts";
 import { DEV_AUTH_SECRET } from "../config.ts";
-import type { LoadFlags } from "../load/cli-options.ts";
+import { type LoadFlags, resendRefused } from "../load/cli-options.ts";
 import { runLoad } from "../load/run-load.ts";
 import { startScenarioApps } from "../processes/scenario-apps.ts";
 import { summarize } from "../report/summary.ts";
@@ -10,7 +10,9 @@ import type { RunReport } from "../report/write-json.ts";
 import { getScenario, type ScenarioName } from "../scenarios.ts";
 import type { AppName } from "../types.ts";
 
-export interface DemoOptions extends Omit<LoadFlags, "replicas"> {
+export interface DemoOptions extends Omit<LoadFlags, "replicas" | "resend-refused"> {
+  /** Backoff before resending a definite refusal (503, 409), in ms; absent or 0: never. */
+  "resend-refused"?: number;
   /** Independent app clusters standing for separate machines (default 1). */
   replicas?: number;
   /** Run Redis-backed apps against a local 3-master Redis Cluster instead of one redis-server. */
@@ -69,6 +71,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       overlap: options.overlap ?? getScenario(scenario).load?.overlap ?? 1,
       retryRate: options["retry-rate"],
       seed: options.seed,
+      resendRefused: resendRefused(options),
       timeoutSeconds: options.timeout,
       maxSeconds: options["max-seconds"],
       progress: options.progress,

@@ -10,6 +10,7 @@ export const loadFlagSpec = {
   replicas: { type: "string" },
   overlap: { type: "string" },
   "retry-rate": { type: "string" },
+  "resend-refused": { type: "string" },
   seed: { type: "string" },
   timeout: { type: "string" },
   "max-seconds": { type: "string" },
@@ -32,6 +33,8 @@ export const LoadFlags = z.object({
   /** Absent: the scenario's default (1, sequential, for most). */
   overlap: z.coerce.number().int().min(1).max(64).optional(),
   "retry-rate": z.coerce.number().min(0).max(1).default(0),
+  /** Backoff in ms before resending a definite refusal (503, 409); 0 = never resend. */
+  "resend-refused": z.coerce.number().int().min(0).max(60_000).default(0),
   seed: z.coerce
     .number()
     .int()
@@ -56,6 +59,8 @@ export const LOAD_FLAGS_HELP = `Load options:
   --overlap K         up to K turns of one conversation in flight at once (default 1; naive-save: 3)
   --retry-rate P      re-send this share of turns with the same turnId (0-1, default 0)
   --seed N            seed of the retry choices, to repeat a run
+  --resend-refused MS resend a turn refused with 503/409 (nothing stored) with the same turnId
+                      after MS ms, up to 100 sends, as a client riding out an outage (default 0: never)
   --timeout SECONDS   wait this long for one answer before its outcome is unknown (default 10)
   --max-seconds N     hard cap on the load phase (default 120)
   --json FILE         write the whole result (turns, reads, checker verdict) as JSON
@@ -70,4 +75,10 @@ export function parseLoadFlags(values: Record<string, unknown>): LoadFlags {
     process.exit(2);
   }
   return parsed.data;
+}
+
+/** `--resend-refused MS` as the load test's option: undefined when off. */
+export function resendRefused(flags: Partial<Pick<LoadFlags, "resend-refused">>) {
+  const backoffMs = flags["resend-refused"] ?? 0;
+  return backoffMs > 0 ? { backoffMs, maxAttempts: 100 } : undefined;
 }
