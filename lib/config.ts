@@ -50,6 +50,8 @@ const EnvFields = z.object({
   TURN_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Largest accepted JSON body, in bytes-ish units understood by express.json (e.g. "16kb"). */
   BODY_LIMIT: z.string().default("16kb"),
+  /** Longest accepted turn text, in Unicode code points after trimming (an emoji counts one). */
+  TEXT_MAX_CHARS: z.coerce.number().int().min(1).max(1_000_000).default(4000),
   /** Which model answers: "scripted" (deterministic, no network) or "openai" (an OpenAI-compatible API). */
   AGENT_MODEL: z.enum(["scripted", "openai"]).default("scripted"),
   /** Base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1 for a local Ollama. */

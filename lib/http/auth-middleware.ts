@@ -3,11 +3,14 @@ import { verifyToken } from "../auth.ts";
 import { HttpError } from "../errors.ts";
 import type { Identity } from "../types.ts";
 
+/** The scheme is case-insensitive (RFC 9110); the token is checked by verifyToken. */
+const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,2048})$/i;
+
 /** Verifies `Authorization: Bearer <token>` and stores the identity in `res.locals.identity`. */
 export function requireIdentity(secret: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const header = req.get("authorization");
-    const match = header?.match(/^Bearer ([A-Za-z0-9_.-]+)$/);
+    // Node keeps only the first of repeated Authorization headers, so a second one cannot override it.
+    const match = req.get("authorization")?.match(BEARER);
     if (!match?.[1]) {
       throw new HttpError(401, "unauthorized", "missing or malformed Authorization: Bearer token");
     }

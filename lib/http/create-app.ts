@@ -1,5 +1,6 @@
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
-import express, { type Express } from "express";
+import express, { type Express, type RequestHandler } from "express";
 import type { ChatService } from "../chat-service.ts";
 import type { AppConfig } from "../config.ts";
 import { HttpError } from "../errors.ts";
@@ -16,8 +17,21 @@ import type {
   TurnResponse,
 } from "../types.ts";
 import { identityOf, requireIdentity } from "./auth-middleware.ts";
-import { errorHandler } from "./error-handler.ts";
-import { ConversationParams, describeIssues, TURN_ID, TurnBody } from "./schemas.ts";
+import { errorHandler, methodNotAllowed, notFound } from "./error-handler.ts";
+import {
+  parseConversationHeaders,
+  parseConversationRequest,
+  parseTurnBody,
+  requireJsonContentType,
+  turnBodySchema,
+} from "./schemas.ts";
+
+/** Every path the app serves and its methods; any other method on these paths is a 405. */
+const ROUTES = {
+  health: { path: "/healthz", allow: ["GET", "HEAD"] },
+  turns: { path: "/conversations/:conversationId/turns", allow: ["POST"] },
+  messages: { path: "/conversations/:conversationId/messages", allow: ["GET", "HEAD"] },
+} as const;
 
 export interface AppOptions {
   app: AppName;
@@ -48,7 +62,7 @@ export function createApp({
     next();
   });
 
-  web.get("/healthz", async (_req, res) => {
+  web.get(ROUTES.health.path, async (_req, res) => {
     const body: HealthResponse = {
       ok: true,
       app,
@@ -63,96 +77,102 @@ export function createApp({
     res.json(body);
   });
 
-  const conversations = express.Router();
-  conversations.use(requireIdentity(config.authSecret));
-
-  conversations.post(
-    "/:conversationId/turns",
-    express.json({ limit: config.BODY_LIMIT }),
-    async (req, res) => {
-      const { conversationId } = parseParams(req.params);
-      const parsed = TurnBody.safeParse(req.body);
-      if (!parsed.success) throw new HttpError(400, "invalid_body", describeIssues(parsed.error));
-      const key = conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId);
-      const turnId = chooseTurnId(parsed.data.turnId, req.get("idempotency-key"));
-      const ref = { key, conversationId, sessionHeader: req.get("x-session") };
-      const run = () =>
-        service.handleTurn({ ...ref, turnId, text: parsed.data.text, servedBy: served });
-      const outcome = turnGate
-        ? await turnGate.run(key, turnId, run)
-        : { ran: true as const, value: await run() };
-      if (!outcome.ran) {
-        // A repeated turnId that already completed: answer from the stored messages.
-        const body = replayed(
-          conversationId,
-          turnId,
-          await service.history(ref),
-          served,
-          config.CONTEXT_WINDOW_MESSAGES,
-        );
-        logger.info({ event: "turn_replayed", app, scenario, key, conversationId, turnId });
-        res.json(body);
-        return;
-      }
-      const result = outcome.value;
-      // The article's debugging advice, built in: key, worker, counts, backend on every turn.
-      logger.info({
-        event: "turn",
-        app,
-        scenario,
-        key: result.key ?? key,
-        conversationId,
-        turnId,
-        workerId: served.workerId,
-        pid: served.pid,
-        hostname: served.hostname,
-        backend: service.backend,
-        messagesBefore: result.before,
-        messagesAfter: result.after,
-        messagesSeen: result.messagesSeen,
-      });
-      const body: TurnResponse = {
-        conversationId,
-        turnId,
-        reply: result.reply,
-        messagesSeen: result.messagesSeen,
-        historyLength: result.before,
-        servedBy: served,
-      };
-      res.json(body);
+  const turnBody = turnBodySchema(config.TEXT_MAX_CHARS);
+  const authenticate = requireIdentity(config.authSecret);
+  // Checked before the body is read: a request we refuse anyway is not parsed.
+  const validateTurnRequest: RequestHandler = (req, _res, next) => {
+    parseConversationRequest(req);
+    parseConversationHeaders(req);
+    requireJsonContentType(req);
+    next();
+  };
+  const readJsonBody = express.json({
+    limit: config.BODY_LIMIT,
+    // Any JSON value is parsed, so a non-object is a clear invalid_body rather than invalid_json.
+    strict: false,
+    // The content type was already checked; compressed bodies are refused (415).
+    type: () => true,
+    inflate: false,
+    verify: (_req, _res, raw) => {
+      if (!isUtf8(raw)) throw new HttpError(400, "invalid_json", "request body is not valid UTF-8");
     },
-  );
+  });
 
-  conversations.get("/:conversationId/messages", async (req, res) => {
-    const { conversationId } = parseParams(req.params);
+  // Order matters: authenticate, validate, and only then touch the store.
+  web.post(ROUTES.turns.path, authenticate, validateTurnRequest, readJsonBody, async (req, res) => {
+    const { conversationId } = parseConversationRequest(req);
+    const headers = parseConversationHeaders(req);
+    const body = parseTurnBody(turnBody, req.body);
+    const key = conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId);
+    const turnId = chooseTurnId(body.turnId, headers["idempotency-key"]);
+    const ref = { key, conversationId, sessionHeader: headers["x-session"] };
+    const run = () => service.handleTurn({ ...ref, turnId, text: body.text, servedBy: served });
+    const outcome = turnGate
+      ? await turnGate.run(key, turnId, run)
+      : { ran: true as const, value: await run() };
+    if (!outcome.ran) {
+      // A repeated turnId that already completed: answer from the stored messages.
+      const answer = replayed(
+        conversationId,
+        turnId,
+        await service.history(ref),
+        served,
+        config.CONTEXT_WINDOW_MESSAGES,
+      );
+      logger.info({ event: "turn_replayed", app, scenario, key, conversationId, turnId });
+      res.json(answer);
+      return;
+    }
+    const result = outcome.value;
+    // The article's debugging advice, built in: key, worker, counts, backend on every turn.
+    logger.info({
+      event: "turn",
+      app,
+      scenario,
+      key: result.key ?? key,
+      conversationId,
+      turnId,
+      workerId: served.workerId,
+      pid: served.pid,
+      hostname: served.hostname,
+      backend: service.backend,
+      messagesBefore: result.before,
+      messagesAfter: result.after,
+      messagesSeen: result.messagesSeen,
+    });
+    const answer: TurnResponse = {
+      conversationId,
+      turnId,
+      reply: result.reply,
+      messagesSeen: result.messagesSeen,
+      historyLength: result.before,
+      servedBy: served,
+    };
+    res.json(answer);
+  });
+
+  web.get(ROUTES.messages.path, authenticate, async (req, res) => {
+    const { conversationId } = parseConversationRequest(req);
+    const headers = parseConversationHeaders(req);
     const key = conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId);
     const body: MessagesResponse = {
       conversationId,
-      messages: await service.history({ key, conversationId, sessionHeader: req.get("x-session") }),
+      messages: await service.history({ key, conversationId, sessionHeader: headers["x-session"] }),
       servedBy: served,
     };
     res.json(body);
   });
 
-  web.use("/conversations", conversations);
-
-  web.use((req) => {
-    throw new HttpError(404, "not_found", `no route for ${req.method} ${req.path}`);
-  });
+  // A known path with another method: 405 before authentication (the routes are public).
+  for (const route of Object.values(ROUTES)) web.all(route.path, methodNotAllowed(route.allow));
+  web.use(notFound);
   web.use(errorHandler);
   return web;
 }
 
-/** The body's turnId, or the Idempotency-Key header as its alias, or a new id. */
+/** The body's turnId, or the Idempotency-Key header (already validated) as its alias, or a new id. */
 function chooseTurnId(fromBody: string | undefined, fromHeader: string | undefined): string {
   if (fromHeader === undefined) return fromBody ?? randomUUID();
-  if (!TURN_ID.test(fromHeader)) {
-    throw new HttpError(
-      400,
-      "invalid_headers",
-      "Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 _ -",
-    );
-  }
   if (fromBody !== undefined && fromBody !== fromHeader) {
     throw new HttpError(400, "invalid_body", "turnId and Idempotency-Key differ");
   }
@@ -186,10 +206,4 @@ function replayed(
     servedBy,
     replayed: true,
   };
-}
-
-function parseParams(params: unknown) {
-  const parsed = ConversationParams.safeParse(params);
-  if (!parsed.success) throw new HttpError(400, "invalid_params", describeIssues(parsed.error));
-  return parsed.data;
 }

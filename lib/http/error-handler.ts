@@ -3,7 +3,7 @@ import { HttpError } from "../errors.ts";
 import { logger } from "../logger.ts";
 import type { ErrorResponse } from "../types.ts";
 
-/** Errors raised by express.json() carry a `type` and an HTTP `status`. */
+/** Errors raised by express.json() (http-errors) carry a `type` and an HTTP `status`. */
 interface BodyParserError {
   type: string;
   status: number;
@@ -14,19 +14,38 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   return typeof error === "object" && error !== null && "type" in error && "status" in error;
 }
 
+/** Any other error that says it is the client's fault (http-errors sets `status`). */
+function hasClientStatus(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
+
+const BODY_PARSER_ERRORS: Record<string, HttpError> = {
+  "entity.too.large": new HttpError(413, "body_too_large", "request body is too large"),
+  "entity.parse.failed": new HttpError(400, "invalid_json", "request body is not valid JSON"),
+  "charset.unsupported": new HttpError(
+    415,
+    "unsupported_media_type",
+    "the only accepted charset is utf-8",
+  ),
+  "encoding.unsupported": new HttpError(
+    415,
+    "unsupported_media_type",
+    "Content-Encoding is not accepted: send the body uncompressed",
+  ),
+};
+
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (isBodyParserError(error)) {
-    if (error.type === "entity.too.large") {
-      return new HttpError(413, "body_too_large", "request body is too large");
-    }
-    if (error.type === "entity.parse.failed") {
-      return new HttpError(400, "invalid_json", "request body is not valid JSON");
-    }
-    if (error.status >= 400 && error.status < 500) {
-      return new HttpError(error.status, "bad_request", error.message);
-    }
+  // The router decodes path parameters with decodeURIComponent, which throws on "%E0%A4%A".
+  if (error instanceof URIError) {
+    return new HttpError(400, "invalid_params", "the path is not valid percent-encoding");
   }
+  if (isBodyParserError(error)) {
+    const known = BODY_PARSER_ERRORS[error.type];
+    if (known) return known;
+  }
+  if (hasClientStatus(error)) return new HttpError(400, "bad_request", "malformed request");
   return new HttpError(500, "internal_error", "internal error");
 }
 
@@ -37,4 +56,19 @@ export function errorHandler(error: unknown, _req: Request, res: Response, _next
     logger.error({ err: error, code: httpError.code }, httpError.message);
   const body: ErrorResponse = { error: { code: httpError.code, message: httpError.message } };
   res.status(httpError.status).json(body);
+}
+
+/** The last route: a JSON 404 instead of Express's HTML page. */
+export function notFound(req: Request): never {
+  const path = req.path.length > 200 ? `${req.path.slice(0, 200)}...` : req.path;
+  throw new HttpError(404, "not_found", `no route for ${req.method} ${path}`);
+}
+
+/** A known path asked with a method it does not serve: JSON 405 with the `Allow` header. */
+export function methodNotAllowed(allowed: readonly string[]) {
+  const allow = allowed.join(", ");
+  return (req: Request, res: Response): never => {
+    res.set("Allow", allow);
+    throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed here (${allow})`);
+  };
 }

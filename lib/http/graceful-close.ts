@@ -1,12 +1,21 @@
 import type { Server, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
- * Returns a function that stops `server` gracefully: it accepts no new connection, lets
- * every request in flight finish, and answers each with `Connection: close` so a keep-alive
- * client does not send its next request down a socket that is about to close (that request
- * would be lost without an answer). Resolves once every connection has closed.
+ * How long a draining server keeps serving (each answer with `Connection: close`) before it
+ * closes the connections that stayed idle. Closing an idle keep-alive connection at once
+ * races with a request the client is sending on it right then: that request is lost without
+ * an answer. A client that is actively sending gets its `Connection: close` well within this.
  */
-export function gracefulClose(server: Server): () => Promise<void> {
+export const DRAIN_GRACE_MS = 500;
+
+/**
+ * Returns a function that stops `server` gracefully: every answer from now on carries
+ * `Connection: close`, so keep-alive clients move to another worker after their current
+ * request; after `graceMs` the server stops accepting and closes the connections still
+ * idle; requests in flight finish. Resolves once every connection has closed.
+ */
+export function gracefulClose(server: Server, graceMs = DRAIN_GRACE_MS): () => Promise<void> {
   const inFlight = new Set<ServerResponse>();
   let closing = false;
   // Prepended: runs before the app, so the header is set before any answer is written.
@@ -15,11 +24,11 @@ export function gracefulClose(server: Server): () => Promise<void> {
     inFlight.add(res);
     res.once("close", () => inFlight.delete(res));
   });
-  return () =>
-    new Promise<void>((resolve) => {
-      closing = true;
-      for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+  return async () => {
+    closing = true;
+    for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
+    await sleep(graceMs);
+    // Node's close() also closes the idle connections; busy ones close after their answer.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
 }

@@ -1,33 +1,131 @@
+import type { Request } from "express";
 import { z } from "zod";
+import { HttpError } from "../errors.ts";
+
+/**
+ * What a valid request looks like, and the parsers that turn anything else into a 4xx
+ * HttpError before a handler touches the store.
+ */
+
+const ID_CHARS = "A-Z a-z 0-9 _ -";
 
 /** Conversation ids are URL-safe and short: they become part of a storage key. */
-export const ConversationParams = z.object({
-  conversationId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,100}$/, "conversationId must be 1-100 characters of A-Z a-z 0-9 _ -"),
-});
-
+export const CONVERSATION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 /** Turn ids double as idempotency keys. */
 export const TURN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** X-Session is never a key in the shared code, but the unstable-key scenario makes it one. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
-export const TurnBody = z
+export const ConversationParams = z
   .object({
-    text: z.string().trim().min(1, "text must not be empty").max(4000, "text is too long"),
-    turnId: z
+    conversationId: z
       .string()
-      .regex(TURN_ID, "turnId must be 1-64 characters of A-Z a-z 0-9 _ -")
-      .optional(),
+      .regex(CONVERSATION_ID, `conversationId must be 1-100 characters of ${ID_CHARS}`),
   })
-  // Unknown fields are rejected rather than silently dropped.
   .strict();
 
-export type TurnBodyInput = z.infer<typeof TurnBody>;
+/** The conversation routes take no query parameters: one sent anyway is a client mistake. */
+const NoQuery = z.object({}).strict();
+
+const ConversationHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(TURN_ID, `Idempotency-Key must be 1-64 characters of ${ID_CHARS}`)
+    .optional(),
+  "x-session": z
+    .string()
+    .regex(SESSION_ID, `X-Session must be 1-100 characters of ${ID_CHARS}`)
+    .optional(),
+});
+
+/** A lone surrogate has no UTF-8 form; control characters (other than tab and newlines) are not chat text. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const hasControlCharacter = (text: string) => CONTROL_CHARACTER.test(text.replace(/[\t\n\r]/g, ""));
+
+/** The body of a turn; the longest text comes from config (TEXT_MAX_CHARS). */
+export function turnBodySchema(maxTextChars: number) {
+  return (
+    z
+      .object({
+        text: z
+          .string()
+          .refine((text) => !LONE_SURROGATE.test(text), "text must not contain lone surrogates")
+          .refine(
+            (text) => !hasControlCharacter(text),
+            "text must not contain control characters other than tab and newlines",
+          )
+          .trim()
+          .min(1, "text must not be empty")
+          .max(maxTextChars, `text is too long (at most ${maxTextChars} characters)`),
+        turnId: z
+          .string()
+          .regex(TURN_ID, `turnId must be 1-64 characters of ${ID_CHARS}`)
+          .optional(),
+      })
+      // Unknown fields (also "__proto__", "constructor") are rejected rather than silently dropped.
+      .strict()
+  );
+}
+
+export type TurnBodySchema = ReturnType<typeof turnBodySchema>;
+export type TurnBodyInput = z.infer<TurnBodySchema>;
+
+/** At most this many issues, each cut short: error messages must not echo a whole hostile body. */
+const MAX_ISSUES = 5;
+const MAX_ISSUE_CHARS = 200;
 
 /** One readable line from a zod error: "text: text must not be empty". */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
+    .slice(0, MAX_ISSUES)
     .map((issue) =>
-      issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+      issue.path.length ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message,
     )
+    .map((line) => (line.length > MAX_ISSUE_CHARS ? `${line.slice(0, MAX_ISSUE_CHARS)}...` : line))
     .join("; ");
+}
+
+/** The route's conversation id, and no query string. */
+export function parseConversationRequest(req: Request): { conversationId: string } {
+  const params = ConversationParams.safeParse(req.params);
+  if (!params.success) throw new HttpError(400, "invalid_params", describeIssues(params.error));
+  const query = NoQuery.safeParse(req.query);
+  if (!query.success) {
+    throw new HttpError(400, "invalid_params", "this route takes no query parameters");
+  }
+  return params.data;
+}
+
+export function parseConversationHeaders(req: Request): z.infer<typeof ConversationHeaders> {
+  const headers = ConversationHeaders.safeParse(req.headers);
+  if (!headers.success) throw new HttpError(400, "invalid_headers", describeIssues(headers.error));
+  return headers.data;
+}
+
+export function parseTurnBody(schema: TurnBodySchema, body: unknown): TurnBodyInput {
+  // A JSON array, string, number or null (or no body at all) is not a turn.
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "invalid_body", "body must be a JSON object");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new HttpError(400, "invalid_body", describeIssues(parsed.error));
+  return parsed.data;
+}
+
+/**
+ * Turn bodies must be declared `application/json` (UTF-8, the only charset accepted):
+ * anything else is a clear 415, not a confusing "body must be a JSON object" later.
+ */
+export function requireJsonContentType(req: Request): void {
+  const [mediaType = "", ...parameters] = (req.get("content-type") ?? "").split(";");
+  if (mediaType.trim().toLowerCase() !== "application/json") {
+    throw new HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
+  }
+  const charset = parameters
+    .map((parameter) => parameter.trim().toLowerCase())
+    .find((parameter) => parameter.startsWith("charset="));
+  if (charset !== undefined && !/^charset="?utf-8"?$/.test(charset)) {
+    throw new HttpError(415, "unsupported_media_type", "the only accepted charset is utf-8");
+  }
 }

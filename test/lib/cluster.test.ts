@@ -1,22 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { issueToken } from "../../lib/auth.ts";
-import { requestJson } from "../../lib/load/http-json.ts";
-import { startAppCluster, waitForStore } from "../../lib/processes/app-cluster.ts";
+import { startAppCluster, waitForStore, workerPids } from "../../lib/processes/app-cluster.ts";
 import { startPrivateRedis } from "../../lib/processes/redis-server.ts";
-import type { HealthResponse, MessagesResponse, TurnResponse } from "../../lib/types.ts";
+import type { MessagesResponse, TurnResponse } from "../../lib/types.ts";
 import { client } from "../helpers/http.ts";
 
 const SECRET = "cluster-test-secret";
-
-async function workerPids(url: string, asks: number): Promise<Set<number>> {
-  const pids = new Set<number>();
-  for (let i = 0; i < asks; i++) {
-    const res = await requestJson(`${url}/healthz`, { timeoutMs: 2000 }).catch(() => undefined);
-    if (res?.status === 200) pids.add((res.body as HealthResponse).servedBy.pid);
-  }
-  return pids;
-}
 
 describe("the cluster runner", () => {
   it("replaces a worker that dies", async () => {

@@ -13,9 +13,12 @@ import type {
   TurnResponse,
 } from "../../../lib/types.ts";
 import { client } from "../../helpers/http.ts";
+import { sendExact } from "../../helpers/raw-http.ts";
 
 const SECRET = "contract-test-secret";
 const PREFIX = "agent-sandbox:";
+/** Small, so the limit is visibly the configured one and not the default 4000. */
+const TEXT_MAX_CHARS = 50;
 
 function expectError(res: { status: number; body: unknown }, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -39,7 +42,13 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       app: "fixed",
       scenario: "memory",
       workers: 2,
-      env: { REDIS_URL: redis.url, AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "0", BODY_LIMIT: "16kb" },
+      env: {
+        REDIS_URL: redis.url,
+        AUTH_SECRET: SECRET,
+        AGENT_LATENCY_MS: "0",
+        BODY_LIMIT: "16kb",
+        TEXT_MAX_CHARS: String(TEXT_MAX_CHARS),
+      },
     });
   });
   afterAll(async () => {
@@ -177,10 +186,42 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
         "invalid_body",
       ],
       ["a JSON array body", () => api().turn("conv", "[1,2]"), "invalid_body"],
+      ["a JSON null body", () => api().turn("conv", "null"), "invalid_body"],
+      ["a JSON string body", () => api().turn("conv", '"hello"'), "invalid_body"],
+      ["a JSON number body", () => api().turn("conv", "42"), "invalid_body"],
+      ["an empty body", () => api().turn("conv", ""), "invalid_body"],
       [
-        "a non-JSON content type",
-        () => api().turn("conv", "text=x", { "content-type": "text/plain" }),
+        "a __proto__ field",
+        () => api().turn("conv", '{"text":"x","__proto__":{"text":"polluted"}}'),
         "invalid_body",
+      ],
+      [
+        "a constructor.prototype field",
+        () => api().turn("conv", '{"constructor":{"prototype":{"text":"polluted"}}}'),
+        "invalid_body",
+      ],
+      [
+        "a text over TEXT_MAX_CHARS",
+        () => api().turn("conv", { text: "x".repeat(TEXT_MAX_CHARS + 1) }),
+        "invalid_body",
+      ],
+      ["a lone surrogate in text", () => api().turn("conv", '{"text":"a\\ud800"}'), "invalid_body"],
+      ["a NUL in text", () => api().turn("conv", { text: "a\u0000b" }), "invalid_body"],
+      [
+        "a bad X-Session",
+        () => api().turn("conv", { text: "x" }, { "x-session": "a:b" }),
+        "invalid_headers",
+      ],
+      [
+        "a query string",
+        () =>
+          sendExact(app.port, {
+            method: "POST",
+            path: "/conversations/conv/turns?role=system",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ text: "x" }),
+          }),
+        "invalid_params",
       ],
       ["a bad conversation id", () => api().turn("bad%20id", { text: "x" }), "invalid_params"],
       [
@@ -193,6 +234,53 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       expectError(await send(), 400, code);
     });
 
+    it.each([
+      ["malformed percent-encoding", "POST", "/conversations/%E0%A4%A/turns"],
+      ["an overlong UTF-8 escape", "POST", "/conversations/%C0%AF/turns"],
+      ["an encoded path traversal", "POST", "/conversations/..%2F..%2Fhealthz/turns"],
+      ["an encoded dot-dot", "GET", "/conversations/%2e%2e/messages"],
+      ["Redis glob and hash-tag characters", "GET", "/conversations/%7Ba%7D%3A*/messages"],
+    ])("400 invalid_params for %s in the path", async (_name, method, path) => {
+      const res = await sendExact(app.port, {
+        method,
+        path,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: method === "POST" ? JSON.stringify({ text: "x" }) : undefined,
+      });
+      expectError(res, 400, "invalid_params");
+    });
+
+    it("400 invalid_json for a body that is not UTF-8", async () => {
+      const res = await sendExact(app.port, {
+        method: "POST",
+        path: "/conversations/conv/turns",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: Buffer.concat([Buffer.from('{"text":"a'), Buffer.from([0xff]), Buffer.from('"}')]),
+      });
+      expectError(res, 400, "invalid_json");
+    });
+
+    it.each([
+      ["text/plain", { "content-type": "text/plain" }],
+      ["a form", { "content-type": "application/x-www-form-urlencoded" }],
+      ["no content type", { "content-type": "" }],
+      ["a charset other than UTF-8", { "content-type": "application/json; charset=latin1" }],
+      ["a compressed body", { "content-encoding": "gzip" }],
+    ])("415 unsupported_media_type for %s", async (_name, headers) => {
+      expectError(await api().turn("conv", { text: "x" }, headers), 415, "unsupported_media_type");
+    });
+
+    it.each([
+      ["DELETE", "/conversations/conv/turns", "POST"],
+      ["GET", "/conversations/conv/turns", "POST"],
+      ["PUT", "/conversations/conv/messages", "GET, HEAD"],
+      ["POST", "/healthz", "GET, HEAD"],
+    ])("405 method_not_allowed with Allow for %s %s", async (method, path, allow) => {
+      const res = await sendExact(app.port, { method, path, headers: {} });
+      expectError(res, 405, "method_not_allowed");
+      expect(res.headers.allow).toBe(allow);
+    });
+
     it("413 for a body over the limit", async () => {
       expectError(await api().turn("conv", { text: "x".repeat(20_000) }), 413, "body_too_large");
     });
@@ -201,7 +289,23 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       const res = await api().get("/nope");
       expectError(res, 404, "not_found");
       expect(res.headers["x-worker-id"]).toBeDefined();
+      expectError(await api().get("/conversations/conv"), 404, "not_found");
     });
+  });
+
+  it("takes the text limit from TEXT_MAX_CHARS, counted in code points", async () => {
+    const limitIdentity = { tenant: "contract", user: `limit${Date.now()}` };
+    const api = client(app.url, issueToken(limitIdentity, SECRET));
+    // Emoji are two UTF-16 units each but one character each: exactly at the limit passes.
+    const atLimit = "😀".repeat(TEXT_MAX_CHARS);
+    const res = await api.turn("limit", { text: atLimit });
+    expect(res.status).toBe(200);
+    expectError(await api.turn("limit", { text: `${atLimit}x` }), 400, "invalid_body");
+    const history = (await api.messages("limit")).body as MessagesResponse;
+    expect(history.messages[0]?.content).toBe(atLimit);
+    await inspector.del(
+      ...Object.values(conversationKeys(conversationKey(PREFIX, limitIdentity, "limit"))),
+    );
   });
 });
 
