@@ -16,9 +16,11 @@ export interface ChaosOutcome {
   lostFromVictim: number;
   /** Turns whose answer never came (cut off by the fault): neither lost nor stored, unknown. */
   unknown: number;
-  /** Of those, how many had their connection drop, and how many waited out the client's timeout. */
+  /** Of those: the connection dropped; no answer within the client's timeout; or an answer
+   * saying the write was sent but not confirmed (503 store_write_uncertain). */
   unknownConnectionLost: number;
   unknownTimedOut: number;
+  unknownWriteUnconfirmed: number;
   /** Turns finally refused (after every resend), so nothing may be stored. */
   failed: number;
   /** Non-2xx answers to turn attempts, by error code ("503 store_unavailable": 41). */
@@ -54,6 +56,10 @@ export function measureOutcome(
     unknown: t.unknownOutcome,
     unknownConnectionLost: unknownBecause(load, "connection-lost"),
     unknownTimedOut: unknownBecause(load, "timeout"),
+    unknownWriteUnconfirmed: load.turns.filter(
+      (turn) =>
+        turn.outcome === "unknown" && turn.noAnswer === undefined && turn.status !== undefined,
+    ).length,
     failed: t.failed,
     refusals,
     slowestRefusalMs: Number.isFinite(slowest) ? slowest : undefined,

@@ -12,11 +12,14 @@ export function fixedSurvived(c: ChaosCase): boolean {
   return !!o && o.struck && o.lost === 0 && o.verdict === "valid" && o.replaced !== false;
 }
 
-/** "connection dropped", "no answer in time", or both with counts. */
+/** Why the outcomes are unknown: "2 connections dropped, 1 write not confirmed". */
 function unknownWhy(o: ChaosOutcome): string {
   const parts = [
-    o.unknownConnectionLost > 0 ? `${o.unknownConnectionLost} connection dropped` : "",
+    o.unknownConnectionLost > 0
+      ? `${o.unknownConnectionLost} ${o.unknownConnectionLost === 1 ? "connection" : "connections"} dropped`
+      : "",
     o.unknownTimedOut > 0 ? `${o.unknownTimedOut} no answer in time` : "",
+    o.unknownWriteUnconfirmed > 0 ? `${o.unknownWriteUnconfirmed} write not confirmed` : "",
   ].filter(Boolean);
   return parts.join(", ") || "no answer";
 }

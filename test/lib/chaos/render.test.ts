@@ -13,6 +13,7 @@ const survived: ChaosOutcome = {
   unknown: 1,
   unknownConnectionLost: 1,
   unknownTimedOut: 0,
+  unknownWriteUnconfirmed: 0,
   failed: 0,
   refusals: { "503 store_unavailable": 4 },
   slowestRefusalMs: 3.2,

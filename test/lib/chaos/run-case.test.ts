@@ -47,6 +47,10 @@ describe("the fixed app under faults keeps every acknowledged turn", () => {
     // The client's timeout is 3 s; the app's own store timeout 1 s: a refusal comes well before.
     expect(o?.slowestRefusalMs).toBeLessThan(1000);
     expect(o?.recoveryMs).toBeDefined();
+    // No hang: every turn got an answer; an unknown one is a 503 store_write_uncertain.
+    expect(o?.unknownTimedOut).toBe(0);
+    expect(o?.unknownConnectionLost).toBe(0);
+    expect(o?.unknownWriteUnconfirmed).toBe(o?.unknown);
     // Every turn refused during the outage went through once Redis was back.
     expect(o?.acknowledged).toBe((o?.turnsSent ?? 0) - (o?.unknown ?? 0));
   });
