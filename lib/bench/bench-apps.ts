@@ -4,7 +4,12 @@ import { issueToken } from "../auth.ts";
 import { DEV_AUTH_SECRET } from "../config.ts";
 import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
-import { ensureRedis, type RedisHandle } from "../processes/redis-server.ts";
+import {
+  ensureRedis,
+  type RedisHandle,
+  type RedisPersistence,
+  startPrivateRedis,
+} from "../processes/redis-server.ts";
 import type { ScenarioName } from "../scenarios.ts";
 import type { AppName } from "../types.ts";
 
@@ -14,12 +19,21 @@ export interface Contender {
   app: AppName;
   scenario: ScenarioName;
   env?: Record<string, string>;
+  /** Runs on a private Redis of its own with this persistence (default: the shared one). */
+  persistence?: Exclude<RedisPersistence, "none">;
 }
 
 /** The cost floor, the fix, and the article's whole-history save (sequential: correct, just slow). */
 export const CONTENDERS: readonly Contender[] = [
   { label: "broken (memory)", app: "broken", scenario: "memory" },
   { label: "fixed (redis)", app: "fixed", scenario: "memory" },
+  // What an acknowledged turn that survives a crash costs: an fsync before each write's answer.
+  {
+    label: "fixed (redis, AOF always)",
+    app: "fixed",
+    scenario: "memory",
+    persistence: "aof-always",
+  },
   // No artificial write delay here: this measures the pattern, not the lesson's race window.
   {
     label: "naive save",
@@ -31,6 +45,8 @@ export const CONTENDERS: readonly Contender[] = [
 
 export interface BenchEnvironment {
   redis: RedisHandle;
+  /** The Redis each contender uses, by label (most share `redis`). */
+  redisUrls: Map<string, string>;
   apps: Map<string, AppCluster>;
   secret: string;
   token: string;
@@ -46,8 +62,22 @@ export async function startBenchApps(options: {
   const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
   const redis = await ensureRedis();
   const apps = new Map<string, AppCluster>();
+  const redisUrls = new Map<string, string>();
+  const ownRedis: RedisHandle[] = [];
+  const stopAll = async () => {
+    for (const app of apps.values()) await app.stop();
+    for (const own of ownRedis) await own.stop();
+    await redis.stop();
+  };
   try {
     for (const contender of CONTENDERS) {
+      let url = redis.url;
+      if (contender.persistence) {
+        const own = await startPrivateRedis({ persistence: contender.persistence });
+        ownRedis.push(own);
+        url = own.url;
+      }
+      redisUrls.set(contender.label, url);
       apps.set(
         contender.label,
         await startAppCluster({
@@ -56,7 +86,7 @@ export async function startBenchApps(options: {
           workers: options.workers,
           logFile: join(tmpdir(), `agent-sandbox-bench-${contender.app}-${contender.scenario}.log`),
           env: {
-            REDIS_URL: redis.url,
+            REDIS_URL: url,
             AUTH_SECRET: secret,
             AGENT_LATENCY_MS: String(options.agentLatencyMs),
             // Per-turn log lines cost the same in every app; keep them out of the measurement.
@@ -68,20 +98,17 @@ export async function startBenchApps(options: {
       );
     }
   } catch (error) {
-    for (const app of apps.values()) await app.stop();
-    await redis.stop();
+    await stopAll();
     throw error;
   }
   const token = issueToken({ tenant: "bench", user: `bench-${process.pid}` }, secret);
   return {
     redis,
+    redisUrls,
     apps,
     secret,
     token,
-    stop: async () => {
-      for (const app of apps.values()) await app.stop();
-      await redis.stop();
-    },
+    stop: stopAll,
   };
 }
 

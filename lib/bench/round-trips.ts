@@ -31,7 +31,7 @@ export async function measureRoundTrips(
     if (!app) continue;
     const conversationId = `rt-${randomBytes(4).toString("hex")}`;
     const seen: string[][] = [];
-    const client = new Redis(env.redis.url);
+    const client = new Redis(env.redisUrls.get(contender.label) ?? env.redis.url);
     const monitor = await client.monitor();
     monitor.on("monitor", (_time: string, args: string[], source: string) => {
       if (source !== "lua" && args.some((a) => a.includes(`:${conversationId}}`))) seen.push(args);
