@@ -56,13 +56,22 @@ export class RedisNotInstalledError extends Error {
   }
 }
 
+const PERSISTENCE_CHOICES: readonly RedisPersistence[] = ["none", "aof-always", "aof-everysec"];
+
 /**
- * Uses `REDIS_URL` when set; otherwise starts a private, throwaway `redis-server`
- * (no persistence, its own temp dir, a free port) and stops it on `stop()`.
+ * Uses `REDIS_URL` when set; otherwise starts a private, throwaway `redis-server` (its own
+ * temp dir, a free port; persistence from `REDIS_PERSISTENCE`, none by default) and stops
+ * it on `stop()`.
  */
 export async function ensureRedis(env: NodeJS.ProcessEnv = process.env): Promise<RedisHandle> {
   if (env.REDIS_URL) return { url: env.REDIS_URL, owned: false, stop: async () => {} };
-  return startPrivateRedis();
+  const persistence = (env.REDIS_PERSISTENCE ?? "none") as RedisPersistence;
+  if (!PERSISTENCE_CHOICES.includes(persistence)) {
+    throw new Error(
+      `REDIS_PERSISTENCE must be one of ${PERSISTENCE_CHOICES.join(", ")}, not "${persistence}"`,
+    );
+  }
+  return startPrivateRedis({ persistence });
 }
 
 function persistenceArgs(persistence: RedisPersistence): string[] {
