@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { count, parseFlagsOrExit } from "../load/cli-options.ts";
 import { FAULT_NAMES } from "./faults.ts";
 import { DEFAULT_CHAOS_OPTIONS } from "./run-case.ts";
 
@@ -20,8 +21,6 @@ export const chaosFlagSpec = {
 } as const;
 
 const d = DEFAULT_CHAOS_OPTIONS;
-const count = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
 const list = <T extends string>(values: readonly [T, ...T[]]) =>
   z
     .string()
@@ -64,14 +63,6 @@ every history: an acknowledged turn must never disappear.
   --timeout SECONDS    wait this long for one answer before its outcome is unknown (default ${d.timeoutSeconds})
   --json FILE          write every case (fault event, outcome, turns, reads, checker) as JSON`;
 
-/** Validates parsed flags; exits with a readable message on bad input. */
 export function parseChaosFlags(values: Record<string, unknown>): ChaosFlags {
-  const parsed = ChaosFlags.safeParse(values);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      console.error(`--${String(issue.path[0] ?? "?")}: ${issue.message}`);
-    }
-    process.exit(2);
-  }
-  return parsed.data;
+  return parseFlagsOrExit(ChaosFlags, values);
 }

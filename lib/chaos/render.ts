@@ -7,7 +7,7 @@ import type { ChaosOutcome } from "./outcome.ts";
 import type { ChaosCase } from "./run-case.ts";
 
 /** What the fixed app must show under a fault: nothing acknowledged lost, and a verdict. */
-export function fixedSurvived(c: ChaosCase): boolean {
+function fixedSurvived(c: ChaosCase): boolean {
   const o = c.outcome;
   return !!o && o.struck && o.lost === 0 && o.verdict === "valid" && o.replaced !== false;
 }

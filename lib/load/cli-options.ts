@@ -19,7 +19,8 @@ export const loadFlagSpec = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-const count = (min: number, max: number, fallback: number) =>
+/** A whole-number flag within [min, max], with a default. */
+export const count = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
 export const LoadFlags = z.object({
@@ -66,15 +67,23 @@ export const LOAD_FLAGS_HELP = `Load options:
   --json FILE         write the whole result (turns, reads, checker verdict) as JSON
   --html FILE         write a self-contained HTML report (summary, charts, transcript)`;
 
-/** Validates parsed flags; exits with a readable message on bad input. */
-export function parseLoadFlags(values: Record<string, unknown>): LoadFlags {
-  const parsed = LoadFlags.safeParse(values);
+/** Validates parsed flags against `schema`; exits 2 with one readable line per bad flag. */
+export function parseFlagsOrExit<T extends z.ZodType>(
+  schema: T,
+  values: Record<string, unknown>,
+): z.infer<T> {
+  const parsed = schema.safeParse(values);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      console.error(`--${issue.path.join(".")}: ${issue.message}`);
+    for (const issue of parsed.error.issues) {
+      console.error(`--${String(issue.path[0] ?? "?")}: ${issue.message}`);
+    }
     process.exit(2);
   }
   return parsed.data;
+}
+
+export function parseLoadFlags(values: Record<string, unknown>): LoadFlags {
+  return parseFlagsOrExit(LoadFlags, values);
 }
 
 /** `--resend-refused MS` as the load test's option: undefined when off. */

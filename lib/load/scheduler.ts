@@ -200,21 +200,20 @@ export class TurnScheduler {
     } else if (record.outcome !== "ok" && record.status === undefined) {
       record.status = answer.status;
     }
-    if (this.shouldResend(state, answer)) {
+    const resend = this.options.resendRefused;
+    if (resend && this.shouldResend(state, answer, resend.maxAttempts)) {
       state.retriesPending++;
       state.record.attempts = (state.record.attempts ?? 1) + 1;
-      const backoff = this.options.resendRefused?.backoffMs ?? 0;
-      setTimeout(() => this.retries.push(state), backoff).unref();
+      setTimeout(() => this.retries.push(state), resend.backoffMs).unref();
     }
     this.settleIfDone(state);
   }
 
   /** A definite "not now" (nothing stored) with sends left: try the same turn again later. */
-  private shouldResend(state: TurnState, answer: AttemptAnswer): boolean {
-    const resend = this.options.resendRefused;
-    if (!resend || answer.outcome !== "failed") return false;
+  private shouldResend(state: TurnState, answer: AttemptAnswer, maxAttempts: number): boolean {
+    if (answer.outcome !== "failed") return false;
     if (answer.status !== 503 && answer.status !== 409) return false;
-    return state.sent + state.retriesPending < resend.maxAttempts && state.attemptsOut === 0;
+    return state.sent + state.retriesPending < maxAttempts && state.attemptsOut === 0;
   }
 
   /** The first retry due that this connection may send (sticky: only its own conversations'). */

@@ -4,7 +4,7 @@ import { issueToken } from "../../../lib/auth.ts";
 import { conversationKey } from "../../../lib/keys.ts";
 import { freePort } from "../../../lib/net.ts";
 import { type AppCluster, startAppCluster } from "../../../lib/processes/app-cluster.ts";
-import { ensureRedis, type RedisHandle } from "../../../lib/processes/redis-server.ts";
+import { ensureRedis } from "../../../lib/processes/redis-server.ts";
 import { conversationKeys } from "../../../lib/store/commands.ts";
 import type {
   ErrorResponse,
@@ -12,6 +12,7 @@ import type {
   MessagesResponse,
   TurnResponse,
 } from "../../../lib/types.ts";
+import { type FixedApp, startFixedApp } from "../../helpers/fixed-app.ts";
 import { client } from "../../helpers/http.ts";
 import { sendExact } from "../../helpers/raw-http.ts";
 
@@ -27,7 +28,7 @@ function expectError(res: { status: number; body: unknown }, status: number, cod
 }
 
 describe("the HTTP contract, against a real fixed cluster and Redis", () => {
-  let redis: RedisHandle;
+  let fixed: FixedApp;
   let app: AppCluster;
   let inspector: Redis;
   const identity = { tenant: "contract", user: `u${Date.now()}` };
@@ -36,26 +37,19 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
   const listKey = keys.messages;
 
   beforeAll(async () => {
-    redis = await ensureRedis();
-    inspector = new Redis(redis.url);
-    app = await startAppCluster({
-      app: "fixed",
-      scenario: "memory",
-      workers: 2,
+    fixed = await startFixedApp({
       env: {
-        REDIS_URL: redis.url,
         AUTH_SECRET: SECRET,
         AGENT_LATENCY_MS: "0",
         BODY_LIMIT: "16kb",
         TEXT_MAX_CHARS: String(TEXT_MAX_CHARS),
       },
     });
+    ({ app, inspector } = fixed);
   });
   afterAll(async () => {
     await inspector?.del(...Object.values(keys));
-    inspector?.disconnect();
-    await app?.stop();
-    await redis?.stop();
+    await fixed?.stop();
   });
 
   it("answers a turn with the documented shape and worker headers", async () => {

@@ -1,16 +1,12 @@
 import fc from "fast-check";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../../lib/auth.ts";
 import { conversationKey } from "../../../lib/keys.ts";
-import {
-  type AppCluster,
-  startAppCluster,
-  workerPids,
-} from "../../../lib/processes/app-cluster.ts";
-import { type RedisHandle, startPrivateRedis } from "../../../lib/processes/redis-server.ts";
+import { type AppCluster, workerPids } from "../../../lib/processes/app-cluster.ts";
 import { conversationKeys } from "../../../lib/store/commands.ts";
 import type { MessagesResponse } from "../../../lib/types.ts";
+import { type FixedApp, startFixedApp } from "../../helpers/fixed-app.ts";
 import { rawFuzzCases } from "../../helpers/fuzz-raw-requests.ts";
 import { type FuzzTarget, httpFuzzCases } from "../../helpers/fuzz-requests.ts";
 import { describeCase, type FuzzCase, wrongAnswer } from "../../helpers/fuzz-verdict.ts";
@@ -42,7 +38,7 @@ type Job =
   | { kind: "valid"; conversationId: string; text: string };
 
 describe("hostile input against a real fixed cluster and a private Redis", () => {
-  let redis: RedisHandle;
+  let fixed: FixedApp;
   let app: AppCluster;
   let inspector: Redis;
   const victim = { tenant: "fuzz", user: "victim" };
@@ -56,15 +52,11 @@ describe("hostile input against a real fixed cluster and a private Redis", () =>
   };
 
   beforeAll(async () => {
-    // Never the machine's Redis: a throwaway server this test owns.
-    redis = await startPrivateRedis();
-    inspector = new Redis(redis.url);
-    app = await startAppCluster({
-      app: "fixed",
-      scenario: "memory",
+    fixed = await startFixedApp({
+      // Never the machine's Redis: a throwaway server this test owns.
+      redis: "private",
       workers: WORKERS,
       env: {
-        REDIS_URL: redis.url,
         AUTH_SECRET: SECRET,
         AGENT_LATENCY_MS: "0",
         BODY_LIMIT: "16kb",
@@ -72,11 +64,10 @@ describe("hostile input against a real fixed cluster and a private Redis", () =>
         REDIS_KEY_PREFIX: PREFIX,
       },
     });
+    ({ app, inspector } = fixed);
   });
   afterAll(async () => {
-    inspector?.disconnect();
-    await app?.stop();
-    await redis?.stop();
+    await fixed?.stop();
   });
 
   it(`answers ${MALFORMED} generated malformed requests with documented 4xx errors and stores none of them (seed ${SEED})`, async () => {

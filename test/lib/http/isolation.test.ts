@@ -1,9 +1,8 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../../lib/auth.ts";
 import { conversationKey } from "../../../lib/keys.ts";
-import { type AppCluster, startAppCluster } from "../../../lib/processes/app-cluster.ts";
-import { type RedisHandle, startPrivateRedis } from "../../../lib/processes/redis-server.ts";
+import type { AppCluster } from "../../../lib/processes/app-cluster.ts";
 import { conversationKeys } from "../../../lib/store/commands.ts";
 import type {
   ErrorResponse,
@@ -11,6 +10,7 @@ import type {
   MessagesResponse,
   TurnResponse,
 } from "../../../lib/types.ts";
+import { type FixedApp, startFixedApp } from "../../helpers/fixed-app.ts";
 import { client } from "../../helpers/http.ts";
 import { changedKeys, snapshotPrefix } from "../../helpers/redis-snapshot.ts";
 import { signRawPayload, withPayloadEdited } from "../../helpers/tokens.ts";
@@ -19,7 +19,7 @@ const SECRET = "isolation-test-secret";
 const PREFIX = `isolation-${process.pid}:`;
 
 describe("tenant isolation, against a real fixed cluster and a private Redis", () => {
-  let redis: RedisHandle;
+  let fixed: FixedApp;
   let app: AppCluster;
   let inspector: Redis;
   const as = (identity: Identity) => client(app.url, issueToken(identity, SECRET));
@@ -35,24 +35,14 @@ describe("tenant isolation, against a real fixed cluster and a private Redis", (
   };
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    inspector = new Redis(redis.url);
-    app = await startAppCluster({
-      app: "fixed",
-      scenario: "memory",
-      workers: 2,
-      env: {
-        REDIS_URL: redis.url,
-        AUTH_SECRET: SECRET,
-        AGENT_LATENCY_MS: "0",
-        REDIS_KEY_PREFIX: PREFIX,
-      },
+    fixed = await startFixedApp({
+      redis: "private",
+      env: { AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "0", REDIS_KEY_PREFIX: PREFIX },
     });
+    ({ app, inspector } = fixed);
   });
   afterAll(async () => {
-    inspector?.disconnect();
-    await app?.stop();
-    await redis?.stop();
+    await fixed?.stop();
   });
 
   it("gives each user of each tenant their own history under the same conversation id", async () => {

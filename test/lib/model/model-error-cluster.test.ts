@@ -1,12 +1,12 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SYSTEM_MESSAGE } from "../../../lib/agent.ts";
 import { issueToken } from "../../../lib/auth.ts";
 import { conversationKey } from "../../../lib/keys.ts";
-import { type AppCluster, startAppCluster } from "../../../lib/processes/app-cluster.ts";
-import { ensureRedis, type RedisHandle } from "../../../lib/processes/redis-server.ts";
+import type { AppCluster } from "../../../lib/processes/app-cluster.ts";
 import { RedisConversationStore } from "../../../lib/store/redis-store.ts";
 import type { ErrorResponse, MessagesResponse, TurnResponse } from "../../../lib/types.ts";
+import { type FixedApp, startFixedApp } from "../../helpers/fixed-app.ts";
 import { client } from "../../helpers/http.ts";
 import { type FakeOpenAIServer, fakeReply, startFakeOpenAI } from "./fake-openai-server.ts";
 
@@ -17,7 +17,7 @@ const PREFIX = "agent-sandbox:";
 // The cluster's workers are child processes; they reach the fake on 127.0.0.1 in this process.
 describe("a real fixed cluster whose model is an OpenAI-compatible server", () => {
   let fake: FakeOpenAIServer;
-  let redis: RedisHandle;
+  let fixed: FixedApp;
   let app: AppCluster;
   let inspector: Redis;
   const identity = { tenant: "model", user: `u${Date.now()}` };
@@ -26,14 +26,8 @@ describe("a real fixed cluster whose model is an OpenAI-compatible server", () =
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    redis = await ensureRedis();
-    inspector = new Redis(redis.url);
-    app = await startAppCluster({
-      app: "fixed",
-      scenario: "memory",
-      workers: 2,
+    fixed = await startFixedApp({
       env: {
-        REDIS_URL: redis.url,
         AUTH_SECRET: SECRET,
         AGENT_MODEL: "openai",
         MODEL_BASE_URL: fake.url,
@@ -42,12 +36,11 @@ describe("a real fixed cluster whose model is an OpenAI-compatible server", () =
         MODEL_TIMEOUT_MS: "5000",
       },
     });
+    ({ app, inspector } = fixed);
   });
   afterAll(async () => {
     await inspector?.del(listKey);
-    inspector?.disconnect();
-    await app?.stop();
-    await redis?.stop();
+    await fixed?.stop();
     await fake?.close();
   });
 
