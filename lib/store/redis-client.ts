@@ -77,35 +77,49 @@ export function createRedisClusterClient(nodes: string): Cluster {
       enableAutoPipelining: false,
     },
   });
-  // ioredis opens a node's connection on its first command, and with the offline queue off it
-  // refuses ("Connection is closed.") the commands that arrive while it is still opening. Open
-  // each node's connection as soon as the client knows the node (at start, after a failover);
-  // on the next tick, so that a command redirected there (MOVED) is still the one that opens it.
-  cluster.on("+node", (node: Redis) => {
-    setImmediate(() => node.ping().catch(() => undefined));
-  });
+  openNodeConnectionsOnceReady(cluster);
   watchReadiness(cluster);
   return cluster;
 }
 
 /**
- * Seen on a loaded 2-core machine: a cluster client that connected while its process was
- * busy starting up stayed "connect" (never "ready") for good, so every turn got 503. If it
- * has not been ready for STUCK_MS, start its connection over. Unref'd: never keeps a process up.
+ * ioredis opens a node's connection on its first command, and with the offline queue off it
+ * refuses ("Connection is closed.") the commands that arrive while it is still opening. So open
+ * every node's connection as soon as the client is ready, and each node it learns later (after
+ * a failover). Not sooner: ioredis's own ready check sends CLUSTER INFO to any node, a node
+ * still opening refuses it, and a refused ready check restarts the whole connection (seen: a
+ * client looping like that, and once stuck in "close" for good).
+ */
+function openNodeConnectionsOnceReady(cluster: Cluster): void {
+  const open = (node: Redis) => node.ping().catch(() => undefined);
+  cluster.on("ready", () => {
+    for (const node of cluster.nodes()) open(node);
+  });
+  // On the next tick, so that a command redirected there (MOVED) is still the one that opens it.
+  cluster.on("+node", (node: Redis) => {
+    if (cluster.status === "ready") setImmediate(() => open(node));
+  });
+}
+
+/**
+ * Last resort: if the client has not been ready for STUCK_MS, start its connection over.
+ * A client connecting ("connecting", "connect") is dropped and reconnects; one left "close" or
+ * "disconnecting" with no reconnect under way (ioredis aborts a connect that a late "close"
+ * overtook) is connected again. Unref'd: never keeps a process up.
  */
 const STUCK_MS = 5000;
 function watchReadiness(cluster: Cluster): void {
   let since = Date.now();
   const timer = setInterval(() => {
     if (cluster.status === "end") return clearInterval(timer);
-    if (cluster.status === "ready") {
+    if (cluster.status === "ready" || cluster.status === "reconnecting") {
       since = Date.now();
       return;
     }
-    if (Date.now() - since > STUCK_MS && cluster.status !== "reconnecting") {
-      since = Date.now();
-      cluster.disconnect(true);
-    }
+    if (Date.now() - since < STUCK_MS) return;
+    since = Date.now();
+    if (cluster.status === "connecting" || cluster.status === "connect") cluster.disconnect(true);
+    else cluster.connect().catch(() => undefined);
   }, 1000);
   timer.unref();
 }

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { ChaosOutcome } from "../../../lib/chaos/outcome.ts";
 import { chaosVerdictLine, renderChaosTable } from "../../../lib/chaos/render.ts";
@@ -39,10 +40,13 @@ describe("the chaos verdict (what demo:chaos exits with)", () => {
   });
 
   it("shows what each app went through, and n/a where a fault does not apply", () => {
-    const table = renderChaosTable([
-      { fault: "redis-crash", app: "broken", skipped: "there is no Redis to fail" },
-      fixedCase({}),
-    ]);
+    // Colours are on under CI (picocolors honours CI): compare the text a person reads.
+    const table = stripVTControlCharacters(
+      renderChaosTable([
+        { fault: "redis-crash", app: "broken", skipped: "there is no Redis to fail" },
+        fixedCase({}),
+      ]),
+    );
     expect(table).toContain("n/a: there is no Redis to fail");
     expect(table).toContain("lost 0 of 9 acknowledged");
     expect(table).toContain("1 unknown outcome (1 connection dropped)");

@@ -63,6 +63,29 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
     expect(() => parseClusterNodes("127.0.0.1")).toThrow(/host:port/);
   });
 
+  it("connects at the first attempt: no client restarts its connection before it is ready", async () => {
+    // Opening the node connections early once made ioredis's own ready check (CLUSTER INFO to
+    // any node) find a node still opening, fail, and restart the connection, again and again.
+    const clients = Array.from({ length: 8 }, () => createRedisClusterClient(cluster.nodes));
+    const restartedBeforeReady = clients.map((fresh) => {
+      const seen = { ready: false, restarted: false };
+      fresh.once("ready", () => {
+        seen.ready = true;
+      });
+      fresh.on("reconnecting", () => {
+        if (!seen.ready) seen.restarted = true;
+      });
+      return seen;
+    });
+    try {
+      await Promise.all(clients.map((fresh) => waitUntilReady(fresh, 5000)));
+      expect(clients.map((fresh) => fresh.status)).toEqual(clients.map(() => "ready"));
+      expect(restartedBeforeReady.filter((seen) => seen.restarted)).toHaveLength(0);
+    } finally {
+      for (const fresh of clients) fresh.disconnect();
+    }
+  });
+
   it("is ready for a burst at once: commands to every master in parallel all succeed", async () => {
     const fresh = createRedisClusterClient(cluster.nodes);
     try {
