@@ -17,8 +17,12 @@ const EnvFields = z.object({
    */
   REDIS_CLUSTER_NODES: z
     .string()
-    .regex(/^\s*[^\s,]+:\d{1,5}\s*(,\s*[^\s,]+:\d{1,5}\s*)*$/, {
-      message: "expected a comma-separated host:port list, e.g. 127.0.0.1:7000,127.0.0.1:7001",
+    .superRefine((nodes, ctx) => {
+      try {
+        parseClusterNodes(nodes);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
     })
     .optional(),
   AUTH_SECRET: z.string().min(1).optional(),
@@ -98,4 +102,22 @@ export function warnIfDevSecret(config: AppConfig): void {
       "AUTH_SECRET is not set: using the development default secret (never in production)",
     );
   }
+}
+
+/** `"127.0.0.1:7000,127.0.0.1:7001"` -> the startup nodes of a cluster client. */
+export function parseClusterNodes(nodes: string): { host: string; port: number }[] {
+  const parsed = nodes
+    .split(",")
+    .map((node) => node.trim())
+    .filter((node) => node !== "")
+    .map((node) => {
+      const match = /^(.+):(\d{1,5})$/.exec(node);
+      const port = Number(match?.[2]);
+      if (!match?.[1] || port < 1 || port > 65535) {
+        throw new Error(`"${node}" is not host:port (e.g. 127.0.0.1:7000)`);
+      }
+      return { host: match[1], port };
+    });
+  if (parsed.length === 0) throw new Error("no host:port given");
+  return parsed;
 }

@@ -6,7 +6,6 @@
  */
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
 import pc from "picocolors";
 import { z } from "zod";
 import { CONTENDERS, startBenchApps } from "../lib/bench/bench-apps.ts";
@@ -20,22 +19,20 @@ import {
 } from "../lib/bench/render.ts";
 import { measureRoundTrips } from "../lib/bench/round-trips.ts";
 import { measureThroughput } from "../lib/bench/throughput.ts";
+import { commaList, count, parseFlagsOrExit } from "../lib/load/cli-options.ts";
+import { askRedis } from "../lib/processes/ask-redis.ts";
 import { writeJson } from "../lib/report/write-json.ts";
 
 const SECTIONS = ["throughput", "round-trips", "growth", "memory"] as const;
 
 const Flags = z.object({
-  rounds: z.coerce.number().int().min(1).max(50).default(3),
-  conversations: z.coerce.number().int().min(1).max(100_000).default(160),
-  turns: z.coerce.number().int().min(1).max(1000).default(10),
-  connections: z.coerce.number().int().min(1).max(1000).default(8),
-  workers: z.coerce.number().int().min(1).max(64).default(4),
-  "latency-ms": z.coerce.number().int().min(0).max(10_000).default(5),
-  only: z
-    .string()
-    .default(SECTIONS.join(","))
-    .transform((s) => s.split(",").map((x) => x.trim()))
-    .pipe(z.array(z.enum(SECTIONS))),
+  rounds: count(1, 50, 3),
+  conversations: count(1, 100_000, 160),
+  turns: count(1, 1000, 10),
+  connections: count(1, 1000, 8),
+  workers: count(1, 64, 4),
+  "latency-ms": count(0, 10_000, 5),
+  only: commaList(SECTIONS).default([...SECTIONS]),
   json: z.string().optional(),
   help: z.boolean().default(false),
 });
@@ -53,8 +50,7 @@ const { values } = parseArgs({
     help: { type: "boolean", short: "h" },
   },
 });
-const parsed = Flags.safeParse(values);
-if (!parsed.success || parsed.data.help) {
+if (values.help) {
   console.log(`Usage: npm run bench -- [options]
   --rounds N          interleaved rounds of the throughput load (3)
   --conversations S   conversations per run (160)     --turns T   turns each (10)
@@ -62,19 +58,16 @@ if (!parsed.success || parsed.data.help) {
   --latency-ms N      simulated model latency per turn (5)
   --only LIST         sections: ${SECTIONS.join(",")} (all)
   --json FILE         write every measurement as JSON`);
-  if (!parsed.success)
-    for (const i of parsed.error.issues) console.error(`--${i.path.join(".")}: ${i.message}`);
-  process.exit(parsed.success ? 0 : 2);
+  process.exit(0);
 }
-const flags = parsed.data;
+const flags = parseFlagsOrExit(Flags, values);
 const note = (message: string) => console.log(pc.dim(message));
 
 const env = await startBenchApps({ workers: flags.workers, agentLatencyMs: flags["latency-ms"] });
 const result: Record<string, unknown> = {};
 try {
-  const info = new Redis(env.redis.url);
-  const redisInfo = (await info.info("server")).match(/redis_version:(\S+)/)?.[1];
-  info.disconnect();
+  const serverInfo = String(await askRedis(env.redis.url, "INFO", "server"));
+  const redisInfo = serverInfo.match(/redis_version:(\S+)/)?.[1];
   const machine = {
     cores: cpus().length,
     cpu: cpus()[0]?.model.trim(),

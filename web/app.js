@@ -45,7 +45,7 @@ let busy = 0;
 function newConversation() {
   conversationId = `web-${randomId(4)}`;
   for (const app of APPS) {
-    state[app] = { sent: 0, acknowledged: 0, forgot: 0, replies: 0, failed: 0, workers: new Set() };
+    state[app] = { sent: 0, acknowledged: 0, forgot: 0, failed: 0, workers: new Set() };
     columns[app].log.replaceChildren();
     renderTally(app);
   }
@@ -119,11 +119,13 @@ async function sendTurn(app, text) {
     renderTally(app);
     return;
   }
-  const { messagesSeen, servedBy } = answer.data;
+  const { messagesSeen, historyLength, servedBy } = answer.data;
   s.acknowledged++;
-  s.replies++;
   s.workers.add(servedBy.workerId);
-  const forgot = messagesSeen < expected;
+  // What the turn was based on: the history it read plus its own message. (The agent is given
+  // at most the last CONTEXT_WINDOW_MESSAGES of it, so messagesSeen stops growing there.)
+  const basedOn = typeof historyLength === "number" ? historyLength + 1 : messagesSeen;
+  const forgot = basedOn < expected;
   if (forgot) s.forgot++;
   item.className = `turn ${workerClass(servedBy.workerId)}`;
   Object.assign(item.dataset, {
@@ -140,9 +142,9 @@ async function sendTurn(app, text) {
     ? el(
         "span",
         "badge seen forgot",
-        `saw ${messagesSeen} of ${expected} messages · forgot ${expected - messagesSeen} messages`,
+        `saw ${basedOn} of ${expected} messages · forgot ${expected - basedOn} messages`,
       )
-    : el("span", "badge seen ok", `saw ${messagesSeen} of ${expected} messages ✓`);
+    : el("span", "badge seen ok", `saw ${basedOn} of ${expected} messages ✓`);
   meta.append(badge, seen);
   reply.textContent = `Agent: ${answer.data.reply}`;
   renderTally(app);
@@ -154,15 +156,15 @@ function renderTally(app) {
   const workers = [...s.workers].sort((a, b) => a - b).map((id) => `worker ${id}`);
   const served = workers.length ? ` · served by ${workers.join(", ")}` : "";
   const failed = s.failed ? ` · ${s.failed} failed` : "";
-  if (s.replies === 0 && s.failed === 0) {
+  if (s.acknowledged === 0 && s.failed === 0) {
     tally.className = "tally";
     tally.textContent = `Conversation ${conversationId}: no messages yet.`;
   } else if (s.forgot > 0) {
     tally.className = "tally bad";
-    tally.textContent = `✗ Forgot something in ${s.forgot} of ${s.replies} replies${served}${failed}`;
+    tally.textContent = `✗ Forgot something in ${s.forgot} of ${s.acknowledged} replies${served}${failed}`;
   } else {
     tally.className = `tally ${s.failed ? "bad" : "good"}`;
-    tally.textContent = `✓ Remembered everything in ${s.replies} replies${served}${failed}`;
+    tally.textContent = `✓ Remembered everything in ${s.acknowledged} replies${served}${failed}`;
   }
 }
 

@@ -19,20 +19,24 @@ export class AgentChatService implements ChatService {
   readonly backend = "memory";
   private readonly assistant: AssistantAgent;
   private readonly histories = new Map<string, ChatMessage[]>();
+  private readonly contextWindow: number;
 
   constructor(deps: ServiceDeps) {
     this.assistant = new AssistantAgent("assistant", deps.config);
+    this.contextWindow = deps.config.CONTEXT_WINDOW_MESSAGES;
   }
 
   async handleTurn(turn: Turn): Promise<TurnResult> {
-    const messages = this.histories.get(turn.key) ?? [];
-    const before = messages.length;
+    const history = this.histories.get(turn.key) ?? [];
+    const before = history.length;
+    const messages = history.slice(-this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
-    messages.push(assistantMessage(turn, reply));
-    this.histories.set(turn.key, messages);
-    return { reply, messagesSeen: before + 1, before, after: messages.length };
+    const answer = assistantMessage(turn, reply);
+    history.push(user, answer);
+    this.histories.set(turn.key, history);
+    return { reply, messagesSeen: messages.length, before, after: history.length };
   }
 
   async history(ref: ConversationRef): Promise<ChatMessage[]> {

@@ -14,8 +14,7 @@ import type { ChatMessage } from "../../lib/types.ts";
 /**
  * FIXED: this object keeps no conversation state. Every turn rehydrates the history
  * from shared storage (Redis), runs the agent, and persists the new messages in one
- * atomic append before answering, so any worker can serve the next turn. (The agent is
- * given the most recent CONTEXT_WINDOW_MESSAGES, so a turn's cost stays flat.)
+ * atomic append before answering, so any worker can serve the next turn.
  */
 export class AgentChatService implements ChatService {
   readonly backend: string;

@@ -1,7 +1,8 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueToken } from "../auth.ts";
-import { DEV_AUTH_SECRET } from "../config.ts";
+import { DEV_AUTH_SECRET, loadConfig } from "../config.ts";
+import { conversationKey } from "../keys.ts";
 import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
 import {
@@ -11,6 +12,7 @@ import {
   startPrivateRedis,
 } from "../processes/redis-server.ts";
 import type { ScenarioName } from "../scenarios.ts";
+import { conversationKeys } from "../store/commands.ts";
 import type { AppName } from "../types.ts";
 
 /** One contender of the benchmark: an app, the scenario it runs, its label in tables. */
@@ -43,6 +45,13 @@ export const CONTENDERS: readonly Contender[] = [
   },
 ];
 
+/** The contender a table label names; throws on a label no contender has. */
+export function contenderOf(label: string): Contender {
+  const contender = CONTENDERS.find((c) => c.label === label);
+  if (!contender) throw new Error(`no bench contender is labelled "${label}"`);
+  return contender;
+}
+
 export interface BenchEnvironment {
   redis: RedisHandle;
   /** The Redis each contender uses, by label (most share `redis`). */
@@ -50,6 +59,8 @@ export interface BenchEnvironment {
   apps: Map<string, AppCluster>;
   secret: string;
   token: string;
+  /** The Redis keys of one of the bench token's conversations, as the apps derive them. */
+  keysOf(conversationId: string): ReturnType<typeof conversationKeys>;
   stop(): Promise<void>;
 }
 
@@ -101,13 +112,15 @@ export async function startBenchApps(options: {
     await stopAll();
     throw error;
   }
-  const token = issueToken({ tenant: "bench", user: `bench-${process.pid}` }, secret);
+  const identity = { tenant: "bench", user: `bench-${process.pid}` };
+  const prefix = options.extraEnv?.REDIS_KEY_PREFIX ?? loadConfig({}).REDIS_KEY_PREFIX;
   return {
     redis,
     redisUrls,
     apps,
     secret,
-    token,
+    token: issueToken(identity, secret),
+    keysOf: (conversationId) => conversationKeys(conversationKey(prefix, identity, conversationId)),
     stop: stopAll,
   };
 }

@@ -1,10 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { verifyToken } from "../auth.ts";
-import { conversationKey } from "../keys.ts";
 import { requestJson } from "../load/http-json.ts";
 import { median, round } from "../stats.ts";
-import { conversationKeys } from "../store/commands.ts";
 import type { ChatMessage, TurnResponse } from "../types.ts";
 import type { BenchEnvironment } from "./bench-apps.ts";
 
@@ -18,8 +15,6 @@ export interface GrowthRow {
   messagesSeen: Record<number, number>;
 }
 
-const PREFIX = "agent-sandbox:";
-
 /**
  * Per-turn latency on conversations that already hold 10 ... 10,000 messages, written
  * straight into Redis. Only the Redis-backed apps: the in-memory one cannot be preloaded.
@@ -29,18 +24,17 @@ export async function measureGrowth(
   labels: readonly string[],
   turnsPerLength = 15,
 ): Promise<GrowthRow[]> {
-  const verified = verifyToken(env.token, env.secret);
-  if (!verified.ok) throw new Error("bench token does not verify");
-  const redis = new Redis(env.redis.url);
   const rows: GrowthRow[] = [];
-  try {
-    for (const label of labels) {
-      const app = env.apps.get(label);
-      if (!app) continue;
+  for (const label of labels) {
+    const app = env.apps.get(label);
+    if (!app) continue;
+    // The Redis this contender's app writes to (the AOF one has its own).
+    const redis = new Redis(env.redisUrls.get(label) ?? env.redis.url);
+    try {
       const row: GrowthRow = { label, medianMs: {}, messagesSeen: {} };
       for (const length of GROWTH_LENGTHS) {
         const conversationId = `grow-${length}-${randomBytes(3).toString("hex")}`;
-        const keys = conversationKeys(conversationKey(PREFIX, verified.identity, conversationId));
+        const keys = env.keysOf(conversationId);
         await preload(redis, keys.messages, length);
         const latencies: number[] = [];
         for (let i = 0; i < turnsPerLength; i++) {
@@ -58,9 +52,9 @@ export async function measureGrowth(
         await redis.del(...Object.values(keys));
       }
       rows.push(row);
+    } finally {
+      redis.disconnect();
     }
-  } finally {
-    redis.disconnect();
   }
   return rows;
 }

@@ -1,15 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { verifyToken } from "../auth.ts";
-import { conversationKey } from "../keys.ts";
 import { requestJson } from "../load/http-json.ts";
 import { startAppCluster } from "../processes/app-cluster.ts";
 import { round } from "../stats.ts";
-import { conversationKeys } from "../store/commands.ts";
 import type { HealthResponse } from "../types.ts";
-import { type BenchEnvironment, benchLoad } from "./bench-apps.ts";
+import { type BenchEnvironment, benchLoad, contenderOf } from "./bench-apps.ts";
 
-const PREFIX = "agent-sandbox:";
+const _PREFIX = "agent-sandbox:";
 const MB = 1024 * 1024;
 
 export interface MemoryRow {
@@ -74,8 +71,14 @@ export async function measureWorkerMemory(
       });
     }
     rows.push(row);
-    if (label.startsWith("fixed")) {
-      redisMemory = await conversationFootprint(env, conversationIds.slice(0, 50), options.turns);
+    if (contenderOf(label).app === "fixed") {
+      const redisUrl = env.redisUrls.get(label) ?? env.redis.url;
+      redisMemory = await conversationFootprint(
+        env,
+        redisUrl,
+        conversationIds.slice(0, 50),
+        options.turns,
+      );
     }
   }
   return { rows, redis: redisMemory };
@@ -83,16 +86,15 @@ export async function measureWorkerMemory(
 
 async function conversationFootprint(
   env: BenchEnvironment,
+  redisUrl: string,
   conversationIds: string[],
   turns: number,
 ): Promise<RedisMemory> {
-  const verified = verifyToken(env.token, env.secret);
-  if (!verified.ok) throw new Error("bench token does not verify");
-  const redis = new Redis(env.redis.url);
+  const redis = new Redis(redisUrl);
   try {
     let total = 0;
     for (const id of conversationIds) {
-      const keys = conversationKeys(conversationKey(PREFIX, verified.identity, id));
+      const keys = env.keysOf(id);
       for (const key of Object.values(keys)) {
         total += Number((await redis.call("MEMORY", "USAGE", key)) ?? 0);
       }
@@ -119,8 +121,6 @@ export async function checkTtl(env: BenchEnvironment, ttlSeconds = 2): Promise<T
       LOG_LEVEL: "warn",
     },
   });
-  const verified = verifyToken(env.token, env.secret);
-  if (!verified.ok) throw new Error("bench token does not verify");
   const redis = new Redis(env.redis.url);
   try {
     const load = await benchLoad(app.url, env.token, {
@@ -133,7 +133,7 @@ export async function checkTtl(env: BenchEnvironment, ttlSeconds = 2): Promise<T
     const present = async () => {
       let count = 0;
       for (const id of ids) {
-        const keys = conversationKeys(conversationKey(PREFIX, verified.identity, id));
+        const keys = env.keysOf(id);
         count += (await redis.exists(keys.messages)) ? 1 : 0;
       }
       return count;

@@ -1,5 +1,6 @@
 import Table from "cli-table3";
 import pc from "picocolors";
+import { contenderOf } from "./bench-apps.ts";
 import { GROWTH_LENGTHS, type GrowthRow } from "./growth.ts";
 import type { MemoryRow, RedisMemory, TtlCheck } from "./memory.ts";
 import type { RoundTripsRow } from "./round-trips.ts";
@@ -18,7 +19,7 @@ export function renderThroughput(rows: readonly ThroughputRow[], rounds: number)
     style: { head: [] },
   });
   for (const row of rows) {
-    const isFixed = row.label.startsWith("fixed");
+    const isFixed = contenderOf(row.label).app === "fixed";
     table.push([
       row.label,
       String(row.turnsPerSecond),
@@ -37,9 +38,10 @@ export function renderRoundTrips(rows: readonly RoundTripsRow[]): string {
     style: { head: [] },
   });
   for (const row of rows) {
-    const count = row.label.startsWith("fixed")
-      ? ratio(row.roundTripsPerTurn, row.roundTripsPerTurn <= 2).replace("x", "")
-      : String(row.roundTripsPerTurn);
+    const count =
+      contenderOf(row.label).app === "fixed"
+        ? ratio(row.roundTripsPerTurn, row.roundTripsPerTurn <= 2).replace("x", "")
+        : String(row.roundTripsPerTurn);
     table.push([row.label, count, row.sample.join(", ") || pc.dim("none")]);
   }
   return `${pc.bold("Cost per turn (MONITOR, commands sent by clients; target for fixed: at most 2)")}\n${table.toString()}`;

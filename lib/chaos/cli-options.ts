@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { count, parseFlagsOrExit } from "../load/cli-options.ts";
+import { commaList, count, parseFlagsOrExit } from "../load/cli-options.ts";
+import { PERSISTENCE_CHOICES } from "../processes/redis-server.ts";
 import { FAULT_NAMES } from "./faults.ts";
 import { DEFAULT_CHAOS_OPTIONS } from "./run-case.ts";
 
@@ -21,15 +22,10 @@ export const chaosFlagSpec = {
 } as const;
 
 const d = DEFAULT_CHAOS_OPTIONS;
-const list = <T extends string>(values: readonly [T, ...T[]]) =>
-  z
-    .string()
-    .transform((s) => s.split(",").map((v) => v.trim()))
-    .pipe(z.array(z.enum(values)).min(1));
 
 export const ChaosFlags = z.object({
-  faults: list(FAULT_NAMES).default([...FAULT_NAMES]),
-  apps: list(["broken", "fixed"] as const).default(["broken", "fixed"]),
+  faults: commaList(FAULT_NAMES).default([...FAULT_NAMES]),
+  apps: commaList(["broken", "fixed"] as const).default(["broken", "fixed"]),
   workers: count(2, 16, d.workers),
   conversations: count(1, 1000, d.conversations),
   turns: count(2, 100, d.turns),
@@ -37,7 +33,7 @@ export const ChaosFlags = z.object({
   "latency-ms": count(0, 10_000, d.agentLatencyMs),
   "strike-at": z.coerce.number().gt(0).lt(1).default(d.strikeAt),
   "down-ms": count(0, 60_000, d.downMs),
-  persistence: z.enum(["aof-always", "aof-everysec", "none"]).default(d.persistence),
+  persistence: z.enum(PERSISTENCE_CHOICES).default(d.persistence),
   hop: z.boolean().default(false),
   timeout: count(1, 60, d.timeoutSeconds),
   json: z.string().optional(),
@@ -57,7 +53,7 @@ every history: an acknowledged turn must never disappear.
   --latency-ms N       simulated model latency per turn (default ${d.agentLatencyMs})
   --strike-at F        strike once this share of turns is acknowledged (default ${d.strikeAt})
   --down-ms N          how long Redis stays down (default ${d.downMs})
-  --persistence P      the fixed app's Redis: aof-always | aof-everysec | none (default ${d.persistence})
+  --persistence P      the fixed app's Redis: ${PERSISTENCE_CHOICES.join(" | ")} (default ${d.persistence})
   --hop                turns hop across workers (default: sticky routing, which hides the
                        broken app's bug until a worker goes away)
   --timeout SECONDS    wait this long for one answer before its outcome is unknown (default ${d.timeoutSeconds})

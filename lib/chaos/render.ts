@@ -4,7 +4,7 @@ import { countTag, verdictTag } from "../report/palette.ts";
 import { round } from "../stats.ts";
 import { FAULTS, type FaultName } from "./faults.ts";
 import type { ChaosOutcome } from "./outcome.ts";
-import type { ChaosCase } from "./run-case.ts";
+import { type ChaosCase, RESEND_BACKOFF_MS } from "./run-case.ts";
 
 /** What the fixed app must show under a fault: nothing acknowledged lost, and a verdict. */
 function fixedSurvived(c: ChaosCase): boolean {
@@ -108,7 +108,7 @@ export function chaosNotes(sticky: boolean): string {
     "unknown outcome: the answer never came (the worker died with the connection, or Redis died mid-write:",
     "  503 store_write_uncertain). The client cannot know whether it was stored; the checker accepts either.",
     "refusals: 503 store_unavailable means nothing was stored; the load test resends the same turnId",
-    "  every 100 ms, as a well-behaved client would, so the turn goes through once Redis is back.",
+    `  every ${RESEND_BACKOFF_MS} ms, as a well-behaved client would, so the turn goes through once Redis is back.`,
   ];
   if (sticky) {
     lines.push(

@@ -3,6 +3,7 @@ import { issueToken } from "../auth.ts";
 import { checkRun } from "../check/checker.ts";
 import type { CheckResult } from "../check/types.ts";
 import { DEV_AUTH_SECRET } from "../config.ts";
+import { resendRefused } from "../load/cli-options.ts";
 import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { now } from "../load/scheduler.ts";
 import {
@@ -75,7 +76,7 @@ export interface ChaosCase {
  * A client that waits and resends a definite refusal: during an outage the turn is
  * refused (503, nothing stored), and goes through once the store is back.
  */
-const RESEND_REFUSED = { backoffMs: 100, maxAttempts: 100 };
+export const RESEND_BACKOFF_MS = 100;
 
 /**
  * Starts the app (the fixed one on a private Redis with the chosen persistence), runs the
@@ -134,7 +135,7 @@ export async function runChaosCase(
       timeoutSeconds: options.timeoutSeconds,
       maxSeconds: options.maxSeconds,
       progress: options.progress,
-      resendRefused: RESEND_REFUSED,
+      resendRefused: resendRefused({ "resend-refused": RESEND_BACKOFF_MS }),
       onAnswer: (answer) => {
         if (answer.outcome !== "ok" || !answer.servedBy) return;
         acknowledged++;

@@ -10,9 +10,16 @@ export function messagesBasedOn(turn: TurnRecord): number | undefined {
   return turn.messagesSeen;
 }
 
-/** Turns of the same conversation the client saw acknowledged before it sent `sentAt`'s turn. */
-export function acknowledgedBefore(turns: readonly TurnRecord[], sentAt: number): number {
-  return turns.filter(
-    (t) => t.outcome === "ok" && (t.answeredAt ?? Number.POSITIVE_INFINITY) <= sentAt,
-  ).length;
+/** The client saw `earlier` acknowledged before it sent `later`. */
+export function acknowledgedBeforeSent(earlier: TurnRecord, later: TurnRecord): boolean {
+  return (
+    earlier.outcome === "ok" &&
+    earlier.answeredAt !== undefined &&
+    earlier.answeredAt <= later.sentAt
+  );
+}
+
+/** How many other turns of `turn`'s conversation the client saw acknowledged before sending it. */
+export function acknowledgedBefore(turns: readonly TurnRecord[], turn: TurnRecord): number {
+  return turns.filter((other) => other !== turn && acknowledgedBeforeSent(other, turn)).length;
 }

@@ -1,7 +1,7 @@
 import type { FinalRead, RunRecord, TurnRecord } from "../load/records.ts";
 import type { ChatMessage, Role, ServedBy } from "../types.ts";
 import { COUNT_OF, noAnomalies } from "./anomaly-counts.ts";
-import { messagesBasedOn } from "./based-on.ts";
+import { acknowledgedBefore, acknowledgedBeforeSent, messagesBasedOn } from "./based-on.ts";
 import type {
   Anomaly,
   AnomalyCounts,
@@ -175,10 +175,8 @@ function findStale(ctx: ConversationContext): Anomaly[] {
   for (const turn of ctx.okTurns) {
     const seen = messagesBasedOn(turn);
     if (seen === undefined) continue; // nothing to check against
-    const acknowledgedBefore = ctx.okTurns.filter(
-      (other) => other !== turn && acknowledgedBeforeSent(other, turn),
-    ).length;
-    const expected = 2 * acknowledgedBefore + 1;
+    const acknowledged = acknowledgedBefore(ctx.okTurns, turn);
+    const expected = 2 * acknowledged + 1;
     if (seen >= expected) continue;
 
     anomalies.push(
@@ -186,7 +184,7 @@ function findStale(ctx: ConversationContext): Anomaly[] {
         ctx,
         "stale",
         turn,
-        `turn ${turn.index + 1} was answered from ${seen} ${plural(seen, "message")} but ${2 * acknowledgedBefore} were acknowledged before it was sent (it should have seen at least ${expected}, counting its own)`,
+        `turn ${turn.index + 1} was answered from ${seen} ${plural(seen, "message")} but ${2 * acknowledged} were acknowledged before it was sent (it should have seen at least ${expected}, counting its own)`,
       ),
     );
   }
@@ -505,15 +503,6 @@ function countAnomalies(anomalies: Anomaly[]): AnomalyCounts {
   const counts = noAnomalies();
   for (const { kind } of anomalies) counts[COUNT_OF[kind]] += 1;
   return counts;
-}
-
-/** The client saw `earlier` acknowledged before it sent `later`. */
-function acknowledgedBeforeSent(earlier: TurnRecord, later: TurnRecord): boolean {
-  return (
-    earlier.outcome === "ok" &&
-    earlier.answeredAt !== undefined &&
-    earlier.answeredAt <= later.sentAt
-  );
 }
 
 /** Distinct worker processes (hostname + pid) that answered the given turns. */

@@ -63,15 +63,13 @@ export function createApp({
   });
 
   web.get(ROUTES.health.path, async (_req, res) => {
+    const { rss, heapUsed } = process.memoryUsage();
     const body: HealthResponse = {
       ok: true,
       app,
       scenario,
       store: { backend: service.backend, reachable: await service.storeReachable() },
-      memory: {
-        rssBytes: process.memoryUsage.rss(),
-        heapUsedBytes: process.memoryUsage().heapUsed,
-      },
+      memory: { rssBytes: rss, heapUsedBytes: heapUsed },
       servedBy: served,
     };
     res.json(body);
@@ -79,11 +77,15 @@ export function createApp({
 
   const turnBody = turnBodySchema(config.TEXT_MAX_CHARS);
   const authenticate = requireIdentity(config.authSecret);
-  // Checked before the body is read: a request we refuse anyway is not parsed.
-  const validateTurnRequest: RequestHandler = (req, _res, next) => {
-    parseConversationRequest(req);
-    parseConversationHeaders(req);
+  // Checked before the body is read: a request we refuse anyway is not parsed. The handler
+  // takes the validated id and headers from res.locals.
+  const validateTurnRequest: RequestHandler = (req, res, next) => {
+    const target: TurnTarget = {
+      ...parseConversationRequest(req),
+      headers: parseConversationHeaders(req),
+    };
     requireJsonContentType(req);
+    res.locals.turnTarget = target;
     next();
   };
   const readJsonBody = express.json({
@@ -100,8 +102,7 @@ export function createApp({
 
   // Order matters: authenticate, validate, and only then touch the store.
   web.post(ROUTES.turns.path, authenticate, validateTurnRequest, readJsonBody, async (req, res) => {
-    const { conversationId } = parseConversationRequest(req);
-    const headers = parseConversationHeaders(req);
+    const { conversationId, headers } = res.locals.turnTarget as TurnTarget;
     const body = parseTurnBody(turnBody, req.body);
     const key = conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId);
     const turnId = chooseTurnId(body.turnId, headers["idempotency-key"]);
@@ -168,6 +169,12 @@ export function createApp({
   web.use(notFound);
   web.use(errorHandler);
   return web;
+}
+
+/** A turn request's conversation id and headers, validated before its body is read. */
+interface TurnTarget {
+  conversationId: string;
+  headers: ReturnType<typeof parseConversationHeaders>;
 }
 
 /** The body's turnId, or the Idempotency-Key header (already validated) as its alias, or a new id. */

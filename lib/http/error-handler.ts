@@ -23,11 +23,6 @@ function hasClientStatus(error: unknown): boolean {
 const BODY_PARSER_ERRORS: Record<string, HttpError> = {
   "entity.too.large": new HttpError(413, "body_too_large", "request body is too large"),
   "entity.parse.failed": new HttpError(400, "invalid_json", "request body is not valid JSON"),
-  "charset.unsupported": new HttpError(
-    415,
-    "unsupported_media_type",
-    "the only accepted charset is utf-8",
-  ),
   "encoding.unsupported": new HttpError(
     415,
     "unsupported_media_type",

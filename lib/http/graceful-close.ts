@@ -7,15 +7,15 @@ import { setTimeout as sleep } from "node:timers/promises";
  * races with a request the client is sending on it right then: that request is lost without
  * an answer. A client that is actively sending gets its `Connection: close` well within this.
  */
-export const DRAIN_GRACE_MS = 500;
+const DRAIN_GRACE_MS = 500;
 
 /**
  * Returns a function that stops `server` gracefully: every answer from now on carries
  * `Connection: close`, so keep-alive clients move to another worker after their current
- * request; after `graceMs` the server stops accepting and closes the connections still
+ * request; after DRAIN_GRACE_MS the server stops accepting and closes the connections still
  * idle; requests in flight finish. Resolves once every connection has closed.
  */
-export function gracefulClose(server: Server, graceMs = DRAIN_GRACE_MS): () => Promise<void> {
+export function gracefulClose(server: Server): () => Promise<void> {
   const inFlight = new Set<ServerResponse>();
   let closing = false;
   // Prepended: runs before the app, so the header is set before any answer is written.
@@ -27,7 +27,7 @@ export function gracefulClose(server: Server, graceMs = DRAIN_GRACE_MS): () => P
   return async () => {
     closing = true;
     for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
-    await sleep(graceMs);
+    await sleep(DRAIN_GRACE_MS);
     // Node's close() also closes the idle connections; busy ones close after their answer.
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };

@@ -9,14 +9,18 @@ import { HttpError } from "../errors.ts";
 
 const ID_CHARS = "A-Z a-z 0-9 _ -";
 
-/** Conversation ids are URL-safe and short: they become part of a storage key. */
-export const CONVERSATION_ID = /^[A-Za-z0-9_-]{1,100}$/;
+/**
+ * Conversation ids are URL-safe and short: they become part of a storage key. The pattern,
+ * unanchored, is also what the web page's proxy forwards.
+ */
+export const CONVERSATION_ID_PATTERN = "[A-Za-z0-9_-]{1,100}";
+const CONVERSATION_ID = new RegExp(`^${CONVERSATION_ID_PATTERN}$`);
 /** Turn ids double as idempotency keys. */
-export const TURN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const TURN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** X-Session is never a key in the shared code, but the unstable-key scenario makes it one. */
-export const SESSION_ID = /^[A-Za-z0-9_-]{1,100}$/;
+const SESSION_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
-export const ConversationParams = z
+const ConversationParams = z
   .object({
     conversationId: z
       .string()
@@ -68,15 +72,15 @@ export function turnBodySchema(maxTextChars: number) {
   );
 }
 
-export type TurnBodySchema = ReturnType<typeof turnBodySchema>;
-export type TurnBodyInput = z.infer<TurnBodySchema>;
+type TurnBodySchema = ReturnType<typeof turnBodySchema>;
+type TurnBodyInput = z.infer<TurnBodySchema>;
 
 /** At most this many issues, each cut short: error messages must not echo a whole hostile body. */
 const MAX_ISSUES = 5;
 const MAX_ISSUE_CHARS = 200;
 
 /** One readable line from a zod error: "text: text must not be empty". */
-export function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, MAX_ISSUES)
     .map((issue) =>

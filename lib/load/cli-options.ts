@@ -23,6 +23,13 @@ export const loadFlagSpec = {
 export const count = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** A comma-separated flag whose items must each be one of `values`; at least one. */
+export const commaList = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .transform((s) => s.split(",").map((v) => v.trim()))
+    .pipe(z.array(z.enum(values)).min(1));
+
 export const LoadFlags = z.object({
   workers: count(1, 64, 4),
   conversations: count(1, 10_000, 24),

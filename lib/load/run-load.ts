@@ -134,9 +134,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const authorization = { authorization: `Bearer ${options.token}` };
   // Fresh headers on every request: autocannon writes Content-Length into the headers
   // object it is given, and a stale one on a later GET would swallow the next request.
+  // A request that matters to nobody, for a connection with nothing to send.
+  const idle = (base: autocannon.Request): autocannon.Request => ({
+    ...base,
+    method: "GET",
+    path: "/healthz",
+    headers: {},
+    body: "",
+  });
   const plan = (slot: Slot, index: number, base: autocannon.Request): autocannon.Request => {
     // A request still on the slot never got its answer (timeout or dropped connection).
-    if (slot.retired) return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
+    if (slot.retired) return idle(base);
     if (slot.planned.kind === "turn") {
       lostAttempt(slot.planned, slot.timedOut ? "timeout" : "connection-lost");
     }
@@ -147,7 +155,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       // that matters; it plans again once it has reconnected.
       slot.closing = false;
       slot.planned = { kind: "idle" };
-      return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
+      return idle(base);
     }
     slot.planned = finished ? { kind: "idle" } : scheduler.next(index, slot.worker);
     slot.sentAt = now();
@@ -175,7 +183,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       queueMicrotask(() => (slot.client as autocannon.Client & { destroy(): void }).destroy());
     }
     queueMicrotask(finishIfDone);
-    return { ...base, method: "GET", path: "/healthz", headers: {}, body: "" };
+    return idle(base);
   };
 
   const lostAttempt = (planned: Extract<Planned, { kind: "turn" }>, why?: NoAnswer) => {

@@ -112,12 +112,8 @@ export async function waitForStore(
   const deadline = Date.now() + timeoutMs;
   let reachable = new Map<number, boolean>();
   while (Date.now() < deadline) {
-    reachable = new Map();
-    for (let i = 0; i < workers * 3 && reachable.size < workers; i++) {
-      const res = await requestJson(`${url}/healthz`, { timeoutMs: 2000 }).catch(() => undefined);
-      const body = res?.body as HealthResponse | undefined;
-      if (body?.servedBy) reachable.set(body.servedBy.pid, body.store.reachable);
-    }
+    const health = await healthByWorker(url, workers * 3, workers);
+    reachable = new Map([...health].map(([pid, body]) => [pid, body.store.reachable]));
     if (reachable.size >= workers && [...reachable.values()].every(Boolean)) return;
     await sleep(200);
   }
@@ -129,13 +125,25 @@ export async function waitForStore(
 
 /** The worker pids answering /healthz over `asks` fresh connections (the primary spreads them). */
 export async function workerPids(url: string, asks: number): Promise<Set<number>> {
-  const pids = new Set<number>();
-  for (let i = 0; i < asks; i++) {
+  return new Set((await healthByWorker(url, asks)).keys());
+}
+
+/**
+ * /healthz asked over up to `asks` fresh connections, by the pid of the worker that answered;
+ * stops early once `enough` workers have.
+ */
+async function healthByWorker(
+  url: string,
+  asks: number,
+  enough = Number.POSITIVE_INFINITY,
+): Promise<Map<number, HealthResponse>> {
+  const health = new Map<number, HealthResponse>();
+  for (let i = 0; i < asks && health.size < enough; i++) {
     const res = await requestJson(`${url}/healthz`, { timeoutMs: 2000 }).catch(() => undefined);
     const body = res?.body as HealthResponse | undefined;
-    if (res?.status === 200 && body?.servedBy) pids.add(body.servedBy.pid);
+    if (res?.status === 200 && body?.servedBy) health.set(body.servedBy.pid, body);
   }
-  return pids;
+  return health;
 }
 
 /**

@@ -1,12 +1,12 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
-import { freePort } from "../net.ts";
+import { freePort, isPortFree } from "../net.ts";
+import { askRedis } from "./ask-redis.ts";
+import { RedisNotInstalledError, spawnRedis } from "./redis-server.ts";
 import { stopChild } from "./stop-child.ts";
 
 const run = promisify(execFile);
@@ -81,7 +81,11 @@ async function startOnce(timeoutMs: number): Promise<RedisClusterHandle> {
     const ports = await clusterPorts(MASTERS);
     for (const port of ports) nodes.push(await startNode(port, dir));
     for (const node of nodes)
-      await waitFor(node, deadline, async () => (await ask(node.port, "PING")) === "PONG");
+      await waitFor(
+        node,
+        deadline,
+        async () => (await askRedis({ host: HOST, port: node.port }, "PING")) === "PONG",
+      );
     const addresses = ports.map((port) => `${HOST}:${port}`);
     await createCluster(addresses, timeoutMs);
     for (const node of nodes) await waitFor(node, deadline, () => clusterIsOk(node.port));
@@ -112,55 +116,38 @@ async function clusterPorts(count: number): Promise<number[]> {
     const bus = port + BUS_PORT_OFFSET;
     const taken = ports.flatMap((p) => [p, p + BUS_PORT_OFFSET]);
     if (bus > 65_535 || taken.includes(port) || taken.includes(bus)) continue;
-    if (await isFree(bus)) ports.push(port);
+    if (await isPortFree(bus)) ports.push(port);
   }
   return ports;
 }
 
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
-
 async function startNode(port: number, dir: string): Promise<Node> {
-  const child = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--cluster-enabled",
-      "yes",
-      "--cluster-config-file",
-      join(dir, `nodes-${port}.conf`),
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-      "--bind",
-      HOST,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  // Read the output (a full pipe would stall the server) and keep its end for error messages.
+  // Keep the end of its output for error messages.
   let tail = "";
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-2000);
   };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  // events.once("spawn") would reject on "error"; listen for both by hand.
-  const spawned = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    child.once("spawn", () => resolve(null));
-    child.once("error", (error) => resolve(error));
+  const args = [
+    "--port",
+    String(port),
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    join(dir, `nodes-${port}.conf`),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--bind",
+    HOST,
+  ];
+  const child = await spawnRedis(args, keep).catch((error: unknown) => {
+    throw error instanceof RedisNotInstalledError
+      ? new RedisClusterToolMissingError("redis-server")
+      : error;
   });
-  if (spawned?.code === "ENOENT") throw new RedisClusterToolMissingError("redis-server");
-  if (spawned) throw spawned;
   return { port, child, output: () => tail };
 }
 
@@ -181,7 +168,7 @@ async function createCluster(addresses: string[], timeoutMs: number): Promise<vo
 
 /** True once the node serves every slot and knows every master. */
 async function clusterIsOk(port: number): Promise<boolean> {
-  const info = String(await ask(port, "CLUSTER", "INFO"));
+  const info = String(await askRedis({ host: HOST, port }, "CLUSTER", "INFO"));
   return (
     info.includes("cluster_state:ok") &&
     info.includes("cluster_slots_ok:16384") &&
@@ -202,25 +189,5 @@ async function waitFor(node: Node, deadline: number, check: () => Promise<boolea
       throw new Error(`local Redis Cluster node ${HOST}:${node.port} not ready in time`);
     }
     await sleep(50);
-  }
-}
-
-/** One command on a fresh, short-lived connection to one node. */
-async function ask(port: number, command: string, ...args: string[]): Promise<unknown> {
-  const client = new Redis({
-    host: HOST,
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 1000,
-    commandTimeout: 1000,
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    return await client.call(command, ...args);
-  } finally {
-    client.disconnect();
   }
 }

@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { freePort } from "../net.ts";
+import { askRedis } from "./ask-redis.ts";
 import { stopChild } from "./stop-child.ts";
 
 export interface RedisHandle {
@@ -23,7 +22,8 @@ export interface RedisHandle {
  * - `aof-everysec`: append-only file, fsync once a second: a crash can lose the last
  *   second of acknowledged writes; a clean shutdown loses nothing.
  */
-export type RedisPersistence = "none" | "aof-always" | "aof-everysec";
+export const PERSISTENCE_CHOICES = ["none", "aof-always", "aof-everysec"] as const;
+export type RedisPersistence = (typeof PERSISTENCE_CHOICES)[number];
 
 export interface PrivateRedisOptions {
   persistence?: RedisPersistence;
@@ -55,8 +55,6 @@ export class RedisNotInstalledError extends Error {
     this.name = "RedisNotInstalledError";
   }
 }
-
-const PERSISTENCE_CHOICES: readonly RedisPersistence[] = ["none", "aof-always", "aof-everysec"];
 
 /**
  * Uses `REDIS_URL` when set; otherwise starts a private, throwaway `redis-server` (its own
@@ -109,10 +107,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     halt: async (signal) => {
       const running = child;
       child = undefined;
-      if (!running || running.exitCode !== null || running.signalCode !== null) return;
-      const exited = once(running, "exit");
-      running.kill(signal);
-      await exited;
+      if (running) await stopChild(running, 5000, signal);
     },
     restart: async () => {
       if (child) throw new Error("redis-server is still running: halt() it first");
@@ -127,11 +122,17 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   };
 }
 
-async function spawnRedis(args: string[]): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` with `args`; resolves once the process exists (not yet serving).
+ * Its output goes to `onOutput`: always read, since a full pipe would stall the server.
+ */
+export async function spawnRedis(
+  args: string[],
+  onOutput: (chunk: Buffer) => void = () => {},
+): Promise<ChildProcess> {
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-  // Drain its output so a chatty server never blocks on a full pipe.
-  child.stdout?.resume();
-  child.stderr?.resume();
+  child.stdout?.on("data", onOutput);
+  child.stderr?.on("data", onOutput);
   // events.once("spawn") would reject on "error"; listen for both by hand.
   const spawned = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
     child.once("spawn", () => resolve(null));
@@ -146,21 +147,8 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs = 10_000)
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
-    const client = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      // While it loads its AOF, Redis answers -LOADING; PONG means it serves data again.
-      if ((await client.ping()) === "PONG") return;
-    } catch {
-      // Not up yet.
-    } finally {
-      client.disconnect();
-    }
+    // While it loads its AOF, Redis answers -LOADING; PONG means it serves data again.
+    if ((await askRedis(url, "PING").catch(() => "not up yet")) === "PONG") return;
     await sleep(50);
   }
   throw new Error(`redis-server did not answer on ${url} within ${timeoutMs} ms`);

@@ -2,12 +2,13 @@ import type { LoadResult } from "../load/run-load.ts";
 import { html, type SafeHtml } from "./html-escape.ts";
 import { workerColour } from "./html-palette.ts";
 import { transcriptModel } from "./transcript-model.ts";
+import { type WorkerRef, workerColourIndex, workerLongName } from "./worker-name.ts";
 
 /** "worker 3" on the worker's colour: the text says it too, colour is never the only cue. */
-export function workerBadge(workerId: number | undefined): SafeHtml {
-  if (workerId === undefined) return html`<span class="muted">none</span>`;
-  const { strong, light } = workerColour(workerId);
-  return html`<span class="badge" style="color:${strong};background:${light};border-color:${strong}">worker ${workerId}</span>`;
+export function workerBadge(worker: WorkerRef | undefined): SafeHtml {
+  if (worker === undefined) return html`<span class="muted">none</span>`;
+  const { strong, light } = workerColour(workerColourIndex(worker));
+  return html`<span class="badge" style="color:${strong};background:${light};border-color:${strong}">${workerLongName(worker)}</span>`;
 }
 
 /**
@@ -18,7 +19,9 @@ export function workerBadge(workerId: number | undefined): SafeHtml {
 export function transcriptHtml(load: LoadResult, conversationId: string): SafeHtml {
   const model = transcriptModel(load, conversationId);
   const rows = model.rows.map(({ turn, expected, seen, forgot, reply }) => {
-    const colour = turn.servedBy ? workerColour(turn.servedBy.workerId).strong : "#c9c9c4";
+    const colour = turn.servedBy
+      ? workerColour(workerColourIndex(turn.servedBy)).strong
+      : "#c9c9c4";
     const seenCell =
       seen === undefined
         ? html`<td class="num">-</td>`
@@ -26,11 +29,12 @@ export function transcriptHtml(load: LoadResult, conversationId: string): SafeHt
           ? html`<td class="num bad">${seen} <span class="flag">✗ forgot ${expected - seen}</span></td>`
           : html`<td class="num good">${seen} ✓</td>`;
     return html`<tr class="${forgot ? "forgot" : ""}" style="border-left:6px solid ${colour}">
-<td>#${turn.index + 1}</td><td>${workerBadge(turn.servedBy?.workerId)}</td>${seenCell}<td class="num">${expected}</td>
+<td>#${turn.index + 1}</td><td>${workerBadge(turn.servedBy)}</td>${seenCell}<td class="num">${expected}</td>
 <td><div class="said">${turn.text}</div><div class="reply">${reply}</div></td></tr>`;
   });
   const reads = model.reads.map(
-    ({ servedBy, count }) => html`<li>${workerBadge(servedBy?.workerId ?? 0)} has ${count}</li>`,
+    ({ servedBy, count }) =>
+      html`<li>${workerBadge(servedBy ?? { workerId: 0 })} has ${count}</li>`,
   );
   return html`<table class="transcript">
 <caption>Conversation <code>${conversationId}</code>, turn by turn</caption>

@@ -6,6 +6,7 @@ import { LOST_COLOUR, STALE_COLOUR, workerColour } from "./html-palette.ts";
 import { REPORT_CSS } from "./html-styles.ts";
 import { transcriptHtml, workerBadge } from "./html-transcript.ts";
 import { pickConversation } from "./transcript.ts";
+import { clusterShape, type WorkerRef, workerColourIndex, workerLongName } from "./worker-name.ts";
 import type { RunReport } from "./write-json.ts";
 
 /**
@@ -121,7 +122,7 @@ function appSection(report: RunReport): SafeHtml {
   const shape = [
     `${o.conversations} conversations × ${o.turns} turns`,
     `${o.connections} connections`,
-    `${summary.workers} worker(s)`,
+    clusterShape(summary.workers, o.hosts?.length ?? 1),
     o.sticky ? "sticky" : "",
     o.overlap > 1 ? `overlap ${o.overlap}` : "",
     o.retryRate > 0 ? `retry-rate ${o.retryRate}` : "",
@@ -173,23 +174,35 @@ function lostStaleChart({ check }: RunReport): SafeHtml {
 }
 
 function workerChart({ load }: RunReport): SafeHtml {
-  const perWorker = new Map<number, number>();
+  // Keyed by host and worker: worker 1 of host 1 and worker 1 of host 2 are two bars.
+  const perWorker = new Map<string, { worker: WorkerRef; turns: number }>();
   for (const turn of load.turns) {
     if (turn.outcome !== "ok" || !turn.servedBy) continue;
-    perWorker.set(turn.servedBy.workerId, (perWorker.get(turn.servedBy.workerId) ?? 0) + 1);
+    const name = workerLongName(turn.servedBy);
+    const entry = perWorker.get(name) ?? { worker: turn.servedBy, turns: 0 };
+    entry.turns++;
+    perWorker.set(name, entry);
   }
-  const workers = [...perWorker.entries()].sort(([a], [b]) => a - b);
+  const workers = [...perWorker.entries()]
+    .sort(([, a], [, b]) => workerColourIndex(a.worker) - workerColourIndex(b.worker))
+    .map(([name, entry]) => ({ name, ...entry }));
   if (workers.length === 0) return html`<p class="muted">No acknowledged turn.</p>`;
   const chart = barChart({
-    description: `Acknowledged turns per worker: ${workers.map(([w, n]) => `worker ${w} ${n}`).join(", ")}.`,
-    groups: workers.map(([worker, n]) => ({
-      label: `worker ${worker}`,
+    description: `Acknowledged turns per worker: ${workers.map((w) => `${w.name} ${w.turns}`).join(", ")}.`,
+    groups: workers.map(({ name, worker, turns }) => ({
+      label: name,
       bars: [
-        { value: n, colour: workerColour(worker).strong, label: `worker ${worker}: ${n} turns` },
+        {
+          value: turns,
+          colour: workerColour(workerColourIndex(worker)).strong,
+          label: `${name}: ${turns} turns`,
+        },
       ],
     })),
     showValues: true,
   });
-  const list = workers.map(([worker, n]) => html`<li>${workerBadge(worker)} ${n} turns</li>`);
+  const list = workers.map(
+    ({ worker, turns }) => html`<li>${workerBadge(worker)} ${turns} turns</li>`,
+  );
   return html`${chart}<ul class="reads">${list}</ul>`;
 }

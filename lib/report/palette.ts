@@ -1,15 +1,15 @@
 import pc from "picocolors";
 import type { Verdict } from "../check/types.ts";
+import { workerColourIndex, workerName } from "./worker-name.ts";
 
 const WORKER_COLOURS = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red] as const;
 
-/** "w2" in a colour of its own, so a reader can follow one worker down a transcript. */
-export function workerTag(workerId: number | undefined, host?: string): string {
+/** "w2" (or "h2/w1") in a colour of its own, so a reader can follow one worker down a transcript. */
+export function workerTag(workerId: number | undefined, hostname?: string): string {
   if (workerId === undefined) return pc.dim("-");
-  // Several app clusters stand for several machines, "host-N": "h2/w1" tells them apart.
-  const hostNumber = Number(host?.match(/^host-(\d+)$/)?.[1] ?? 0);
-  const colour = WORKER_COLOURS[(workerId + 4 * hostNumber) % WORKER_COLOURS.length] ?? pc.white;
-  return colour(hostNumber ? `h${hostNumber}/w${workerId}` : `w${workerId}`);
+  const worker = { workerId, hostname };
+  const colour = WORKER_COLOURS[workerColourIndex(worker) % WORKER_COLOURS.length] ?? pc.white;
+  return colour(workerName(worker));
 }
 
 export function verdictTag(verdict: Verdict): string {

@@ -7,6 +7,7 @@ import type { AppName } from "../types.ts";
 import { countTag, verdictTag } from "./palette.ts";
 import type { RunSummary } from "./summary.ts";
 import { pickConversation, renderTranscript } from "./transcript.ts";
+import { clusterShape } from "./worker-name.ts";
 
 /** The full report of one run, meant to be readable when projected in a workshop. */
 export function renderReport(summary: RunSummary, load: LoadResult, check: CheckResult): string {
@@ -61,9 +62,7 @@ export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckR
   const t = check.totals;
   const hosts = load.options.hosts?.length ?? 1;
   const shape = [
-    hosts > 1
-      ? `${hosts} hosts x ${summary.workers / hosts} workers`
-      : `${summary.workers} workers`,
+    clusterShape(summary.workers, hosts),
     load.options.overlap > 1 ? `overlap ${load.options.overlap}` : "",
     load.options.retryRate > 0 ? `retry-rate ${load.options.retryRate}` : "",
     summary.sticky ? "sticky" : "",

@@ -29,7 +29,7 @@ export function transcriptModel(load: LoadResult, conversationId: string): Trans
     .filter((t) => t.conversationId === conversationId)
     .sort((a, b) => a.index - b.index);
   const rows = turns.map((turn) => {
-    const expected = 2 * acknowledgedBefore(turns, turn.sentAt) + 1;
+    const expected = 2 * acknowledgedBefore(turns, turn) + 1;
     const basedOn = messagesBasedOn(turn);
     return {
       turn,

@@ -1,5 +1,5 @@
 import { Cluster, Redis } from "ioredis";
-import type { AppConfig } from "../config.ts";
+import { type AppConfig, parseClusterNodes } from "../config.ts";
 
 /** What the store and the turn gate run on: one Redis, or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -29,24 +29,6 @@ export function createRedisClient(url: string): Redis {
     enableAutoPipelining: false,
     lazyConnect: false,
   });
-}
-
-/** `"127.0.0.1:7000,127.0.0.1:7001"` -> the startup nodes of a cluster client. */
-export function parseClusterNodes(nodes: string): { host: string; port: number }[] {
-  const parsed = nodes
-    .split(",")
-    .map((node) => node.trim())
-    .filter((node) => node !== "")
-    .map((node) => {
-      const match = /^(.+):(\d{1,5})$/.exec(node);
-      const port = Number(match?.[2]);
-      if (!match?.[1] || port < 1 || port > 65535) {
-        throw new Error(`REDIS_CLUSTER_NODES: "${node}" is not host:port`);
-      }
-      return { host: match[1], port };
-    });
-  if (parsed.length === 0) throw new Error("REDIS_CLUSTER_NODES: no host:port given");
-  return parsed;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type IncomingMessage, request, type ServerResponse } from "node:http";
 import { issueToken } from "../auth.ts";
+import { CONVERSATION_ID_PATTERN } from "../http/schemas.ts";
 import { sendJsonError } from "./respond.ts";
 
 /** One of the two apps the page talks to. */
@@ -9,11 +10,15 @@ export interface Upstream {
   url: string;
 }
 
+function conversationRoute(action: string): RegExp {
+  return new RegExp(`^/conversations/${CONVERSATION_ID_PATTERN}/${action}$`);
+}
+
 // Only the HTTP contract goes through: the page server is not an open relay to the apps.
 const ROUTES = [
   { method: "GET", path: /^\/healthz$/, auth: false },
-  { method: "POST", path: /^\/conversations\/[A-Za-z0-9_-]{1,100}\/turns$/, auth: true },
-  { method: "GET", path: /^\/conversations\/[A-Za-z0-9_-]{1,100}\/messages$/, auth: true },
+  { method: "POST", path: conversationRoute("turns"), auth: true },
+  { method: "GET", path: conversationRoute("messages"), auth: true },
 ] as const;
 
 /** The id the page makes once per browser tab; it becomes the user of the signed token. */

@@ -8,7 +8,7 @@ import { sendJsonError } from "./respond.ts";
 import { serveStatic } from "./static-files.ts";
 
 /** The page's own files (web/ at the repository's root). */
-export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
+const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
 
 export interface WebServerOptions {
   brokenUrl: string;
@@ -21,7 +21,6 @@ export interface WebServerOptions {
 export interface RunningWebServer {
   url: string;
   port: number;
-  server: Server;
   close(): Promise<void>;
 }
 
@@ -29,7 +28,7 @@ export interface RunningWebServer {
  * The side-by-side page: static files from web/, and `/api/broken/*`, `/api/fixed/*`
  * proxied to the two apps (see proxyToApp), so the page needs neither CORS nor a token.
  */
-export function createWebServer(options: WebServerOptions): Server {
+function createWebServer(options: WebServerOptions): Server {
   const root = options.webRoot ?? WEB_ROOT;
   const upstreams: Record<string, Upstream> = {
     broken: { name: "broken", url: options.brokenUrl.replace(/\/+$/, "") },
@@ -65,7 +64,6 @@ export async function startWebServer(
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    server,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

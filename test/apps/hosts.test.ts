@@ -1,7 +1,4 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runDemo } from "../../lib/demo/run-demo.ts";
 import { runApp } from "../helpers/run-app.ts";
 
 // Two independent app clusters stand for two machines behind a load balancer.
@@ -31,21 +28,7 @@ describe("several hosts", () => {
   });
 
   it("fixed on a local 3-master Redis Cluster, across both hosts: valid, nothing changes but configuration", async () => {
-    const { summary, check } = await runDemo({
-      app: "fixed",
-      scenario: "memory",
-      ...load,
-      connections: 8,
-      sticky: false,
-      "retry-rate": 0,
-      timeout: 10,
-      "max-seconds": 60,
-      help: false,
-      agentLatencyMs: 5,
-      logDir: join(tmpdir(), "agent-sandbox-test-logs"),
-      progress: false,
-      redisCluster: true,
-    });
+    const { summary, check } = await runApp("fixed", { ...load, redisCluster: true });
     expect(check.anomalies).toEqual([]);
     expect(summary.verdict).toBe("valid");
     expect(summary.acknowledged).toBe(12 * 6);

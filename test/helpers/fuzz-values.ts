@@ -23,7 +23,7 @@ export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
 export const ID_CHARS = /^[A-Za-z0-9_-]+$/;
 
 /** Characters that are no part of an id: Redis key and glob metacharacters, traversal, unicode edges. */
-export const HOSTILE_CHARS = [
+const HOSTILE_CHARS = [
   "{",
   "}",
   ":",

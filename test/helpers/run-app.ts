@@ -1,6 +1,6 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DemoResult, runDemo } from "../../lib/demo/run-demo.ts";
+import { type DemoOptions, type DemoResult, runDemo } from "../../lib/demo/run-demo.ts";
 import type { LoadFlags } from "../../lib/load/cli-options.ts";
 import type { ScenarioName } from "../../lib/scenarios.ts";
 import type { AppName } from "../../lib/types.ts";
@@ -8,7 +8,7 @@ import type { AppName } from "../../lib/types.ts";
 /** Runs exactly what `npm run demo:<app>` runs (real cluster, real Redis, real HTTP). */
 export function runApp(
   app: AppName,
-  flags: Partial<LoadFlags> = {},
+  flags: Partial<LoadFlags> & Pick<DemoOptions, "redisCluster"> = {},
   scenario: ScenarioName = "memory",
   note?: (message: string) => void,
   env?: Record<string, string>,

@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { type Browser, chromium } from "playwright-core";
 
 /** Debian's chromium; playwright-core never downloads a browser of its own here. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Where browser tests leave their screenshots (a test artifact, git-ignored with .runs/). */
 export const SCREENSHOT_DIR = ".runs/screenshots";

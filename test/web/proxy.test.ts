@@ -1,10 +1,11 @@
 import { once } from "node:events";
-import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyToken } from "../../lib/auth.ts";
 import { freePort } from "../../lib/net.ts";
 import { type RunningWebServer, startWebServer } from "../../lib/web/server.ts";
+import { sendExact } from "../helpers/raw-http.ts";
 
 const SECRET = "proxy-test-secret";
 const SESSION = "abcdef0123456789";
@@ -33,21 +34,9 @@ async function fakeApp() {
   return { url: `http://127.0.0.1:${port}`, seen, connections: () => connections, server };
 }
 
-/** A raw request, so the path reaches the server exactly as written (fetch would normalize it). */
-function raw(url: string, path: string, method = "GET", headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>(
-    (resolve, reject) => {
-      const req = request(`${url}${path}`, { method, headers }, (res) => {
-        let body = "";
-        res.on("data", (chunk: Buffer) => {
-          body += chunk.toString("utf8");
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
-      req.on("error", reject);
-      req.end();
-    },
-  );
+/** A request with its path sent exactly as written ("..", "%2e%2e" reach the server). */
+function exact(port: number, path: string, method = "GET") {
+  return sendExact(port, { method, path, headers: {} });
 }
 
 describe("the page server's proxy", () => {
@@ -104,9 +93,9 @@ describe("the page server's proxy", () => {
     const noSession = await fetch(`${web.url}/api/broken/conversations/c-1/messages`);
     expect(noSession.status).toBe(400);
     expect(await noSession.json()).toMatchObject({ error: { code: "invalid_session" } });
-    const other = await raw(web.url, "/api/broken/admin", "DELETE");
+    const other = await exact(web.port, "/api/broken/admin", "DELETE");
     expect(other.status).toBe(404);
-    const noApp = await raw(web.url, "/api/elsewhere/healthz");
+    const noApp = await exact(web.port, "/api/elsewhere/healthz");
     expect(noApp.status).toBe(404);
     expect(app.seen.length).toBe(count);
   });
@@ -139,7 +128,7 @@ describe("the page server's proxy", () => {
       "text/javascript",
     );
     for (const path of ["/%2e%2e/package.json", "/../lib/auth.ts", "/%E0%A4%A", "/nope.js"]) {
-      expect((await raw(web.url, path)).status).toBe(404);
+      expect((await exact(web.port, path)).status).toBe(404);
     }
   });
 });

@@ -2,30 +2,13 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { askRedis } from "../../../lib/processes/ask-redis.ts";
 import {
   type RedisClusterHandle,
   RedisClusterToolMissingError,
   startLocalRedisCluster,
 } from "../../../lib/processes/redis-cluster.ts";
-
-/** One command on a fresh connection to one node; rejects when nothing listens. */
-async function ask(port: number, ...command: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    return await client.call(...command);
-  } finally {
-    client.disconnect();
-  }
-}
 
 describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
   let cluster: RedisClusterHandle;
@@ -41,7 +24,7 @@ describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
     expect(cluster.ports).toHaveLength(3);
     expect(cluster.nodes).toBe(cluster.ports.map((port) => `127.0.0.1:${port}`).join(","));
     for (const port of cluster.ports) {
-      const info = String(await ask(port, "CLUSTER", "INFO"));
+      const info = String(await askRedis({ host: "127.0.0.1", port }, "CLUSTER", "INFO"));
       expect(info).toContain("cluster_state:ok");
       expect(info).toContain("cluster_slots_assigned:16384");
       expect(info).toContain("cluster_known_nodes:3");
@@ -55,7 +38,8 @@ describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
     await cluster.stop();
     await cluster.stop(); // twice is fine
     expect(existsSync(dir)).toBe(false);
-    for (const port of ports) await expect(ask(port, "PING")).rejects.toThrow();
+    for (const port of ports)
+      await expect(askRedis({ host: "127.0.0.1", port }, "PING")).rejects.toThrow();
   });
 });
 

@@ -1,4 +1,3 @@
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../../lib/auth.ts";
 import { checkRun } from "../../../lib/check/checker.ts";
@@ -9,6 +8,7 @@ import {
   startAppCluster,
   waitForStore,
 } from "../../../lib/processes/app-cluster.ts";
+import { askRedis } from "../../../lib/processes/ask-redis.ts";
 import {
   type RedisClusterHandle,
   startLocalRedisCluster,
@@ -98,14 +98,9 @@ describe("the fixed app (4 workers) on a real Redis Cluster (3 masters)", () => 
         expect(messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(expected);
       }
       // The history is stored on the master that serves the conversation's slot.
-      const node = new Redis({ port: masterOf.get(id), lazyConnect: true });
-      await node.connect();
-      try {
-        const keys = conversationKeys(conversationKey(PREFIX, identity, id));
-        expect(await node.llen(keys.messages)).toBe(6);
-      } finally {
-        node.disconnect();
-      }
+      const keys = conversationKeys(conversationKey(PREFIX, identity, id));
+      const master = { host: "127.0.0.1", port: masterOf.get(id) ?? 0 };
+      expect(await askRedis(master, "LLEN", keys.messages)).toBe(6);
     }
   });
 

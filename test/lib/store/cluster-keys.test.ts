@@ -1,6 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseClusterNodes } from "../../../lib/config.ts";
 import { conversationKey } from "../../../lib/keys.ts";
+import { askRedis } from "../../../lib/processes/ask-redis.ts";
 import {
   type RedisClusterHandle,
   startLocalRedisCluster,
@@ -9,7 +11,6 @@ import { conversationKeys } from "../../../lib/store/commands.ts";
 import {
   createRedisClusterClient,
   createStoreClient,
-  parseClusterNodes,
   type RedisClient,
   waitUntilReady,
 } from "../../../lib/store/redis-client.ts";
@@ -157,14 +158,9 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
         "a t2",
       ]);
       // The keys really live on that master.
-      const node = new Redis({ port, lazyConnect: true });
-      await node.connect();
-      try {
-        expect(await node.llen(conversationKeys(key).messages)).toBe(4);
-        expect(await node.exists(conversationKeys(key).turns)).toBe(1);
-      } finally {
-        node.disconnect();
-      }
+      const master = { host: "127.0.0.1", port };
+      expect(await askRedis(master, "LLEN", conversationKeys(key).messages)).toBe(4);
+      expect(await askRedis(master, "EXISTS", conversationKeys(key).turns)).toBe(1);
     }
   });
 });

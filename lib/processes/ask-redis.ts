@@ -1,0 +1,31 @@
+import { Redis } from "ioredis";
+
+/** A Redis URL, or one node's address. */
+export type RedisTarget = string | { host: string; port: number };
+
+/**
+ * One command on a fresh, short-lived connection that never retries: for probing a Redis
+ * that may not be up yet. Rejects when nothing answers within about a second.
+ */
+export async function askRedis(
+  target: RedisTarget,
+  command: string,
+  ...args: string[]
+): Promise<unknown> {
+  const options = {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+  };
+  const client =
+    typeof target === "string" ? new Redis(target, options) : new Redis({ ...target, ...options });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    return await client.call(command, ...args);
+  } finally {
+    client.disconnect();
+  }
+}
