@@ -8,20 +8,20 @@ import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { z } from "zod";
-import { CONTENDERS, startBenchApps } from "../lib/bench/bench-apps.ts";
-import { measureGrowth } from "../lib/bench/growth.ts";
-import { checkTtl, measureWorkerMemory } from "../lib/bench/memory.ts";
+import { CONTENDERS, startBenchApps } from "../lab/bench/bench-apps.ts";
+import { measureGrowth } from "../lab/bench/growth.ts";
+import { checkTtl, measureWorkerMemory } from "../lab/bench/memory.ts";
 import {
   renderGrowth,
   renderMemory,
   renderRoundTrips,
   renderThroughput,
-} from "../lib/bench/render.ts";
-import { measureRoundTrips } from "../lib/bench/round-trips.ts";
-import { measureThroughput } from "../lib/bench/throughput.ts";
-import { commaList, count, parseFlagsOrExit } from "../lib/load/cli-options.ts";
-import { askRedis } from "../lib/processes/ask-redis.ts";
-import { writeJson } from "../lib/report/write-json.ts";
+} from "../lab/bench/render.ts";
+import { measureRoundTrips } from "../lab/bench/round-trips.ts";
+import { measureThroughput } from "../lab/bench/throughput.ts";
+import { commaList, count, parseFlagsOrExit } from "../lab/load/cli-options.ts";
+import { askRedis } from "../lab/processes/ask-redis.ts";
+import { writeJson } from "../lab/report/write-json.ts";
 
 const SECTIONS = ["throughput", "round-trips", "growth", "memory"] as const;
 

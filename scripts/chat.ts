@@ -7,13 +7,13 @@
  */
 import { parseArgs } from "node:util";
 import pc from "picocolors";
-import { issueToken } from "../lib/auth.ts";
-import { type ChatTarget, findOrStartApp } from "../lib/chat-cli/app-target.ts";
-import { runChatLoop } from "../lib/chat-cli/chat-loop.ts";
-import { banner } from "../lib/chat-cli/format.ts";
-import { ChatSession } from "../lib/chat-cli/session.ts";
-import { DEV_AUTH_SECRET } from "../lib/config.ts";
-import { parseApp, parseScenario, SCENARIOS } from "../lib/scenarios.ts";
+import { type ChatTarget, findOrStartApp } from "../lab/learn/chat/app-target.ts";
+import { runChatLoop } from "../lab/learn/chat/chat-loop.ts";
+import { banner } from "../lab/learn/chat/format.ts";
+import { ChatSession } from "../lab/learn/chat/session.ts";
+import { parseApp, parseScenario, SCENARIOS } from "../scenarios/catalogue.ts";
+import { issueToken } from "../service/auth/tokens.ts";
+import { DEV_AUTH_SECRET } from "../service/config.ts";
 
 const HELP = `Usage: npm run chat -- --app broken|fixed [options]
   --app broken|fixed   the app to chat with

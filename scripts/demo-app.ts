@@ -8,13 +8,13 @@
  */
 import { parseArgs } from "node:util";
 import pc from "picocolors";
-import { runDemo } from "../lib/demo/run-demo.ts";
-import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lib/load/cli-options.ts";
-import { RedisNotInstalledError } from "../lib/processes/redis-server.ts";
-import { defaultHtmlFile, writeHtmlReport } from "../lib/report/html.ts";
-import { renderReport, renderScenarioNotes } from "../lib/report/print.ts";
-import { writeRunReport } from "../lib/report/write-json.ts";
-import { getScenario, parseApp, parseScenario, SCENARIO_NAMES } from "../lib/scenarios.ts";
+import { runDemo } from "../lab/learn/demo/run-demo.ts";
+import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lab/load/cli-options.ts";
+import { RedisNotInstalledError } from "../lab/processes/redis-server.ts";
+import { defaultHtmlFile, writeHtmlReport } from "../lab/report/html.ts";
+import { renderReport, renderScenarioNotes } from "../lab/report/print.ts";
+import { writeRunReport } from "../lab/report/write-json.ts";
+import { getScenario, parseApp, parseScenario, SCENARIO_NAMES } from "../scenarios/catalogue.ts";
 
 const HELP = `Usage: npm run demo:broken|demo:fixed -- [options]
   --app broken|fixed    (set by the npm script)

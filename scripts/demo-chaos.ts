@@ -8,12 +8,12 @@
  */
 import { parseArgs } from "node:util";
 import pc from "picocolors";
-import { CHAOS_HELP, chaosFlagSpec, parseChaosFlags } from "../lib/chaos/cli-options.ts";
-import { chaosNotes, chaosVerdictLine, renderChaosTable } from "../lib/chaos/render.ts";
-import { type ChaosCase, DEFAULT_CHAOS_OPTIONS, runChaosCase } from "../lib/chaos/run-case.ts";
-import { RedisNotInstalledError } from "../lib/processes/redis-server.ts";
-import { verdictTag } from "../lib/report/palette.ts";
-import { writeJson } from "../lib/report/write-json.ts";
+import { CHAOS_HELP, chaosFlagSpec, parseChaosFlags } from "../lab/chaos/cli-options.ts";
+import { chaosNotes, chaosVerdictLine, renderChaosTable } from "../lab/chaos/render.ts";
+import { type ChaosCase, DEFAULT_CHAOS_OPTIONS, runChaosCase } from "../lab/chaos/run-case.ts";
+import { RedisNotInstalledError } from "../lab/processes/redis-server.ts";
+import { verdictTag } from "../lab/report/palette.ts";
+import { writeJson } from "../lab/report/write-json.ts";
 
 const { values } = parseArgs({ options: chaosFlagSpec });
 if (values.help) {

@@ -9,9 +9,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import concurrently from "concurrently";
 import pc from "picocolors";
-import { defaultHtmlFile, writeHtmlReport } from "../lib/report/html.ts";
-import { renderComparison } from "../lib/report/print.ts";
-import type { RunReport } from "../lib/report/write-json.ts";
+import { defaultHtmlFile, writeHtmlReport } from "../lab/report/html.ts";
+import { renderComparison } from "../lab/report/print.ts";
+import type { RunReport } from "../lab/report/write-json.ts";
 
 /** Removes `--name VALUE` / `--name=VALUE` from args; returns the value (the demo sets these per app). */
 function takeOption(args: string[], name: string): string | undefined {

@@ -7,12 +7,12 @@
  */
 import { parseArgs } from "node:util";
 import pc from "picocolors";
-import { checkExercise, displayPath } from "../lib/exercises/check.ts";
-import { ensureExercise, resetExercise, variantFile } from "../lib/exercises/prepare.ts";
-import { renderList, renderOutcome } from "../lib/exercises/report.ts";
-import { saveStatus } from "../lib/exercises/status.ts";
-import { watchAndRun } from "../lib/exercises/watch.ts";
-import { EXERCISE_NAMES, type ScenarioName } from "../lib/scenarios.ts";
+import { checkExercise, displayPath } from "../lab/learn/exercises/check.ts";
+import { ensureExercise, resetExercise, variantFile } from "../lab/learn/exercises/prepare.ts";
+import { renderList, renderOutcome } from "../lab/learn/exercises/report.ts";
+import { saveStatus } from "../lab/learn/exercises/status.ts";
+import { watchAndRun } from "../lab/learn/exercises/watch.ts";
+import { EXERCISE_NAMES, type ScenarioName } from "../scenarios/catalogue.ts";
 
 const HELP = `Usage: npm run exercise -- [name] [options]
   (no name), --list     the exercises: ${EXERCISE_NAMES.join(", ")}

@@ -7,22 +7,22 @@
  */
 import { parseArgs } from "node:util";
 import pc from "picocolors";
-import { issueToken } from "../lib/auth.ts";
-import { checkRun } from "../lib/check/checker.ts";
-import { DEV_AUTH_SECRET } from "../lib/config.ts";
+import { checkRun } from "../lab/check/checker.ts";
 import {
   LOAD_FLAGS_HELP,
   loadFlagSpec,
   parseLoadFlags,
   resendRefused,
-} from "../lib/load/cli-options.ts";
-import { requestJson } from "../lib/load/http-json.ts";
-import { runLoad } from "../lib/load/run-load.ts";
-import { writeHtmlReport } from "../lib/report/html.ts";
-import { renderReport } from "../lib/report/print.ts";
-import { summarize } from "../lib/report/summary.ts";
-import { writeRunReport } from "../lib/report/write-json.ts";
-import type { HealthResponse } from "../lib/types.ts";
+} from "../lab/load/cli-options.ts";
+import { requestJson } from "../lab/load/http-json.ts";
+import { runLoad } from "../lab/load/run-load.ts";
+import { writeHtmlReport } from "../lab/report/html.ts";
+import { renderReport } from "../lab/report/print.ts";
+import { summarize } from "../lab/report/summary.ts";
+import { writeRunReport } from "../lab/report/write-json.ts";
+import { issueToken } from "../service/auth/tokens.ts";
+import { DEV_AUTH_SECRET } from "../service/config.ts";
+import type { HealthResponse } from "../service/contract.ts";
 
 const { values } = parseArgs({ options: { ...loadFlagSpec, url: { type: "string" } } });
 if (values.help || !values.url) {

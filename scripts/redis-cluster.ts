@@ -7,7 +7,7 @@
 import {
   RedisClusterToolMissingError,
   startLocalRedisCluster,
-} from "../lib/processes/redis-cluster.ts";
+} from "../lab/processes/redis-cluster.ts";
 
 let cluster: Awaited<ReturnType<typeof startLocalRedisCluster>>;
 try {

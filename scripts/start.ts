@@ -6,11 +6,11 @@
  */
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
-import { runCluster } from "../lib/cluster.ts";
-import { DEFAULT_PORTS, loadConfig, warnIfDevSecret } from "../lib/config.ts";
-import { logger } from "../lib/logger.ts";
-import { parseApp, parseScenario } from "../lib/scenarios.ts";
-import { startAppServer } from "../lib/worker.ts";
+import { parseApp, parseScenario } from "../scenarios/catalogue.ts";
+import { startAppServer } from "../scenarios/start-variant.ts";
+import { runCluster } from "../service/cluster.ts";
+import { DEFAULT_PORTS, loadConfig, warnIfDevSecret } from "../service/config.ts";
+import { logger } from "../service/logger.ts";
 
 const { values } = parseArgs({
   options: { app: { type: "string" }, scenario: { type: "string" } },

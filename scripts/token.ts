@@ -5,8 +5,8 @@
  *   npm run token -- acme ann --ttl 3600
  */
 import { parseArgs } from "node:util";
-import { issueToken } from "../lib/auth.ts";
-import { DEV_AUTH_SECRET } from "../lib/config.ts";
+import { issueToken } from "../service/auth/tokens.ts";
+import { DEV_AUTH_SECRET } from "../service/config.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -6,8 +6,8 @@
  * Tokens are signed with AUTH_SECRET (or the development default): use the apps' secret.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_PORTS, DEV_AUTH_SECRET } from "../lib/config.ts";
-import { startWebServer } from "../lib/web/server.ts";
+import { startWebServer } from "../lab/learn/page/server.ts";
+import { DEFAULT_PORTS, DEV_AUTH_SECRET } from "../service/config.ts";
 
 const HELP = `Usage: npm run start:web -- [options]
   --port N            listening port (default PORT_WEB or 3000)

@@ -1,4 +1,3 @@
-import { AssistantAgent } from "../../lib/agent.ts";
 import {
   assistantMessage,
   type ChatService,
@@ -7,8 +6,9 @@ import {
   type Turn,
   type TurnResult,
   userMessage,
-} from "../../lib/chat-service.ts";
-import type { ChatMessage } from "../../lib/types.ts";
+} from "../../service/chat/chat-service.ts";
+import type { ChatMessage } from "../../service/contract.ts";
+import { AssistantAgent } from "../../service/model/agent.ts";
 
 /**
  * BROKEN: the conversation history lives in this object, in this worker's memory.

@@ -1,14 +1,14 @@
-import { AssistantAgent } from "../../lib/agent.ts";
+import { GroupChat, GroupChatManager } from "../../scenarios/group-chat.ts";
 import {
   assistantMessage,
   type ServiceDeps,
   type Turn,
   type TurnResult,
   userMessage,
-} from "../../lib/chat-service.ts";
-import { GroupChat, GroupChatManager } from "../../lib/group-chat.ts";
-import { StoredChatService } from "../../lib/stored-chat-service.ts";
-import type { ChatMessage } from "../../lib/types.ts";
+} from "../../service/chat/chat-service.ts";
+import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
+import type { ChatMessage } from "../../service/contract.ts";
+import { AssistantAgent } from "../../service/model/agent.ts";
 
 /**
  * BROKEN: a new GroupChat, with an empty message list, and a new GroupChatManager on

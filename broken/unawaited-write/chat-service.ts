@@ -3,8 +3,8 @@ import {
   type Turn,
   type TurnResult,
   userMessage,
-} from "../../lib/chat-service.ts";
-import { StoredChatService } from "../../lib/stored-chat-service.ts";
+} from "../../service/chat/chat-service.ts";
+import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
 
 /**
  * BROKEN: the append is started but not awaited, so the answer goes out before the

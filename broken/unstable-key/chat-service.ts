@@ -1,6 +1,6 @@
-import type { ConversationRef, Turn, TurnResult } from "../../lib/chat-service.ts";
-import { StoredChatService } from "../../lib/stored-chat-service.ts";
-import type { ChatMessage } from "../../lib/types.ts";
+import type { ConversationRef, Turn, TurnResult } from "../../service/chat/chat-service.ts";
+import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
+import type { ChatMessage } from "../../service/contract.ts";
 
 /**
  * BROKEN: the state key comes from the client's X-Session header when it sends one, and

@@ -3,9 +3,9 @@ import {
   type Turn,
   type TurnResult,
   userMessage,
-} from "../../lib/chat-service.ts";
-import { StoredChatService } from "../../lib/stored-chat-service.ts";
-import type { ChatMessage } from "../../lib/types.ts";
+} from "../../service/chat/chat-service.ts";
+import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
+import type { ChatMessage } from "../../service/contract.ts";
 
 interface ConversationState {
   messages: ChatMessage[];

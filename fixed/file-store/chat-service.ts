@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { ServiceDeps } from "../../lib/chat-service.ts";
-import { StoredChatService } from "../../lib/stored-chat-service.ts";
+import type { ServiceDeps } from "../../service/chat/chat-service.ts";
+import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
 
 /**
  * FIXED: every worker reads and writes one shared directory; each write replaces the

@@ -1,4 +1,3 @@
-import { AssistantAgent } from "../../lib/agent.ts";
 import {
   assistantMessage,
   type ChatService,
@@ -7,9 +6,10 @@ import {
   type Turn,
   type TurnResult,
   userMessage,
-} from "../../lib/chat-service.ts";
-import type { ConversationStore } from "../../lib/store/conversation-store.ts";
-import type { ChatMessage } from "../../lib/types.ts";
+} from "../../service/chat/chat-service.ts";
+import type { ChatMessage } from "../../service/contract.ts";
+import { AssistantAgent } from "../../service/model/agent.ts";
+import type { ConversationStore } from "../../service/store/conversation-store.ts";
 
 /**
  * FIXED: this object keeps no conversation state. Every turn rehydrates the history

@@ -3,8 +3,8 @@ import {
   type Turn,
   type TurnResult,
   userMessage,
-} from "../../lib/chat-service.ts";
-import { StoredChatService } from "../../lib/stored-chat-service.ts";
+} from "../../service/chat/chat-service.ts";
+import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
 
 /**
  * FIXED: the append is awaited before answering, so when the client sees the reply the

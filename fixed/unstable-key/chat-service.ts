@@ -1,6 +1,6 @@
-import type { ConversationRef, Turn, TurnResult } from "../../lib/chat-service.ts";
-import { StoredChatService } from "../../lib/stored-chat-service.ts";
-import type { ChatMessage } from "../../lib/types.ts";
+import type { ConversationRef, Turn, TurnResult } from "../../service/chat/chat-service.ts";
+import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
+import type { ChatMessage } from "../../service/contract.ts";
 
 /**
  * FIXED: the state key is the canonical one the HTTP layer derived from the verified

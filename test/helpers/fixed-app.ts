@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
-import { type AppCluster, startAppCluster } from "../../lib/processes/app-cluster.ts";
+import { type AppCluster, startAppCluster } from "../../lab/processes/app-cluster.ts";
 import {
   ensureRedis,
   type RedisHandle,
   startPrivateRedis,
-} from "../../lib/processes/redis-server.ts";
+} from "../../lab/processes/redis-server.ts";
 
 /** A real fixed cluster on a real Redis, with an ioredis client to look at what it stored. */
 export interface FixedApp {

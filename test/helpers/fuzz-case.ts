@@ -1,4 +1,4 @@
-import type { Identity } from "../../lib/types.ts";
+import type { Identity } from "../../service/contract.ts";
 import type { ClientErrorCode } from "./fuzz-values.ts";
 import type { ExactRequest } from "./raw-http.ts";
 

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { issueToken } from "../../lib/auth.ts";
+import { issueToken } from "../../service/auth/tokens.ts";
 import { DROP, type FuzzTarget, httpCase, turn } from "./fuzz-case.ts";
 import { asHeaderBytes, asReceived, hostileId, ID_CHARS } from "./fuzz-values.ts";
 import {

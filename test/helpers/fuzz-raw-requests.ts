@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { issueToken } from "../../lib/auth.ts";
+import { issueToken } from "../../service/auth/tokens.ts";
 import type { FuzzTarget } from "./fuzz-case.ts";
 import type { ClientErrorCode } from "./fuzz-values.ts";
 import { withPayloadEdited } from "./tokens.ts";

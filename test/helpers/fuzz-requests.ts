@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { issueToken } from "../../lib/auth.ts";
+import { issueToken } from "../../service/auth/tokens.ts";
 import { badContentType, badFields, brokenJson, notAnObject } from "./fuzz-body-requests.ts";
 import type { FuzzTarget, HttpFuzzCase } from "./fuzz-case.ts";
 import { badAuthorization, badHeaders } from "./fuzz-header-requests.ts";

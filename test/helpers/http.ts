@@ -1,4 +1,4 @@
-import { requestJson } from "../../lib/load/http-json.ts";
+import { requestJson } from "../../lab/load/http-json.ts";
 
 /** A client for one app under test: JSON in, status + JSON body out, fresh connection each time. */
 export function client(baseUrl: string, token?: string) {

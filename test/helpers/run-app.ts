@@ -1,9 +1,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DemoOptions, type DemoResult, runDemo } from "../../lib/demo/run-demo.ts";
-import type { LoadFlags } from "../../lib/load/cli-options.ts";
-import type { ScenarioName } from "../../lib/scenarios.ts";
-import type { AppName } from "../../lib/types.ts";
+import { type DemoOptions, type DemoResult, runDemo } from "../../lab/learn/demo/run-demo.ts";
+import type { LoadFlags } from "../../lab/load/cli-options.ts";
+import type { ScenarioName } from "../../scenarios/catalogue.ts";
+import type { AppName } from "../../service/contract.ts";
 
 /** Runs exactly what `npm run demo:<app>` runs (real cluster, real Redis, real HTTP). */
 export function runApp(

@@ -1,0 +1,146 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ScenarioName } from "../../scenarios/catalogue.ts";
+import { conversationKey } from "../../service/auth/conversation-key.ts";
+import { issueToken } from "../../service/auth/tokens.ts";
+import { DEV_AUTH_SECRET, loadConfig } from "../../service/config.ts";
+import type { AppName } from "../../service/contract.ts";
+import { conversationKeys } from "../../service/store/commands.ts";
+import { type LoadResult, runLoad } from "../load/run-load.ts";
+import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
+import {
+  ensureRedis,
+  type RedisHandle,
+  type RedisPersistence,
+  startPrivateRedis,
+} from "../processes/redis-server.ts";
+
+/** One contender of the benchmark: an app, the scenario it runs, its label in tables. */
+export interface Contender {
+  label: string;
+  app: AppName;
+  scenario: ScenarioName;
+  env?: Record<string, string>;
+  /** Runs on a private Redis of its own with this persistence (default: the shared one). */
+  persistence?: Exclude<RedisPersistence, "none">;
+}
+
+/** The cost floor, the fix, and the article's whole-history save (sequential: correct, just slow). */
+export const CONTENDERS: readonly Contender[] = [
+  { label: "broken (memory)", app: "broken", scenario: "memory" },
+  { label: "fixed (redis)", app: "fixed", scenario: "memory" },
+  // What an acknowledged turn that survives a crash costs: an fsync before each write's answer.
+  {
+    label: "fixed (redis, AOF always)",
+    app: "fixed",
+    scenario: "memory",
+    persistence: "aof-always",
+  },
+  // No artificial write delay here: this measures the pattern, not the lesson's race window.
+  {
+    label: "naive save",
+    app: "broken",
+    scenario: "naive-save",
+    env: { STORE_WRITE_DELAY_MS: "0" },
+  },
+];
+
+/** The contender a table label names; throws on a label no contender has. */
+export function contenderOf(label: string): Contender {
+  const contender = CONTENDERS.find((c) => c.label === label);
+  if (!contender) throw new Error(`no bench contender is labelled "${label}"`);
+  return contender;
+}
+
+export interface BenchEnvironment {
+  redis: RedisHandle;
+  /** The Redis each contender uses, by label (most share `redis`). */
+  redisUrls: Map<string, string>;
+  apps: Map<string, AppCluster>;
+  secret: string;
+  token: string;
+  /** The Redis keys of one of the bench token's conversations, as the apps derive them. */
+  keysOf(conversationId: string): ReturnType<typeof conversationKeys>;
+  stop(): Promise<void>;
+}
+
+/** Starts Redis and every contender's cluster once, so rounds measure turns, not start-ups. */
+export async function startBenchApps(options: {
+  workers: number;
+  agentLatencyMs: number;
+  extraEnv?: Record<string, string>;
+}): Promise<BenchEnvironment> {
+  const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
+  const redis = await ensureRedis();
+  const apps = new Map<string, AppCluster>();
+  const redisUrls = new Map<string, string>();
+  const ownRedis: RedisHandle[] = [];
+  const stopAll = async () => {
+    for (const app of apps.values()) await app.stop();
+    for (const own of ownRedis) await own.stop();
+    await redis.stop();
+  };
+  try {
+    for (const contender of CONTENDERS) {
+      let url = redis.url;
+      if (contender.persistence) {
+        const own = await startPrivateRedis({ persistence: contender.persistence });
+        ownRedis.push(own);
+        url = own.url;
+      }
+      redisUrls.set(contender.label, url);
+      apps.set(
+        contender.label,
+        await startAppCluster({
+          app: contender.app,
+          scenario: contender.scenario,
+          workers: options.workers,
+          logFile: join(tmpdir(), `agent-sandbox-bench-${contender.app}-${contender.scenario}.log`),
+          env: {
+            REDIS_URL: url,
+            AUTH_SECRET: secret,
+            AGENT_LATENCY_MS: String(options.agentLatencyMs),
+            // Per-turn log lines cost the same in every app; keep them out of the measurement.
+            LOG_LEVEL: "warn",
+            ...contender.env,
+            ...options.extraEnv,
+          },
+        }),
+      );
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  const identity = { tenant: "bench", user: `bench-${process.pid}` };
+  const prefix = options.extraEnv?.REDIS_KEY_PREFIX ?? loadConfig({}).REDIS_KEY_PREFIX;
+  return {
+    redis,
+    redisUrls,
+    apps,
+    secret,
+    token: issueToken(identity, secret),
+    keysOf: (conversationId) => conversationKeys(conversationKey(prefix, identity, conversationId)),
+    stop: stopAll,
+  };
+}
+
+/** One sequential load for measuring (no read-back: the benchmark times turns, not the checker). */
+export function benchLoad(
+  url: string,
+  token: string,
+  shape: { conversations: number; turns: number; connections: number; workers: number },
+): Promise<LoadResult> {
+  return runLoad({
+    url,
+    token,
+    ...shape,
+    sticky: false,
+    overlap: 1,
+    retryRate: 0,
+    timeoutSeconds: 30,
+    maxSeconds: 600,
+    readBack: false,
+    progress: false,
+  });
+}

@@ -1,0 +1,170 @@
+import { join } from "node:path";
+import { issueToken } from "../../service/auth/tokens.ts";
+import { DEV_AUTH_SECRET } from "../../service/config.ts";
+import type { AppName } from "../../service/contract.ts";
+import { checkRun } from "../check/checker.ts";
+import type { CheckResult } from "../check/types.ts";
+import { resendRefused } from "../load/cli-options.ts";
+import { type LoadResult, runLoad } from "../load/run-load.ts";
+import { now } from "../load/scheduler.ts";
+import {
+  type AppCluster,
+  startAppCluster,
+  waitForReplacement,
+  waitForStore,
+} from "../processes/app-cluster.ts";
+import {
+  type PrivateRedis,
+  type RedisPersistence,
+  startPrivateRedis,
+} from "../processes/redis-server.ts";
+import { FAULTS, type FaultEvent, type FaultName } from "./faults.ts";
+import { type ChaosOutcome, measureOutcome } from "./outcome.ts";
+
+export interface ChaosOptions {
+  workers: number;
+  conversations: number;
+  turns: number;
+  connections: number;
+  /** Simulated model latency per turn, in ms: keeps turns in flight when a fault strikes. */
+  agentLatencyMs: number;
+  /** Strike once this share of all turns has been acknowledged (0-1). */
+  strikeAt: number;
+  /** How long Redis stays down in the Redis faults, in ms. */
+  downMs: number;
+  /** How the fixed app's private Redis keeps its data (see RedisPersistence). */
+  persistence: RedisPersistence;
+  /** Pin each conversation to one connection: the broken app then looks healthy until a fault. */
+  sticky: boolean;
+  /** Seconds to wait for one answer before its outcome is unknown. */
+  timeoutSeconds: number;
+  maxSeconds: number;
+  logDir: string;
+  progress: boolean;
+}
+
+export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
+  workers: 4,
+  conversations: 16,
+  turns: 10,
+  connections: 8,
+  agentLatencyMs: 20,
+  strikeAt: 0.3,
+  downMs: 1000,
+  persistence: "aof-always",
+  sticky: true,
+  timeoutSeconds: 3,
+  maxSeconds: 60,
+  logDir: ".runs",
+  progress: false,
+};
+
+/** One fault against one app, and what came of it. */
+export interface ChaosCase {
+  fault: FaultName;
+  app: AppName;
+  /** Why the case did not run (the broken app has no Redis to fail). */
+  skipped?: string;
+  event?: FaultEvent;
+  outcome?: ChaosOutcome;
+  load?: LoadResult;
+  check?: CheckResult;
+  logFile?: string;
+}
+
+/**
+ * A client that waits and resends a definite refusal: during an outage the turn is
+ * refused (503, nothing stored), and goes through once the store is back.
+ */
+export const RESEND_BACKOFF_MS = 100;
+
+/**
+ * Starts the app (the fixed one on a private Redis with the chosen persistence), runs the
+ * load test, strikes with the fault once `strikeAt` of the turns are acknowledged, then
+ * checks every history. Everything started is stopped again, also on failure.
+ */
+export async function runChaosCase(
+  faultName: FaultName,
+  app: AppName,
+  options: ChaosOptions,
+): Promise<ChaosCase> {
+  const fault = FAULTS[faultName];
+  if (fault.needsRedis && app === "broken") {
+    return {
+      fault: faultName,
+      app,
+      skipped: "keeps its state in worker memory: there is no Redis to fail",
+    };
+  }
+  const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
+  let redis: PrivateRedis | undefined;
+  let cluster: AppCluster | undefined;
+  const logFile = join(options.logDir, `chaos-${faultName}-${app}-${Date.now()}.log`);
+  try {
+    if (app === "fixed") redis = await startPrivateRedis({ persistence: options.persistence });
+    cluster = await startAppCluster({
+      app,
+      scenario: "memory",
+      workers: options.workers,
+      logFile,
+      env: {
+        AUTH_SECRET: secret,
+        AGENT_LATENCY_MS: String(options.agentLatencyMs),
+        REDIS_URL: redis?.url,
+        // A turn cut off by the fault leaves its lease behind: let it expire in 2 s, not 60.
+        TURN_LEASE_MS: "2000",
+      },
+    });
+    if (redis) await waitForStore(cluster.url, options.workers);
+
+    const target = { redis, downMs: options.downMs };
+    const strikeAfter = Math.ceil(options.strikeAt * options.conversations * options.turns);
+    const okByPid = new Map<number, number>();
+    let acknowledged = 0;
+    let strike: Promise<FaultEvent> | undefined;
+    const load = await runLoad({
+      url: cluster.url,
+      token: issueToken({ tenant: "chaos", user: `${faultName}-${process.pid}` }, secret),
+      conversations: options.conversations,
+      turns: options.turns,
+      connections: options.connections,
+      workers: options.workers,
+      sticky: options.sticky,
+      overlap: 1,
+      retryRate: 0,
+      timeoutSeconds: options.timeoutSeconds,
+      maxSeconds: options.maxSeconds,
+      progress: options.progress,
+      resendRefused: resendRefused({ "resend-refused": RESEND_BACKOFF_MS }),
+      onAnswer: (answer) => {
+        if (answer.outcome !== "ok" || !answer.servedBy) return;
+        acknowledged++;
+        const pid = answer.servedBy.pid;
+        okByPid.set(pid, (okByPid.get(pid) ?? 0) + 1);
+        if (!strike && acknowledged >= strikeAfter) {
+          strike = fault.inject({ ...target, victimPid: busiest(okByPid) }, now);
+          // Its failure is reported when it is awaited below, not as an unhandled rejection.
+          strike.catch(() => undefined);
+        }
+      },
+    });
+    const event = strike ? await strike : undefined;
+    const replaced =
+      event?.victimPid !== undefined
+        ? await waitForReplacement(cluster.url, options.workers, event.victimPid)
+        : undefined;
+    const check = checkRun(load);
+    const outcome = measureOutcome(load, check, event, replaced);
+    return { fault: faultName, app, event, outcome, load, check, logFile };
+  } finally {
+    await cluster?.stop();
+    await redis?.stop();
+  }
+}
+
+/** The worker that has acknowledged the most turns: its loss shows most. */
+function busiest(okByPid: Map<number, number>): number {
+  let best: [number, number] = [0, -1];
+  for (const entry of okByPid) if (entry[1] > best[1]) best = entry;
+  return best[0];
+}

@@ -1,0 +1,231 @@
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { getScenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
+import { RedisNotInstalledError } from "../../processes/redis-server.ts";
+import { type DemoResult, runDemo } from "../demo/run-demo.ts";
+import { compileExercise } from "./compile.ts";
+import { exerciseFile, ROOT } from "./prepare.ts";
+import type { CheckStatus } from "./status.ts";
+
+export interface CheckOptions {
+  scenario: ScenarioName;
+  workers?: number;
+  conversations?: number;
+  turns?: number;
+  connections?: number;
+  /** Progress bar of turns answered (on a terminal). */
+  progress?: boolean;
+  /** Folder for the cluster's JSON logs (default `.runs/`). */
+  logDir?: string;
+  /** Progress notes for the person watching ("type-checking ...", "started redis-server ..."). */
+  note?: (message: string) => void;
+}
+
+/** One line of what the check found; the kind decides how it is shown. */
+export interface OutcomeMessage {
+  kind: "success" | "failure" | "reason" | "tip" | "note" | "output";
+  text: string;
+}
+
+export interface CheckOutcome {
+  scenario: ScenarioName;
+  /** The learner's file that was checked. */
+  file: string;
+  status: CheckStatus;
+  solved: boolean;
+  /** What the check found, in plain words, in the order to show them. */
+  messages: OutcomeMessage[];
+  /** The load test and the checker's result, when the app ran. */
+  result?: DemoResult;
+  /** The cluster's JSON log of this run, when there is one. */
+  logFile?: string;
+}
+
+/** A path as the learner would type it: relative to the current directory when that is shorter. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
+}
+
+function lines(kind: OutcomeMessage["kind"], text: string, max = 40): OutcomeMessage[] {
+  const all = text.split("\n");
+  const shown =
+    all.length > max ? [...all.slice(0, max), `... (${all.length - max} more lines)`] : all;
+  return shown.map((line) => ({ kind, text: line }));
+}
+
+/** The log of the run that started at `since` (runDemo names it `exercise-<scenario>-<ms>.log`). */
+async function findLog(
+  logDir: string,
+  scenario: string,
+  since: number,
+): Promise<string | undefined> {
+  if (!existsSync(logDir)) return undefined;
+  const pattern = new RegExp(`^exercise-${scenario}-(\\d+)\\.log$`);
+  const candidates = (await readdir(logDir))
+    .map((name) => ({ name, at: Number(pattern.exec(name)?.[1] ?? Number.NaN) }))
+    .filter((entry) => entry.at >= since)
+    .sort((a, b) => b.at - a.at);
+  return candidates[0] ? join(logDir, candidates[0].name) : undefined;
+}
+
+/**
+ * What the workers printed when they failed: the first run of non-JSON lines (stderr: an
+ * uncaught error and its stack) in the cluster's log, or else the log's last lines.
+ */
+async function failureExcerpt(file: string, count = 15): Promise<string> {
+  const all = (await readFile(file, "utf8")).trimEnd().split("\n");
+  const isJson = (line: string) => line.startsWith("{");
+  const start = all.findIndex((line) => line.trim() !== "" && !isJson(line));
+  if (start < 0) return all.slice(-count).join("\n");
+  const end = all.findIndex((line, i) => i > start && isJson(line));
+  return all
+    .slice(start, end < 0 ? undefined : end)
+    .filter((line) => line.trim() !== "")
+    .slice(0, count)
+    .join("\n");
+}
+
+/**
+ * Checks the learner's copy of one scenario (`<exercisesDir>/<scenario>/chat-service.ts`):
+ * type check, load, then the app under load with the checker, as `npm run exercise -- <name>`.
+ * Never throws for a failing exercise: the outcome says what happened.
+ */
+export async function checkExercise(options: CheckOptions): Promise<CheckOutcome> {
+  const scenario = getScenario(options.scenario);
+  const name = options.scenario;
+  const file = exerciseFile(name);
+  const workers = options.workers ?? 4;
+  const logDir = options.logDir ?? join(ROOT, ".runs");
+  const note = options.note ?? (() => {});
+  const outcome = (
+    status: CheckStatus,
+    messages: OutcomeMessage[],
+    extra: Partial<CheckOutcome> = {},
+  ): CheckOutcome => ({
+    scenario: name,
+    file,
+    status,
+    solved: status === "solved",
+    messages,
+    ...extra,
+  });
+
+  if (!existsSync(file)) {
+    return outcome("error", [
+      { kind: "failure", text: `There is no exercise file at ${displayPath(file)}.` },
+      { kind: "tip", text: `Create it with: npm run exercise -- --reset ${name}` },
+    ]);
+  }
+
+  note(`type-checking and loading ${displayPath(file)}`);
+  const compiled = await compileExercise(file);
+  if (!compiled.ok) {
+    const what =
+      compiled.stage === "typecheck"
+        ? "Your file does not compile (TypeScript errors), so the app was not started:"
+        : "Your file compiles but Node cannot load it, so the app was not started:";
+    return outcome("does-not-compile", [
+      { kind: "failure", text: what },
+      ...lines("output", compiled.output),
+      { kind: "tip", text: `Fix ${displayPath(file)} and run the check again.` },
+    ]);
+  }
+
+  const startedAt = Date.now();
+  let result: DemoResult;
+  try {
+    result = await runDemo({
+      app: "exercise",
+      scenario: name,
+      workers,
+      conversations: options.conversations ?? 12,
+      turns: options.turns ?? 6,
+      connections: options.connections ?? 8,
+      sticky: false,
+      "retry-rate": 0,
+      timeout: 10,
+      "max-seconds": 120,
+      help: false,
+      agentLatencyMs: 5,
+      logDir,
+      progress: options.progress ?? false,
+      note,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof RedisNotInstalledError) {
+      return outcome("error", [
+        { kind: "failure", text: "The check needs Redis, and there is none:" },
+        ...lines("output", message),
+      ]);
+    }
+    const logFile = await findLog(logDir, name, startedAt);
+    const didNotStart = /exited before it was ready|not ready within/.test(message);
+    const messages: OutcomeMessage[] = [
+      {
+        kind: "failure",
+        text: didNotStart
+          ? `The app did not start with your file: ${message}.`
+          : `The check could not run: ${message}`,
+      },
+    ];
+    if (logFile) {
+      messages.push({
+        kind: "note",
+        text: `From the app's log (${displayPath(logFile)}):`,
+      });
+      messages.push(...lines("output", await failureExcerpt(logFile)));
+    }
+    return outcome(didNotStart ? "did-not-start" : "error", messages, { logFile });
+  }
+
+  const { check } = result;
+  const totals = check.totals;
+  const logLine: OutcomeMessage = {
+    kind: "note",
+    text: `Logs of this run (one JSON line per turn): ${displayPath(result.logFile)}`,
+  };
+  const extra = { result, logFile: result.logFile };
+  if (check.verdict === "valid") {
+    return outcome(
+      "solved",
+      [
+        {
+          kind: "success",
+          text:
+            `Solved: "${scenario.title}". ${totals.acknowledged} turns in ${totals.conversations} ` +
+            `conversations on ${workers} workers: every turn was stored, and every reply was built ` +
+            "from the whole history before it.",
+        },
+        { kind: "note", text: `The reference fix: ${scenario.fix}` },
+        {
+          kind: "note",
+          text: `Compare with: diff -u broken/${name}/chat-service.ts fixed/${name}/chat-service.ts`,
+        },
+        logLine,
+      ],
+      extra,
+    );
+  }
+
+  const headline =
+    check.verdict === "invalid"
+      ? `Not solved yet: with ${workers} workers, the checker found conversation histories that are wrong.`
+      : "Not solved: the run proved nothing either way (the checker's verdict is UNKNOWN).";
+  const messages: OutcomeMessage[] = [
+    { kind: "failure", text: headline },
+    ...check.reasons.map((reason) => ({ kind: "reason" as const, text: reason })),
+    { kind: "tip", text: `In the logs: ${scenario.inTheLogs}` },
+    logLine,
+    { kind: "tip", text: `Hint: ${scenario.hint}` },
+  ];
+  if (scenario.brokenWithOneWorker) {
+    messages.push({
+      kind: "note",
+      text: "This bug shows even with a single worker: look at what one turn does, not only at how turns are spread over workers.",
+    });
+  }
+  return outcome("unsolved", messages, extra);
+}

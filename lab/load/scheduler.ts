@@ -1,0 +1,398 @@
+import { randomUUID } from "node:crypto";
+import type { ServedBy } from "../../service/contract.ts";
+import type { AttemptOutcome, NoAnswer, TurnRecord } from "./records.ts";
+import { turnText } from "./script.ts";
+
+/** What one attempt's answer tells about its turn. */
+export type AttemptAnswer = Pick<
+  TurnRecord,
+  "status" | "servedBy" | "messagesSeen" | "historyLength" | "reply" | "answeredAt" | "latencyMs"
+> & { outcome: AttemptOutcome };
+
+/** What a free connection should send next. `attempt` 0 is the turn itself, 1+ are retries. */
+export type Planned =
+  | { kind: "turn"; record: TurnRecord; attempt: number }
+  | { kind: "read"; conversationId: string }
+  | { kind: "idle" };
+
+interface Conversation {
+  id: string;
+  number: number;
+  nextIndex: number;
+  /** Reads still to send on the pinned connection (sticky mode only). */
+  readsPending: number;
+  /** Turns sent and not settled yet (some attempt still out, or a retry still to send). */
+  turnsInFlight: number;
+  /** A sticky read on the wire. */
+  reading: boolean;
+  /** Sticky reads sent so far (a refused one is sent again with resendRefused). */
+  readsSent: number;
+  /** In the shared queue of conversations that may send their next turn. */
+  queued: boolean;
+  /** Stops after a turn with an unknown outcome: later turns could not be ordered after it. */
+  abandoned: boolean;
+  /** Sticky mode: the one connection this conversation uses. */
+  slot?: number;
+  /** The connection and worker of the previous turn. */
+  lastSlot?: number;
+  lastWorker?: string;
+  /** Times a free connection passed this conversation over, since its last turn. */
+  skips: number;
+}
+
+interface TurnState {
+  conversation: Conversation;
+  record: TurnRecord;
+  /** Attempts sent so far (the next attempt's number). */
+  sent: number;
+  attemptsOut: number;
+  retriesPending: number;
+  /** A retry to send once no attempt is out (as if the first answer was lost). */
+  retryAfterAnswer: boolean;
+  outcomes: AttemptOutcome[];
+}
+
+export interface SchedulerOptions {
+  conversations: number;
+  turnsPerConversation: number;
+  connections: number;
+  /** Pin each conversation to one connection (so to one worker), as sticky routing would. */
+  sticky: boolean;
+  /** Up to this many turns of one conversation in flight at once (1 = strictly sequential). */
+  overlap: number;
+  /** Share of turns sent again with the same turnId, as if the first answer was lost. */
+  retryRate: number;
+  /** Seed of the retry choices, so a run can be repeated. */
+  seed: number;
+  /** Prefix making this run's conversation ids unique. */
+  runId: string;
+  /**
+   * Resend a turn the server definitely refused for now (503 store_unavailable, 409
+   * conversation busy: nothing was stored) with the same turnId after `backoffMs`, up to
+   * `maxAttempts` sends in all, as a well-behaved client does during an outage.
+   */
+  resendRefused?: { backoffMs: number; maxAttempts: number };
+}
+
+/**
+ * One scheduler shared by every connection of the load test. A free connection gets the
+ * next turn of whichever conversation may send one, oldest first: a conversation has at
+ * most `overlap` turns in flight (1: strictly sequential), and its turns hop across
+ * connections, and so across cluster workers, as they would behind a round-robin load
+ * balancer.
+ *
+ * The hop is made explicit rather than left to chance: a connection takes a conversation
+ * whose previous turn was served by a *different* worker than the one this connection
+ * talks to (or, while that is not known yet or only one worker exists, came over a
+ * different connection). A conversation passed over `starvationLimit` times goes to any
+ * connection, so a run always finishes, even against a single process.
+ *
+ * With `retryRate`, some turns are sent a second time with the same turnId: half of them
+ * while the first attempt is still running, half after its answer (as if it was lost).
+ * In sticky mode each conversation only uses its own connection, and ends with a read of
+ * its history there.
+ */
+export class TurnScheduler {
+  readonly records: TurnRecord[] = [];
+  private readonly conversations: Conversation[] = [];
+  /** Conversations that may send their next turn (non-sticky mode), oldest first. */
+  private readonly ready: Conversation[] = [];
+  /** Retries due now: attempts of turns already sent. */
+  private readonly retries: TurnState[] = [];
+  /** Workers that have answered a turn; hopping between workers needs at least two. */
+  private readonly workersSeen = new Set<string>();
+  private readonly turns = new Map<string, TurnState>();
+  private readonly random: () => number;
+
+  constructor(private readonly options: SchedulerOptions) {
+    if (options.sticky && options.overlap > 1) {
+      throw new Error("--sticky pins a conversation to one connection: it cannot overlap turns");
+    }
+    this.random = mulberry32(options.seed);
+    for (let n = 1; n <= options.conversations; n++) {
+      const conversation: Conversation = {
+        id: `${options.runId}-c${n}`,
+        number: n,
+        nextIndex: 0,
+        readsPending: options.sticky ? 1 : 0,
+        turnsInFlight: 0,
+        reading: false,
+        readsSent: 0,
+        queued: false,
+        abandoned: false,
+        slot: options.sticky ? (n - 1) % options.connections : undefined,
+        skips: 0,
+      };
+      this.conversations.push(conversation);
+      this.enqueue(conversation);
+    }
+  }
+
+  get conversationIds(): string[] {
+    return this.conversations.map((c) => c.id);
+  }
+
+  /**
+   * The next request for connection `slot`, which last talked to `slotWorker` (if known);
+   * `idle` when nothing is ready for it.
+   */
+  next(slot: number, slotWorker?: string): Planned {
+    const retry = this.takeRetry(slot);
+    if (retry) {
+      retry.retriesPending--;
+      retry.attemptsOut++;
+      return { kind: "turn", record: retry.record, attempt: retry.sent++ };
+    }
+    const conversation = this.options.sticky
+      ? this.nextPinned(slot)
+      : this.nextHopping(slot, slotWorker);
+    if (!conversation) return { kind: "idle" };
+    conversation.lastSlot = slot;
+    conversation.skips = 0;
+    if (this.turnsLeft(conversation) === 0 || conversation.abandoned) {
+      conversation.readsPending--;
+      conversation.reading = true;
+      conversation.readsSent++;
+      return { kind: "read", conversationId: conversation.id };
+    }
+    const record: TurnRecord = {
+      conversationId: conversation.id,
+      index: conversation.nextIndex,
+      turnId: randomUUID(),
+      text: turnText(conversation.number, conversation.nextIndex),
+      sentAt: now(),
+      outcome: "unknown",
+      attempts: 1,
+    };
+    conversation.nextIndex++;
+    conversation.turnsInFlight++;
+    this.records.push(record);
+    const state: TurnState = {
+      conversation,
+      record,
+      sent: 1,
+      attemptsOut: 1,
+      retriesPending: 0,
+      retryAfterAnswer: false,
+      outcomes: [],
+    };
+    this.turns.set(record.turnId, state);
+    if (this.random() < this.options.retryRate) this.planRetry(state);
+    // With overlap, its next turn goes first, to the next free connection: a burst of up
+    // to `overlap` turns in flight at once, as a double submit or two open tabs make.
+    if (this.canSend(conversation)) this.enqueue(conversation, "front");
+    return { kind: "turn", record, attempt: 0 };
+  }
+
+  /** Records one attempt's answer; the turn settles once no attempt of it is left. */
+  answered(turnId: string, answer: AttemptAnswer): void {
+    const state = this.turns.get(turnId);
+    if (!state) return;
+    state.attemptsOut--;
+    state.outcomes.push(answer.outcome);
+    const { record } = state;
+    if (answer.outcome === "ok" && record.outcome !== "ok") {
+      Object.assign(record, { ...answer, outcome: "ok" });
+      if (answer.servedBy) {
+        state.conversation.lastWorker = workerKey(answer.servedBy);
+        this.workersSeen.add(state.conversation.lastWorker);
+      }
+    } else if (record.outcome !== "ok" && record.status === undefined) {
+      record.status = answer.status;
+    }
+    const resend = this.options.resendRefused;
+    if (resend && this.shouldResend(state, answer, resend.maxAttempts)) {
+      state.retriesPending++;
+      state.record.attempts = (state.record.attempts ?? 1) + 1;
+      setTimeout(() => this.retries.push(state), resend.backoffMs).unref();
+    }
+    this.settleIfDone(state);
+  }
+
+  /** A definite "not now" (nothing stored) with sends left: try the same turn again later. */
+  private shouldResend(state: TurnState, answer: AttemptAnswer, maxAttempts: number): boolean {
+    if (answer.outcome !== "failed") return false;
+    if (answer.status !== 503 && answer.status !== 409) return false;
+    return state.sent + state.retriesPending < maxAttempts && state.attemptsOut === 0;
+  }
+
+  /** The first retry due that this connection may send (sticky: only its own conversations'). */
+  private takeRetry(slot: number): TurnState | undefined {
+    const index = this.retries.findIndex(
+      (r) => r.conversation.slot === undefined || r.conversation.slot === slot,
+    );
+    if (index < 0) return undefined;
+    const [retry] = this.retries.splice(index, 1);
+    return retry;
+  }
+
+  /** An attempt's answer never came (timeout, dropped connection). */
+  lost(turnId: string, why?: NoAnswer): void {
+    const state = this.turns.get(turnId);
+    if (!state) return;
+    if (why) state.record.noAnswer = why;
+    state.attemptsOut--;
+    state.outcomes.push("unknown");
+    this.settleIfDone(state);
+  }
+
+  /**
+   * A sticky read finished (or was lost). A definite refusal (503) is read again after the
+   * backoff when resendRefused allows; otherwise the conversation has nothing left.
+   */
+  readFinished(conversationId: string, status?: number): void {
+    const conversation = this.conversations.find((c) => c.id === conversationId);
+    if (!conversation) return;
+    const resend = this.options.resendRefused;
+    if (resend && status === 503 && conversation.readsSent < resend.maxAttempts) {
+      // Still `reading` until the timer fires, so the run does not end meanwhile.
+      setTimeout(() => {
+        conversation.readsPending++;
+        conversation.reading = false;
+      }, resend.backoffMs).unref();
+      return;
+    }
+    conversation.reading = false;
+  }
+
+  /** Conversations that still have a turn or read to send, or one on the wire. */
+  unfinished(): number {
+    return this.conversations.filter((c) => this.hasWork(c)).length;
+  }
+
+  /** Sticky mode: whether connection `slot` will ever have something to send again. */
+  hasWorkFor(slot: number): boolean {
+    return this.conversations.some((c) => c.slot === slot && this.hasWork(c));
+  }
+
+  /** True when no conversation has work left and no attempt is waiting for an answer. */
+  done(): boolean {
+    return this.retries.length === 0 && this.conversations.every((c) => !this.hasWork(c));
+  }
+
+  private planRetry(state: TurnState): void {
+    state.retriesPending++;
+    state.record.attempts = (state.record.attempts ?? 1) + 1;
+    // Half while the first attempt runs, half once its answer is in.
+    if (this.random() < 0.5) this.retries.push(state);
+    else state.retryAfterAnswer = true;
+  }
+
+  private settleIfDone(state: TurnState): void {
+    if (state.retryAfterAnswer && state.attemptsOut === 0) {
+      state.retryAfterAnswer = false;
+      this.retries.push(state);
+      return;
+    }
+    if (state.attemptsOut > 0 || state.retriesPending > 0) return;
+    const { record, conversation } = state;
+    if (record.outcome !== "ok") record.outcome = settledOutcome(state.outcomes);
+    conversation.turnsInFlight--;
+    if (record.outcome === "unknown") conversation.abandoned = true;
+    if (
+      this.canSend(conversation) ||
+      (this.turnsLeft(conversation) === 0 && conversation.readsPending > 0)
+    ) {
+      this.enqueue(conversation);
+    }
+  }
+
+  private enqueue(conversation: Conversation, where: "front" | "back" = "back"): void {
+    if (this.options.sticky || conversation.queued) return;
+    conversation.queued = true;
+    if (where === "front") this.ready.unshift(conversation);
+    else this.ready.push(conversation);
+  }
+
+  private canSend(c: Conversation): boolean {
+    return !c.abandoned && this.turnsLeft(c) > 0 && c.turnsInFlight < this.options.overlap;
+  }
+
+  private hasWork(c: Conversation): boolean {
+    if (c.turnsInFlight > 0 || c.reading) return true;
+    // An abandoned conversation sends no more turns, but still gets its sticky read.
+    return c.readsPending > 0 || (!c.abandoned && this.turnsLeft(c) > 0);
+  }
+
+  private nextHopping(slot: number, slotWorker: string | undefined): Conversation | undefined {
+    const hops = (c: Conversation) => {
+      if (c.lastSlot === undefined) return true;
+      const workerKnown = slotWorker !== undefined && c.lastWorker !== undefined;
+      if (workerKnown && this.workersSeen.size > 1) return c.lastWorker !== slotWorker;
+      return c.lastSlot !== slot;
+    };
+    const sendable = (c: Conversation) => this.canSend(c);
+    // Drop conversations that can no longer send (abandoned meanwhile).
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const c = this.ready[i];
+      if (c && !sendable(c)) {
+        c.queued = false;
+        this.ready.splice(i, 1);
+      }
+    }
+    let index = this.ready.findIndex(hops);
+    if (index < 0) {
+      for (const c of this.ready) c.skips++;
+      index = this.ready.findIndex((c) => c.skips > this.starvationLimit);
+    }
+    if (index < 0) return undefined;
+    const [conversation] = this.ready.splice(index, 1);
+    if (conversation) conversation.queued = false;
+    return conversation;
+  }
+
+  private get starvationLimit(): number {
+    return 4 * this.options.connections;
+  }
+
+  /** The connection's conversation that is furthest behind: they all progress together. */
+  private nextPinned(slot: number): Conversation | undefined {
+    let chosen: Conversation | undefined;
+    for (const c of this.conversations) {
+      const ready =
+        c.slot === slot &&
+        c.turnsInFlight === 0 &&
+        !c.reading &&
+        (c.readsPending > 0 || (!c.abandoned && this.turnsLeft(c) > 0));
+      if (ready && (!chosen || c.nextIndex < chosen.nextIndex)) chosen = c;
+    }
+    return chosen;
+  }
+
+  private turnsLeft(conversation: Conversation): number {
+    return this.options.turnsPerConversation - conversation.nextIndex;
+  }
+}
+
+/**
+ * A turn's outcome from all its attempts, Jepsen style: acknowledged if any attempt was;
+ * otherwise unknown if any attempt's fate is unknown (or it only met its own running twin);
+ * otherwise a definite failure.
+ */
+export function settledOutcome(outcomes: readonly AttemptOutcome[]): TurnRecord["outcome"] {
+  if (outcomes.includes("ok")) return "ok";
+  if (outcomes.includes("failed") && outcomes.every((o) => o === "failed")) return "failed";
+  return "unknown";
+}
+
+/** Identifies one worker process across hosts. */
+export function workerKey(servedBy: ServedBy): string {
+  return `${servedBy.hostname}:${servedBy.pid}`;
+}
+
+/** High-resolution wall clock in ms, comparable across the records of one run. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A small seeded PRNG: the same seed gives the same retry choices. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

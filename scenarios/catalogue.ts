@@ -1,0 +1,195 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { AnomalyKind } from "../lab/check/types.ts";
+import type { ChatServiceClass } from "../service/chat/chat-service.ts";
+import type { AppName } from "../service/contract.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Where state lives in a variant: decides what the demo has to start for it. */
+export type Backend = "memory" | "redis" | "files";
+
+/** One cause of "state not updating when scaling", with a broken and a fixed variant. */
+export interface Scenario {
+  name: string;
+  title: string;
+  /** What goes wrong, in plain words. */
+  problem: string;
+  /** What to look for in the per-turn JSON logs (`.runs/*.log`). */
+  inTheLogs: string;
+  /** What the fixed variant does differently. */
+  fix: string;
+  /** Anomalies the checker reports for the broken variant on every run (each count > 0). */
+  brokenAnomalies: readonly AnomalyKind[];
+  /** True when the broken variant fails even with a single worker. */
+  brokenWithOneWorker: boolean;
+  backends: { broken: Backend; fixed: Backend };
+  /** Environment both variants run with by default: makes any race window explicit. */
+  env: Record<string, string>;
+  /** For the exercise: where to look, without giving the answer away. */
+  hint: string;
+  /** Load-test defaults the lesson needs (e.g. overlapping turns). */
+  load?: { overlap?: number };
+  /** False when the scenario is not offered as an exercise. */
+  exercise?: boolean;
+}
+
+export const SCENARIOS = [
+  {
+    name: "memory",
+    title: "History in process memory",
+    problem:
+      "The chat service keeps each conversation's history in a Map on the object. Every cluster worker has its own Map, so a conversation whose turns land on different workers is split between them.",
+    inTheLogs:
+      'Consecutive "turn" lines of one key show different workerId values, and messagesBefore drops back (0, 2, 0, 4, ...) instead of growing by 2.',
+    fix: "Keep no state in the process: load the history from Redis at the start of every turn and append the new messages before answering.",
+    brokenAnomalies: ["lost", "stale", "divergent"],
+    brokenWithOneWorker: false,
+    backends: { broken: "memory", fixed: "redis" },
+    env: {},
+    hint: "Where does `histories` live, and which process can see it? ServiceDeps offers a shared store.",
+  },
+  {
+    name: "copied-state",
+    title: "A step mutates a copy and never writes it back",
+    problem:
+      "The turn deep-copies the loaded state (structuredClone) for the agent step, adds the new messages to the copy, then writes back the canonical object, which never saw them. (A shallow copy would not show this: `{ ...state }` shares the messages array, so pushing to it changes the original too.)",
+    inTheLogs:
+      "messagesAfter equals messagesBefore on every turn: nothing is ever stored, on any worker, even with one worker.",
+    fix: "Write back the state the step actually changed (or change the canonical state itself).",
+    brokenAnomalies: ["lost", "stale"],
+    brokenWithOneWorker: true,
+    backends: { broken: "redis", fixed: "redis" },
+    env: {},
+    hint: "Follow the new messages: which object receives them, and which object is saved?",
+  },
+  {
+    name: "unawaited-write",
+    title: "The save is not awaited",
+    problem:
+      "The turn starts the append but does not await it, so the answer goes out first. The store takes STORE_WRITE_DELAY_MS (250 ms here) to apply a write, so the next turn, on any worker, reads the history before the previous write lands.",
+    inTheLogs:
+      "messagesBefore of a turn is 2 lower than the previous turn's messagesAfter: the agent did not see the turn just answered.",
+    fix: "Await the append before answering.",
+    brokenAnomalies: ["stale"],
+    brokenWithOneWorker: true,
+    backends: { broken: "redis", fixed: "redis" },
+    env: { STORE_WRITE_DELAY_MS: "250" },
+    hint: "When does the response go out, compared with when the write completes?",
+  },
+  {
+    name: "rebuilt-manager",
+    title: "The group chat manager is rebuilt empty on every request",
+    problem:
+      "A multi-agent GroupChat (planner, researcher, writer) and its GroupChatManager are created per request with `messages: []`. The messages are saved, but the manager never sees them: every turn starts from zero and the same agent always speaks first.",
+    inTheLogs:
+      "messagesSeen is 1 on every turn while messagesAfter keeps growing: the store has the history, the agents are not given it.",
+    fix: "Build the GroupChat from the conversation's stored messages on every request.",
+    brokenAnomalies: ["stale"],
+    brokenWithOneWorker: true,
+    backends: { broken: "redis", fixed: "redis" },
+    env: {},
+    hint: "What message list does the new GroupChat start with?",
+  },
+  {
+    name: "unstable-key",
+    title: "The state key differs between requests of one conversation",
+    problem:
+      "The key comes from an X-Session header when the client sends one, and otherwise from something per worker (the pid). Clients that omit the header save under one key and load from another, and anyone who sends someone else's X-Session reads their conversation.",
+    inTheLogs: 'The "key" field of one conversation\'s turns changes with the worker.',
+    fix: "Derive the key from the verified identity (tenant, user) and the conversation id, nothing else.",
+    brokenAnomalies: ["lost", "stale", "divergent"],
+    brokenWithOneWorker: false,
+    backends: { broken: "redis", fixed: "redis" },
+    env: {},
+    hint: "Print the key each worker uses for the same conversation.",
+  },
+  {
+    name: "file-store",
+    title: "The article's file store, with a disk per worker",
+    problem:
+      "One JSON file per conversation, as in the article's own fix, but each worker writes under its own directory, as separate containers or hosts each have their own disk.",
+    inTheLogs: "Each worker's messagesBefore only counts the turns that worker served.",
+    fix: "All workers share one state directory, and each write is atomic (temp file, then rename). Correct for the workers of one machine; several machines need shared storage such as Redis.",
+    brokenAnomalies: ["lost", "stale", "divergent"],
+    brokenWithOneWorker: false,
+    backends: { broken: "files", fixed: "files" },
+    env: {},
+    hint: "Which directory does each worker read and write?",
+  },
+  {
+    name: "naive-save",
+    title: "Load, generate, save the whole history back",
+    problem:
+      "The article's own pattern: each turn loads the whole history, generates, and saves the whole history back (SET). Turns of one conversation that overlap (a double submit, two tabs, a retry) load the same history, and the last save overwrites the others: a lost update. The load test sends up to 3 turns of a conversation at once (--overlap 3); a 20 ms write delay (STORE_WRITE_DELAY_MS) keeps the window open on every run.",
+    inTheLogs:
+      'Two "turn" lines of one key with the same messagesBefore: both started from the same history, and only one of them survives.',
+    fix: "Append only the turn's own messages, one turn of a conversation at a time across all workers (a Redis lease with a fencing token, lib/turns/turn-gate.ts), and refuse a write whose lease or history version is stale.",
+    brokenAnomalies: ["lost"],
+    brokenWithOneWorker: true,
+    backends: { broken: "redis", fixed: "redis" },
+    env: { STORE_WRITE_DELAY_MS: "20" },
+    hint: "What does the save write, and what if another turn saved in between?",
+    load: { overlap: 3 },
+    // Its fix needs the turn gate, which only fixed/ apps get: not an exercise.
+    exercise: false,
+  },
+] as const satisfies readonly Scenario[];
+
+export type ScenarioName = (typeof SCENARIOS)[number]["name"];
+export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name) as readonly ScenarioName[];
+/** The scenarios offered as exercises (`npm run exercise`). */
+export const EXERCISES = (SCENARIOS as readonly (Scenario & { name: ScenarioName })[]).filter(
+  (s) => s.exercise !== false,
+);
+export const EXERCISE_NAMES = EXERCISES.map((s) => s.name) as readonly ScenarioName[];
+export const APPS = ["broken", "fixed"] as const satisfies readonly AppName[];
+
+export function getScenario(name: ScenarioName): Scenario {
+  return SCENARIOS.find((s) => s.name === name) as Scenario;
+}
+
+export function parseApp(value: string | undefined): AppName {
+  if (value === "broken" || value === "fixed" || value === "exercise") return value;
+  throw new Error(`--app must be one of ${APPS.join(", ")} (got ${JSON.stringify(value)})`);
+}
+
+export function parseScenario(value: string | undefined): ScenarioName {
+  const name = value ?? "memory";
+  if ((SCENARIO_NAMES as readonly string[]).includes(name)) return name as ScenarioName;
+  throw new Error(
+    `--scenario must be one of ${SCENARIO_NAMES.join(", ")} (got ${JSON.stringify(name)})`,
+  );
+}
+
+/** The backend an app needs: exercises start from the broken variant, and may become the fixed one. */
+export function backendOf(app: AppName, scenario: ScenarioName): Backend {
+  const { backends } = getScenario(scenario);
+  if (app === "exercise")
+    return backends.fixed === "redis" || backends.broken === "redis" ? "redis" : backends.fixed;
+  return backends[app];
+}
+
+/** Folder of the learner's exercise copies; tests point EXERCISES_DIR elsewhere. */
+export function exercisesDir(): string {
+  return process.env.EXERCISES_DIR ?? join(ROOT, "exercises");
+}
+
+/** The chat-service module of one variant: `broken/<s>/`, `fixed/<s>/` or the exercise copy. */
+export function serviceModulePath(app: AppName, scenario: ScenarioName): string {
+  const folder = app === "exercise" ? exercisesDir() : join(ROOT, app);
+  return join(folder, scenario, "chat-service.ts");
+}
+
+export async function loadChatServiceClass(
+  app: AppName,
+  scenario: ScenarioName,
+): Promise<ChatServiceClass> {
+  const path = serviceModulePath(app, scenario);
+  if (!existsSync(path)) throw new Error(`no chat service at ${path}`);
+  const module = (await import(pathToFileURL(path).href)) as {
+    AgentChatService: ChatServiceClass;
+  };
+  return module.AgentChatService;
+}

@@ -1,0 +1,75 @@
+import type { AppConfig } from "../config.ts";
+import type { ChatMessage, ServedBy } from "../contract.ts";
+import type { ConversationStore } from "../store/conversation-store.ts";
+
+/** Which conversation a request is about, as the HTTP layer established it. */
+export interface ConversationRef {
+  /** The canonical state key, derived from the verified identity and the conversation id. */
+  key: string;
+  conversationId: string;
+  /** The client's `X-Session` header, if it sent one. Not verified: never a key (see unstable-key). */
+  sessionHeader?: string;
+}
+
+/** One user turn, already authenticated and validated by the HTTP layer. */
+export interface Turn extends ConversationRef {
+  turnId: string;
+  text: string;
+  servedBy: ServedBy;
+}
+
+/** What a turn did, for the response and for the per-turn log line. */
+export interface TurnResult {
+  reply: string;
+  /** Messages handed to the agent, including this turn's user message. */
+  messagesSeen: number;
+  /** Messages in the conversation before and after the turn, as this worker saw them. */
+  before: number;
+  after: number;
+  /** The key the state was actually read and written under, when not the canonical one. */
+  key?: string;
+}
+
+/** What every chat service (broken or fixed, any scenario) offers the HTTP layer. */
+export interface ChatService {
+  /** Where conversation state lives: "memory", "redis", ... Logged on every turn. */
+  readonly backend: string;
+  /** Runs one turn: give the agent the history plus the new message, record both messages. */
+  handleTurn(turn: Turn): Promise<TurnResult>;
+  /** The conversation's messages, oldest first; [] for an unknown conversation. */
+  history(ref: ConversationRef): Promise<ChatMessage[]>;
+  /** Whether the state backend answers right now. Never throws. */
+  storeReachable(): Promise<boolean>;
+  /** Releases connections; called on graceful shutdown. */
+  close(): Promise<void>;
+}
+
+/** What a chat service may use; created once per worker. */
+export interface ServiceDeps {
+  config: AppConfig;
+  /** The worker's shared Redis-backed store, opened on first use. */
+  redisStore(): ConversationStore;
+  /** A store keeping one JSON file per conversation under `directory`. */
+  fileStore(directory: string): ConversationStore;
+}
+
+/** The constructor every `broken/<scenario>/chat-service.ts` and `fixed/<scenario>/...` exports. */
+export type ChatServiceClass = new (deps: ServiceDeps) => ChatService;
+
+export function userMessage(turn: Turn): ChatMessage {
+  return message("user", turn.text, turn);
+}
+
+export function assistantMessage(turn: Turn, reply: string): ChatMessage {
+  return message("assistant", reply, turn);
+}
+
+function message(role: ChatMessage["role"], content: string, turn: Turn): ChatMessage {
+  return {
+    role,
+    content,
+    turnId: turn.turnId,
+    servedBy: turn.servedBy,
+    at: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,69 @@
+import type { NextFunction, Request, Response } from "express";
+import type { ErrorResponse } from "../contract.ts";
+import { HttpError } from "../errors.ts";
+import { logger } from "../logger.ts";
+
+/** Errors raised by express.json() (http-errors) carry a `type` and an HTTP `status`. */
+interface BodyParserError {
+  type: string;
+  status: number;
+  message: string;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return typeof error === "object" && error !== null && "type" in error && "status" in error;
+}
+
+/** Any other error that says it is the client's fault (http-errors sets `status`). */
+function hasClientStatus(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
+
+const BODY_PARSER_ERRORS: Record<string, HttpError> = {
+  "entity.too.large": new HttpError(413, "body_too_large", "request body is too large"),
+  "entity.parse.failed": new HttpError(400, "invalid_json", "request body is not valid JSON"),
+  "encoding.unsupported": new HttpError(
+    415,
+    "unsupported_media_type",
+    "Content-Encoding is not accepted: send the body uncompressed",
+  ),
+};
+
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  // The router decodes path parameters with decodeURIComponent, which throws on "%E0%A4%A".
+  if (error instanceof URIError) {
+    return new HttpError(400, "invalid_params", "the path is not valid percent-encoding");
+  }
+  if (isBodyParserError(error)) {
+    const known = BODY_PARSER_ERRORS[error.type];
+    if (known) return known;
+  }
+  if (hasClientStatus(error)) return new HttpError(400, "bad_request", "malformed request");
+  return new HttpError(500, "internal_error", "internal error");
+}
+
+/** Every error becomes `{ error: { code, message } }` with its status. */
+export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction) {
+  const httpError = toHttpError(error);
+  if (httpError.status >= 500)
+    logger.error({ err: error, code: httpError.code }, httpError.message);
+  const body: ErrorResponse = { error: { code: httpError.code, message: httpError.message } };
+  res.status(httpError.status).json(body);
+}
+
+/** The last route: a JSON 404 instead of Express's HTML page. */
+export function notFound(req: Request): never {
+  const path = req.path.length > 200 ? `${req.path.slice(0, 200)}...` : req.path;
+  throw new HttpError(404, "not_found", `no route for ${req.method} ${path}`);
+}
+
+/** A known path asked with a method it does not serve: JSON 405 with the `Allow` header. */
+export function methodNotAllowed(allowed: readonly string[]) {
+  const allow = allowed.join(", ");
+  return (req: Request, res: Response): never => {
+    res.set("Allow", allow);
+    throw new HttpError(405, "method_not_allowed", `${req.method} is not allowed here (${allow})`);
+  };
+}

@@ -1,0 +1,45 @@
+import type { ChatMessage } from "../contract.ts";
+
+/** The tail of a conversation and how long the whole conversation is. */
+export interface RecentHistory {
+  messages: ChatMessage[];
+  /** Messages in the whole history: the version a fenced append expects. */
+  length: number;
+}
+
+/**
+ * Shared storage for conversation histories: the only place conversation state lives
+ * in the fixed apps. Every method that touches data rejects with `StoreUnavailableError`
+ * when the backend cannot answer, so the caller answers 503 instead of losing data silently.
+ */
+export interface ConversationStore {
+  /** Short name for logs and `/healthz`, e.g. "redis". */
+  readonly backend: string;
+
+  /** The whole history under `key`, oldest first; `[]` when the conversation is unknown. */
+  load(key: string): Promise<ChatMessage[]>;
+
+  /**
+   * The `recent` most recent messages (oldest first) and the length of the whole history,
+   * read together: what a turn needs when the agent gets a bounded context window.
+   */
+  loadRecent(key: string, recent: number): Promise<RecentHistory>;
+
+  /**
+   * Appends `messages` after the existing ones as one atomic step (all or none) and
+   * refreshes the conversation's idle expiry. Resolves with the history's new length.
+   */
+  append(key: string, messages: readonly ChatMessage[]): Promise<number>;
+
+  /**
+   * Replaces the whole history with `messages` (the "save everything back" pattern).
+   * Under overlapping turns the last writer wins: see the naive-save scenario.
+   */
+  replace(key: string, messages: readonly ChatMessage[]): Promise<number>;
+
+  /** True when the backend answers now. Never throws. */
+  ping(): Promise<boolean>;
+
+  /** Closes connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BenchEnvironment, startBenchApps } from "../../../lab/bench/bench-apps.ts";
+import { measureGrowth } from "../../../lab/bench/growth.ts";
+import { checkTtl } from "../../../lab/bench/memory.ts";
+import { measureRoundTrips } from "../../../lab/bench/round-trips.ts";
+
+// The benchmark's counts, not its timings: those are measured by `npm run bench`, never asserted.
+describe("benchmark measurements that are counts", () => {
+  let env: BenchEnvironment;
+  beforeAll(async () => {
+    env = await startBenchApps({ workers: 2, agentLatencyMs: 0 });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it("a fixed turn costs 2 Redis round trips (lease + recent history, then fenced append)", async () => {
+    const rows = await measureRoundTrips(env, 6);
+    const by = Object.fromEntries(rows.map((r) => [r.label, r]));
+    expect(by["broken (memory)"]?.roundTripsPerTurn).toBe(0);
+    expect(by["fixed (redis)"]?.roundTripsPerTurn).toBe(2);
+    expect(by["fixed (redis)"]?.sample).toEqual(["evalsha acquireTurn", "evalsha appendTurn"]);
+    expect(by["naive save"]?.roundTripsPerTurn).toBe(2);
+  });
+
+  it("the fixed agent sees a bounded window however long the history; the naive one sees it all", async () => {
+    const rows = await measureGrowth(env, ["fixed (redis)", "naive save"], 2);
+    const [fixed, naive] = rows;
+    expect(fixed?.messagesSeen[10_000]).toBe(101);
+    expect(naive?.messagesSeen[10_000]).toBe(10_003);
+  });
+
+  it("an idle conversation expires with its TTL", async () => {
+    const ttl = await checkTtl(env, 1);
+    expect(ttl.presentBefore).toBe(ttl.conversations);
+    expect(ttl.presentAfter).toBe(0);
+  });
+});

@@ -1,0 +1,94 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  type ChaosOptions,
+  DEFAULT_CHAOS_OPTIONS,
+  runChaosCase,
+} from "../../../lab/chaos/run-case.ts";
+
+/** Real clusters, a real private redis-server, real faults; small enough for 2 cores. */
+const options: ChaosOptions = {
+  ...DEFAULT_CHAOS_OPTIONS,
+  workers: 3,
+  conversations: 12,
+  turns: 8,
+  connections: 6,
+  logDir: join(tmpdir(), "agent-sandbox-test-logs"),
+};
+
+describe("the fixed app under faults keeps every acknowledged turn", () => {
+  it("worker SIGKILL: replaced; turns cut off in flight are unknown, none acknowledged is lost", async () => {
+    // A slow model keeps a turn in flight on every connection when the worker dies.
+    const run = await runChaosCase("worker-crash", "fixed", { ...options, agentLatencyMs: 100 });
+    const o = run.outcome;
+    expect(o).toMatchObject({ struck: true, verdict: "valid", lost: 0, replaced: true });
+    expect(o?.unknown).toBeGreaterThan(0);
+    // An unknown turn is never counted as acknowledged, nor as refused.
+    expect((o?.acknowledged ?? 0) + (o?.unknown ?? 0) + (o?.failed ?? 0)).toBe(o?.turnsSent);
+  });
+
+  it("worker SIGTERM: drains its in-flight turns (no unknown outcome), then is replaced", async () => {
+    const run = await runChaosCase("worker-drain", "fixed", { ...options, agentLatencyMs: 100 });
+    expect(run.outcome).toMatchObject({
+      struck: true,
+      verdict: "valid",
+      lost: 0,
+      unknown: 0,
+      replaced: true,
+    });
+  });
+
+  it("Redis outage: refusals are fast 503s, nothing is lost, and it recovers by itself", async () => {
+    const run = await runChaosCase("redis-outage", "fixed", options);
+    const o = run.outcome;
+    expect(o).toMatchObject({ struck: true, verdict: "valid", lost: 0, failed: 0 });
+    expect(o?.refusals["503 store_unavailable"]).toBeGreaterThan(0);
+    // The client's timeout is 3 s; the app's own store timeout 1 s: a refusal comes well before.
+    expect(o?.slowestRefusalMs).toBeLessThan(1000);
+    expect(o?.recoveryMs).toBeDefined();
+    // No hang: every turn got an answer; an unknown one is a 503 store_write_uncertain.
+    expect(o?.unknownTimedOut).toBe(0);
+    expect(o?.unknownConnectionLost).toBe(0);
+    expect(o?.unknownWriteUnconfirmed).toBe(o?.unknown);
+    // Every turn refused during the outage went through once Redis was back.
+    expect(o?.acknowledged).toBe((o?.turnsSent ?? 0) - (o?.unknown ?? 0));
+  });
+
+  it("Redis SIGKILL with appendfsync always: restarted from its AOF, nothing acknowledged is lost", async () => {
+    const run = await runChaosCase("redis-crash", "fixed", options);
+    expect(run.outcome).toMatchObject({ struck: true, verdict: "valid", lost: 0 });
+    expect(run.outcome?.refusals["503 store_unavailable"]).toBeGreaterThan(0);
+  });
+
+  it("the check can fail: Redis SIGKILL without persistence loses acknowledged turns, and is caught", async () => {
+    const run = await runChaosCase("redis-crash", "fixed", { ...options, persistence: "none" });
+    expect(run.outcome?.struck).toBe(true);
+    expect(run.outcome?.verdict).toBe("invalid");
+    expect(run.outcome?.lost).toBeGreaterThan(0);
+  });
+});
+
+describe("the broken app under worker faults loses the victim's share", () => {
+  it("worker SIGKILL: every lost turn was answered by the killed worker", async () => {
+    const run = await runChaosCase("worker-crash", "broken", options);
+    const o = run.outcome;
+    expect(o).toMatchObject({ struck: true, verdict: "invalid", replaced: true });
+    expect(o?.lost).toBeGreaterThan(0);
+    expect(o?.lostFromVictim).toBe(o?.lost);
+  });
+
+  it("worker SIGTERM: a graceful drain still loses the memory the worker held", async () => {
+    const run = await runChaosCase("worker-drain", "broken", options);
+    const o = run.outcome;
+    expect(o).toMatchObject({ struck: true, verdict: "invalid", unknown: 0, replaced: true });
+    expect(o?.lost).toBeGreaterThan(0);
+    expect(o?.lostFromVictim).toBe(o?.lost);
+  });
+
+  it("has no Redis to fail: the Redis faults are reported as not applicable", async () => {
+    const run = await runChaosCase("redis-outage", "broken", options);
+    expect(run.skipped).toMatch(/no Redis/);
+    expect(run.outcome).toBeUndefined();
+  });
+});

@@ -1,0 +1,232 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COUNT_OF } from "../../../../lab/check/anomaly-counts.ts";
+import { checkExercise } from "../../../../lab/learn/exercises/check.ts";
+import { typecheck } from "../../../../lab/learn/exercises/compile.ts";
+import {
+  ensureExercise,
+  exerciseFile,
+  resetExercise,
+  TODO_MARKER,
+  todoLines,
+  variantFile,
+  writeExerciseCopy,
+} from "../../../../lab/learn/exercises/prepare.ts";
+import { readStatus, saveStatus } from "../../../../lab/learn/exercises/status.ts";
+import { watchAndRun } from "../../../../lab/learn/exercises/watch.ts";
+import { EXERCISES, exercisesDir, type ScenarioName } from "../../../../scenarios/catalogue.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+// Under .runs/ (git-ignored, ignored by Biome, outside tsconfig's include), two levels deep
+// like exercises/<name>/: the copies are written here, and the workers load them from here.
+const TEST_DIR = join(ROOT, ".runs", `exercises-test-${process.pid}`);
+// Somewhere deeper, to prove the import rewriting does not depend on the depth.
+const DEEP_DIR = join(TEST_DIR, "deep", "er");
+
+// Small load: enough turns hop across 4 workers to show each bug, and it stays quick.
+const LOAD = { workers: 4, conversations: 8, turns: 4, connections: 8 } as const;
+
+let previousDir: string | undefined;
+beforeAll(async () => {
+  previousDir = process.env.EXERCISES_DIR;
+  // Before any runDemo: the app's child processes inherit process.env and load from here.
+  process.env.EXERCISES_DIR = TEST_DIR;
+  await rm(TEST_DIR, { recursive: true, force: true });
+});
+afterAll(async () => {
+  if (previousDir === undefined) delete process.env.EXERCISES_DIR;
+  else process.env.EXERCISES_DIR = previousDir;
+  await rm(TEST_DIR, { recursive: true, force: true });
+});
+
+describe("the learner's copy", () => {
+  it.each(EXERCISES.map((s) => s.name))(
+    "%s: header, TODO markers on the lines the fix changes, imports rewritten, type-checks and loads",
+    async (name) => {
+      const scenario = EXERCISES.find((s) => s.name === name) as (typeof EXERCISES)[number];
+      const file = await writeExerciseCopy(name, "broken", DEEP_DIR);
+      expect(file).toBe(join(DEEP_DIR, name, "chat-service.ts"));
+      const text = await readFile(file, "utf8");
+      const broken = await readFile(variantFile("broken", name), "utf8");
+      const fixed = await readFile(variantFile("fixed", name), "utf8");
+
+      // The header: title, problem, a TODO, the hint, how to check.
+      const end = text.indexOf(" */\n") + 4;
+      const header = text.slice(0, end).replace(/\n \* ?/g, " ");
+      expect(text.startsWith("/*\n")).toBe(true);
+      expect(header).toContain(scenario.title);
+      expect(header).toContain(scenario.problem);
+      expect(header).toContain("TODO:");
+      expect(header).toContain(scenario.hint);
+      expect(header).toContain(`npm run exercise -- ${name}`);
+
+      // The body is the broken file, line for line, with imports rewritten and markers appended.
+      const body = text.slice(end).split("\n");
+      const source = broken.split("\n");
+      expect(body).toHaveLength(source.length);
+      const fixedLines = new Set(fixed.split("\n").map((line) => line.trim()));
+      const marked: number[] = [];
+      body.forEach((line, i) => {
+        const plain = line.endsWith(` ${TODO_MARKER}`)
+          ? line.slice(0, -TODO_MARKER.length - 1)
+          : line;
+        if (plain !== line) marked.push(i);
+        expect(plain).toBe((source[i] as string).replaceAll('"../../', '"../../../../../'));
+        // A marked line is one the fixed file does not have.
+        if (plain !== line) expect(fixedLines.has((source[i] as string).trim())).toBe(false);
+      });
+      expect(marked.length).toBeGreaterThan(0);
+      expect(marked).toEqual(todoLines(broken, fixed));
+      expect(text).not.toMatch(/"\.\.\/\.\.\/(?!\.\.)/);
+      expect(text).toContain('"../../../../../service/');
+
+      // It compiles under the project's strict options, and it loads.
+      const typed = await typecheck(file);
+      expect(typed.output).toBe("");
+      expect(typed.ok).toBe(true);
+      const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      expect(typeof module.AgentChatService).toBe("function");
+    },
+  );
+
+  it("marks exactly the line the copied-state fix changes", async () => {
+    const file = await writeExerciseCopy("copied-state", "broken", DEEP_DIR);
+    const markedLines = (await readFile(file, "utf8"))
+      .split("\n")
+      .filter((line) => line.endsWith(TODO_MARKER));
+    expect(markedLines).toEqual([
+      `    const after = await this.store.append(turn.key, state.messages.slice(before)); ${TODO_MARKER}`,
+    ]);
+  });
+
+  it("the reference solution goes through the same copy, imports rewritten, no header", async () => {
+    const file = await writeExerciseCopy("memory", "fixed", DEEP_DIR);
+    const fixed = await readFile(variantFile("fixed", "memory"), "utf8");
+    expect(await readFile(file, "utf8")).toBe(fixed.replaceAll('"../../', '"../../../../../'));
+    expect((await typecheck(file)).ok).toBe(true);
+  });
+
+  it("is created once; --reset restores it and keeps the learner's version", async () => {
+    const dir = join(TEST_DIR, "reset");
+    const first = await ensureExercise("memory", dir);
+    expect(first.created).toBe(true);
+    const fresh = await readFile(first.file, "utf8");
+    await writeFile(first.file, `${fresh}\n// my attempt\n`);
+    expect((await ensureExercise("memory", dir)).created).toBe(false);
+    expect(await readFile(first.file, "utf8")).toContain("my attempt");
+
+    const reset = await resetExercise("memory", dir);
+    expect(await readFile(reset.file, "utf8")).toBe(fresh);
+    expect(reset.backup).toBe(`${first.file}.bak`);
+    expect(await readFile(reset.backup as string, "utf8")).toContain("my attempt");
+    // Nothing to keep when the copy was untouched.
+    await rm(reset.backup as string);
+    expect((await resetExercise("memory", dir)).backup).toBeUndefined();
+  });
+
+  it("caches a status per version of the file", async () => {
+    const dir = join(TEST_DIR, "status");
+    expect(await readStatus("memory", dir)).toBe("not-started");
+    const { file } = await ensureExercise("memory", dir);
+    expect(await readStatus("memory", dir)).toBe("unchecked");
+    await saveStatus("memory", "unsolved", dir);
+    expect(await readStatus("memory", dir)).toBe("unsolved");
+    await writeFile(file, `${await readFile(file, "utf8")}\n`);
+    expect(await readStatus("memory", dir)).toBe("edited");
+    await resetExercise("memory", dir);
+    expect(await readStatus("memory", dir)).toBe("unchecked");
+  });
+});
+
+describe("the check says why it could not run", () => {
+  it("a file that does not compile: the errors, and no app started", async () => {
+    const file = await writeExerciseCopy("memory");
+    expect(file).toBe(exerciseFile("memory", exercisesDir()));
+    await writeFile(file, `${await readFile(file, "utf8")}\nconst oops: number = "one";\n`);
+    const outcome = await checkExercise({ scenario: "memory", logDir: join(TEST_DIR, "logs") });
+    expect(outcome.solved).toBe(false);
+    expect(outcome.status).toBe("does-not-compile");
+    expect(outcome.result).toBeUndefined();
+    const text = outcome.messages.map((m) => m.text).join("\n");
+    expect(text).toContain("does not compile");
+    expect(text).toContain("TS2322");
+  });
+
+  it("a file that compiles but throws when loaded", async () => {
+    const file = await writeExerciseCopy("memory");
+    await writeFile(file, `${await readFile(file, "utf8")}\nthrow new Error("kaboom");\n`);
+    const outcome = await checkExercise({ scenario: "memory", logDir: join(TEST_DIR, "logs") });
+    expect(outcome.status).toBe("does-not-compile");
+    expect(outcome.messages.map((m) => m.text).join("\n")).toContain("kaboom");
+  });
+});
+
+describe("watchAndRun", () => {
+  it("debounces changes and never runs twice at once", async () => {
+    const file = join(TEST_DIR, "watch", "chat-service.ts");
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, "// 0\n");
+    let runs = 0;
+    let active = 0;
+    let maxActive = 0;
+    const watcher = watchAndRun(
+      file,
+      async () => {
+        runs++;
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await sleep(400);
+        active--;
+      },
+      { debounceMs: 100 },
+    );
+    // The first run starts at once; three quick saves during it make one more run.
+    for (const n of [1, 2, 3]) {
+      await writeFile(file, `// ${n}\n`);
+      await sleep(20);
+    }
+    // Another file in the folder (the status cache, say) does not count.
+    await writeFile(join(dirname(file), ".status.json"), "{}");
+    await sleep(1500);
+    await watcher.stop();
+    expect(runs).toBe(2);
+    expect(maxActive).toBe(1);
+  });
+});
+
+// CI proves both directions, as rustlings does: the unsolved exercise fails the check,
+// the reference solution passes it. Real clusters, real Redis (private unless REDIS_URL).
+describe.each(EXERCISES.map((s) => s.name as ScenarioName))("exercise %s", (name) => {
+  const scenario = EXERCISES.find((s) => s.name === name) as (typeof EXERCISES)[number];
+  const logDir = join(TEST_DIR, "logs");
+
+  it("unsolved (fresh from broken/): the checker says invalid, with the scenario's anomalies", async () => {
+    await writeExerciseCopy(name, "broken");
+    const outcome = await checkExercise({ scenario: name, ...LOAD, logDir });
+    const check = outcome.result?.check;
+    expect(outcome.status, JSON.stringify(outcome.messages)).toBe("unsolved");
+    expect(outcome.solved).toBe(false);
+    expect(check?.verdict).toBe("invalid");
+    for (const kind of scenario.brokenAnomalies) {
+      expect(check?.totals[COUNT_OF[kind]], kind).toBeGreaterThan(0);
+    }
+    const text = outcome.messages.map((m) => m.text).join("\n");
+    for (const reason of check?.reasons ?? []) expect(text).toContain(reason);
+    expect(text).toContain(scenario.inTheLogs);
+    expect(text).toContain(scenario.hint);
+    expect(outcome.logFile && existsSync(outcome.logFile)).toBe(true);
+  });
+
+  it("the reference solution (fixed/) passes: verdict valid", async () => {
+    await writeExerciseCopy(name, "fixed");
+    const outcome = await checkExercise({ scenario: name, ...LOAD, logDir });
+    expect(outcome.result?.check.verdict, JSON.stringify(outcome.messages)).toBe("valid");
+    expect(outcome.solved).toBe(true);
+    expect(outcome.status).toBe("solved");
+    expect(outcome.result?.check.totals.acknowledged).toBe(LOAD.conversations * LOAD.turns);
+  });
+});

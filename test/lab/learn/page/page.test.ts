@@ -1,0 +1,180 @@
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningWebServer, startWebServer } from "../../../../lab/learn/page/server.ts";
+import { type AppCluster, startAppCluster } from "../../../../lab/processes/app-cluster.ts";
+import { freePort } from "../../../../lab/processes/free-port.ts";
+import { ensureRedis, type RedisHandle } from "../../../../lab/processes/redis-server.ts";
+import type { AppName } from "../../../../service/contract.ts";
+import { launchChromium, SCREENSHOT_DIR } from "./chromium.ts";
+
+const SECRET = "web-page-test-secret";
+const SCRIPTED_TURNS = 6;
+
+interface ShownTurn {
+  state: string;
+  worker: number;
+  seen: number;
+  expected: number;
+  forgot: boolean;
+  text: string;
+}
+
+/** What one column shows, read from the data attributes the page sets on each turn. */
+function shownTurns(page: Page, app: AppName): Promise<ShownTurn[]> {
+  return page.$$eval(`.column[data-app="${app}"] li.turn`, (items) =>
+    items.map((item) => {
+      const d = (item as HTMLElement).dataset;
+      return {
+        state: d.state ?? "",
+        worker: Number(d.worker),
+        seen: Number(d.seen),
+        expected: Number(d.expected),
+        forgot: d.forgot === "true",
+        text: item.textContent ?? "",
+      };
+    }),
+  );
+}
+
+const doneCount = (page: Page, app: AppName, n: number) =>
+  page.waitForFunction(
+    ([selector, count]) => document.querySelectorAll(selector).length >= count,
+    [`.column[data-app="${app}"] li.turn:not([data-state="pending"])`, n] as const,
+    { timeout: 30_000 },
+  );
+
+describe("the side-by-side page, in headless chromium, against real clusters", () => {
+  let redis: RedisHandle;
+  let apps: AppCluster[] = [];
+  let web: RunningWebServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    // Fails with how to install chromium, before anything else is started.
+    browser = await launchChromium();
+    redis = await ensureRedis();
+    apps = await Promise.all(
+      (["broken", "fixed"] as const).map((app) =>
+        startAppCluster({
+          app,
+          scenario: "memory",
+          workers: 4,
+          env: { REDIS_URL: redis.url, AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "5" },
+        }),
+      ),
+    );
+    web = await startWebServer({
+      port: await freePort(),
+      brokenUrl: apps[0]?.url ?? "",
+      fixedUrl: apps[1]?.url ?? "",
+      secret: SECRET,
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await Promise.all(apps.map((app) => app.stop()));
+    await redis?.stop();
+  });
+
+  it("shows the broken app forgetting and the fixed app remembering after the replay", async () => {
+    await page.goto(web.url);
+    await page.waitForSelector('body[data-ready="true"]');
+    await expect
+      .poll(() => page.textContent('.column[data-app="broken"] [data-role="health"]'))
+      .toContain("app broken");
+    expect(await page.textContent('.column[data-app="fixed"] [data-role="health"]')).toContain(
+      "store redis",
+    );
+
+    await page.getByRole("button", { name: "Replay scripted conversation" }).click();
+    await doneCount(page, "broken", SCRIPTED_TURNS);
+    await doneCount(page, "fixed", SCRIPTED_TURNS);
+    await page.waitForFunction(() => !document.querySelector("#replay")?.hasAttribute("disabled"));
+
+    const broken = await shownTurns(page, "broken");
+    const fixed = await shownTurns(page, "fixed");
+    expect(broken.map((t) => t.state)).toEqual(Array(SCRIPTED_TURNS).fill("done"));
+    expect(fixed.map((t) => t.state)).toEqual(Array(SCRIPTED_TURNS).fill("done"));
+
+    // Fixed: the k-th turn's agent saw 2k-1 messages, never a forgot marker.
+    expect(fixed.map((t) => t.seen)).toEqual([1, 3, 5, 7, 9, 11]);
+    expect(fixed.every((t) => !t.forgot)).toBe(true);
+    expect(await page.locator('.column[data-app="fixed"] .seen.forgot').count()).toBe(0);
+    expect(await page.textContent('.column[data-app="fixed"] [data-role="tally"]')).toContain(
+      "Remembered everything in 6 replies",
+    );
+
+    // Broken: its turns hop across workers, each with its own partial history.
+    expect(broken.some((t) => t.seen < t.expected)).toBe(true);
+    expect(await page.locator('.column[data-app="broken"] .seen.forgot').count()).toBeGreaterThan(
+      0,
+    );
+    expect(await page.textContent('.column[data-app="broken"] .seen.forgot')).toMatch(
+      /saw \d+ of \d+ messages · forgot \d+ messages/,
+    );
+    expect(await page.textContent('.column[data-app="broken"] [data-role="tally"]')).toMatch(
+      /Forgot something in \d+ of 6 replies/,
+    );
+
+    // Worker labels in text (not colour alone), from more than one worker in each column.
+    for (const turns of [broken, fixed]) {
+      expect(new Set(turns.map((t) => t.worker)).size).toBeGreaterThan(1);
+      expect(turns.every((t) => /worker \d+/.test(t.text))).toBe(true);
+    }
+
+    await page.screenshot({ path: join(SCREENSHOT_DIR, "page-after-replay.png"), fullPage: true });
+  });
+
+  it("sends a typed message to both apps from the keyboard", async () => {
+    const input = page.getByLabel("Message to both apps");
+    await input.focus();
+    await input.fill("Do you remember my name?");
+    await page.keyboard.press("Enter");
+    await doneCount(page, "broken", SCRIPTED_TURNS + 1);
+    await doneCount(page, "fixed", SCRIPTED_TURNS + 1);
+    const fixed = await shownTurns(page, "fixed");
+    expect(fixed.at(-1)?.seen).toBe(13);
+    expect(fixed.at(-1)?.text).toContain("Do you remember my name?");
+  });
+
+  it("starts a new conversation: the fixed app's agent starts from nothing again", async () => {
+    await page.getByRole("button", { name: "New conversation" }).click();
+    expect(await page.locator("li.turn").count()).toBe(0);
+    await page.getByLabel("Message to both apps").fill("Hello again.");
+    await page.getByRole("button", { name: "Send to both" }).click();
+    await doneCount(page, "fixed", 1);
+    expect((await shownTurns(page, "fixed"))[0]?.seen).toBe(1);
+  });
+
+  it("says readably when an app cannot be reached", async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const lonely = await startWebServer({
+      port: await freePort(),
+      brokenUrl: nowhere,
+      fixedUrl: apps[1]?.url ?? "",
+      secret: SECRET,
+    });
+    const other = await browser.newPage();
+    try {
+      await other.goto(lonely.url);
+      await other.waitForSelector('body[data-ready="true"]');
+      const health = await other.textContent('.column[data-app="broken"] [data-role="health"]');
+      expect(health).toContain("502 app_unreachable");
+      expect(health).toContain("npm run start:broken");
+      await other.getByRole("button", { name: "Replay scripted conversation" }).click();
+      await doneCount(other, "broken", SCRIPTED_TURNS);
+      const turns = await shownTurns(other, "broken");
+      expect(turns.every((t) => t.state === "failed" && t.text.includes("app_unreachable"))).toBe(
+        true,
+      );
+    } finally {
+      await other.close();
+      await lonely.close();
+    }
+  });
+});

@@ -1,0 +1,227 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { type Planned, settledOutcome, TurnScheduler } from "../../../lab/load/scheduler.ts";
+
+const options = {
+  conversations: 3,
+  turnsPerConversation: 2,
+  connections: 2,
+  runId: "r",
+  sticky: false,
+  overlap: 1,
+  retryRate: 0,
+  seed: 1,
+};
+
+function turnOf(planned: Planned) {
+  if (planned.kind !== "turn") throw new Error(`expected a turn, got ${planned.kind}`);
+  return planned.record;
+}
+
+const ok = { outcome: "ok" as const, status: 200 };
+
+describe("TurnScheduler", () => {
+  it("never hands out a conversation's next turn before its previous one is answered", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1 });
+    const first = turnOf(scheduler.next(0));
+    expect(scheduler.next(1)).toEqual({ kind: "idle" });
+    scheduler.answered(first.turnId, ok);
+    expect(turnOf(scheduler.next(1))).toMatchObject({ index: 1, conversationId: "r-c1" });
+  });
+
+  it("moves a conversation's turns across connections (FIFO of ready conversations)", () => {
+    const scheduler = new TurnScheduler(options);
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    scheduler.answered(a.turnId, ok);
+    // Connection 0 is free again, but c3 has waited longest: it goes first.
+    expect(turnOf(scheduler.next(0)).conversationId).toBe("r-c3");
+    // c1's second turn goes to whichever connection frees next: here connection 1.
+    scheduler.answered(b.turnId, ok);
+    expect(turnOf(scheduler.next(1))).toMatchObject({ conversationId: "r-c1", index: 1 });
+  });
+
+  it("hands a conversation to a connection on a different worker than its last turn's", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 2, turnsPerConversation: 3 });
+    const served = (pid: number) => ({ ...ok, servedBy: { workerId: pid, pid, hostname: "h" } });
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    scheduler.answered(a.turnId, served(1)); // c1 on worker 1
+    scheduler.answered(b.turnId, served(2)); // c2 on worker 2
+    // A connection to worker 1 skips c1 (oldest, but last served by worker 1) and takes c2.
+    expect(turnOf(scheduler.next(0, "h:1")).conversationId).toBe("r-c2");
+    // A connection to worker 2 takes c1.
+    expect(turnOf(scheduler.next(1, "h:2")).conversationId).toBe("r-c1");
+  });
+
+  it("still finishes when no other worker ever frees up (starving conversations go anywhere)", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 2 });
+    const first = turnOf(scheduler.next(0));
+    scheduler.answered(first.turnId, { ...ok, servedBy: { workerId: 1, pid: 1, hostname: "h" } });
+    let planned: Planned = { kind: "idle" };
+    let asks = 0;
+    while (planned.kind === "idle" && asks < 1000) {
+      planned = scheduler.next(0, "h:1");
+      asks++;
+    }
+    expect(turnOf(planned).index).toBe(1);
+    expect(asks).toBeGreaterThan(1);
+  });
+
+  it("is done only when every turn is answered", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 1 });
+    const only = turnOf(scheduler.next(0));
+    expect(scheduler.done()).toBe(false);
+    scheduler.answered(only.turnId, ok);
+    expect(scheduler.done()).toBe(true);
+  });
+
+  it("abandons a conversation after a turn with an unknown outcome", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1 });
+    scheduler.lost(turnOf(scheduler.next(0)).turnId);
+    expect(scheduler.next(0)).toEqual({ kind: "idle" });
+    expect(scheduler.done()).toBe(true);
+    expect(scheduler.records[0]?.outcome).toBe("unknown");
+  });
+
+  it("in sticky mode keeps each conversation on its connection and ends with a read there", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      sticky: true,
+      conversations: 2,
+      turnsPerConversation: 1,
+    });
+    const onZero = turnOf(scheduler.next(0));
+    expect(onZero.conversationId).toBe("r-c1");
+    expect(turnOf(scheduler.next(1)).conversationId).toBe("r-c2");
+    scheduler.answered(onZero.turnId, ok);
+    expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
+    expect(scheduler.hasWorkFor(0)).toBe(true);
+    scheduler.readFinished("r-c1");
+    expect(scheduler.hasWorkFor(0)).toBe(false);
+  });
+
+  it("with overlap K, sends up to K turns of one conversation at once, no more", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      turnsPerConversation: 4,
+      overlap: 2,
+    });
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    expect([a.index, b.index]).toEqual([0, 1]);
+    expect(scheduler.next(2)).toEqual({ kind: "idle" });
+    scheduler.answered(a.turnId, ok);
+    expect(turnOf(scheduler.next(0)).index).toBe(2);
+  });
+
+  it("re-sends a retried turn with the same turnId and settles it from all its attempts", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      turnsPerConversation: 1,
+      retryRate: 1,
+    });
+    const first = scheduler.next(0);
+    if (first.kind !== "turn") throw new Error("expected a turn");
+    let retry = scheduler.next(1);
+    if (retry.kind === "idle") {
+      // This seed retries after the answer: answer the first attempt, then the retry comes.
+      scheduler.answered(first.record.turnId, { outcome: "conflict", status: 409 });
+      retry = scheduler.next(1);
+    } else {
+      scheduler.answered(first.record.turnId, { outcome: "conflict", status: 409 });
+    }
+    if (retry.kind !== "turn") throw new Error("expected the retry");
+    expect(retry.record.turnId).toBe(first.record.turnId);
+    expect(retry.attempt).toBe(1);
+    expect(scheduler.done()).toBe(false);
+    scheduler.answered(retry.record.turnId, { ...ok, messagesSeen: 1 });
+    expect(scheduler.done()).toBe(true);
+    expect(scheduler.records).toHaveLength(1);
+    expect(scheduler.records[0]).toMatchObject({ outcome: "ok", attempts: 2, messagesSeen: 1 });
+  });
+
+  it("settles a turn Jepsen style from its attempts", () => {
+    expect(settledOutcome(["conflict", "ok"])).toBe("ok");
+    expect(settledOutcome(["failed", "ok"])).toBe("ok");
+    expect(settledOutcome(["failed", "failed"])).toBe("failed");
+    expect(settledOutcome(["failed", "unknown"])).toBe("unknown");
+    expect(settledOutcome(["conflict"])).toBe("unknown");
+  });
+
+  it("resends a definite refusal (503) with the same turnId after the backoff, and settles it ok", async () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      resendRefused: { backoffMs: 20, maxAttempts: 3 },
+    });
+    const first = turnOf(scheduler.next(0));
+    scheduler.answered(first.turnId, { outcome: "failed", status: 503 });
+    // Not at once: the client backs off, and the conversation waits for its turn.
+    expect(scheduler.next(0)).toEqual({ kind: "idle" });
+    expect(scheduler.done()).toBe(false);
+    await sleep(40);
+    const again = scheduler.next(0);
+    expect(again).toMatchObject({ kind: "turn", attempt: 1 });
+    expect(turnOf(again).turnId).toBe(first.turnId);
+    scheduler.answered(first.turnId, ok);
+    expect(scheduler.records[0]).toMatchObject({ outcome: "ok", attempts: 2 });
+    // And the conversation goes on (on another connection: turns hop).
+    expect(turnOf(scheduler.next(1)).index).toBe(1);
+  });
+
+  it("stops resending after maxAttempts and never resends a 4xx other than 409", async () => {
+    const resendRefused = { backoffMs: 1, maxAttempts: 2 };
+    const scheduler = new TurnScheduler({ ...options, conversations: 2, resendRefused });
+    const a = turnOf(scheduler.next(0));
+    const b = turnOf(scheduler.next(1));
+    scheduler.answered(b.turnId, { outcome: "failed", status: 400 });
+    expect(scheduler.records[1]?.outcome).toBe("failed");
+    scheduler.answered(a.turnId, { outcome: "failed", status: 503 });
+    await sleep(10);
+    const retry = scheduler.next(0);
+    expect(retry).toMatchObject({ kind: "turn", attempt: 1 });
+    scheduler.answered(a.turnId, { outcome: "failed", status: 503 });
+    await sleep(10);
+    expect(scheduler.records[0]).toMatchObject({ outcome: "failed", attempts: 2 });
+  });
+
+  it("in sticky mode still reads an abandoned conversation, and reads again after a 503", async () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      sticky: true,
+      conversations: 1,
+      turnsPerConversation: 3,
+      resendRefused: { backoffMs: 1, maxAttempts: 3 },
+    });
+    scheduler.answered(turnOf(scheduler.next(0)).turnId, ok);
+    scheduler.lost(turnOf(scheduler.next(0)).turnId);
+    // No third turn after an unknown one, but its acknowledged turn must still be checked.
+    expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
+    scheduler.readFinished("r-c1", 503);
+    expect(scheduler.done()).toBe(false);
+    await sleep(10);
+    expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
+    scheduler.readFinished("r-c1", 200);
+    expect(scheduler.done()).toBe(true);
+  });
+
+  it("in sticky mode moves a connection's conversations forward together", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      sticky: true,
+      connections: 1,
+      conversations: 2,
+      turnsPerConversation: 3,
+    });
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const turn = turnOf(scheduler.next(0));
+      order.push(`${turn.conversationId}#${turn.index}`);
+      scheduler.answered(turn.turnId, ok);
+    }
+    expect(order).toEqual(["r-c1#0", "r-c2#0", "r-c1#1", "r-c2#1"]);
+  });
+});

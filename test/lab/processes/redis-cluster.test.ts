@@ -1,0 +1,86 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { askRedis } from "../../../lab/processes/ask-redis.ts";
+import {
+  type RedisClusterHandle,
+  RedisClusterToolMissingError,
+  startLocalRedisCluster,
+} from "../../../lab/processes/redis-cluster.ts";
+
+describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
+  let cluster: RedisClusterHandle;
+
+  beforeAll(async () => {
+    cluster = await startLocalRedisCluster();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("starts three masters that share all 16384 slots, and lists them as REDIS_CLUSTER_NODES", async () => {
+    expect(cluster.ports).toHaveLength(3);
+    expect(cluster.nodes).toBe(cluster.ports.map((port) => `127.0.0.1:${port}`).join(","));
+    for (const port of cluster.ports) {
+      const info = String(await askRedis({ host: "127.0.0.1", port }, "CLUSTER", "INFO"));
+      expect(info).toContain("cluster_state:ok");
+      expect(info).toContain("cluster_slots_assigned:16384");
+      expect(info).toContain("cluster_known_nodes:3");
+      expect(info).toContain("cluster_size:3");
+    }
+  });
+
+  it("stop() ends every node and removes the temp dir", async () => {
+    const { ports, dir } = cluster;
+    expect(existsSync(dir)).toBe(true);
+    await cluster.stop();
+    await cluster.stop(); // twice is fine
+    expect(existsSync(dir)).toBe(false);
+    for (const port of ports)
+      await expect(askRedis({ host: "127.0.0.1", port }, "PING")).rejects.toThrow();
+  });
+});
+
+describe("startLocalRedisCluster without the Redis tools", () => {
+  const originalPath = process.env.PATH;
+  let bin: string;
+
+  beforeAll(async () => {
+    // A PATH holding redis-cli only.
+    bin = await mkdtemp(join(tmpdir(), "agent-sandbox-path-"));
+    const cli = (originalPath ?? "")
+      .split(delimiter)
+      .map((dir) => join(dir, "redis-cli"))
+      .find((file) => existsSync(file));
+    if (!cli) throw new Error("redis-cli is not on PATH");
+    await symlink(cli, join(bin, "redis-cli"));
+  });
+  afterAll(async () => {
+    process.env.PATH = originalPath;
+    await rm(bin, { recursive: true, force: true });
+  });
+
+  it("says redis-cli is missing, and how to get it", async () => {
+    process.env.PATH = join(bin, "nothing-here");
+    try {
+      const started = startLocalRedisCluster();
+      await expect(started).rejects.toBeInstanceOf(RedisClusterToolMissingError);
+      await expect(started).rejects.toThrow(
+        /redis-cli was not found on PATH[\s\S]*apt-get install redis-server/,
+      );
+    } finally {
+      process.env.PATH = originalPath;
+    }
+  });
+
+  it("says redis-server is missing", async () => {
+    process.env.PATH = bin;
+    try {
+      await expect(startLocalRedisCluster()).rejects.toThrow(/redis-server was not found on PATH/);
+    } finally {
+      process.env.PATH = originalPath;
+    }
+  });
+});
