@@ -1,11 +1,11 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type { AnomalyKind } from "../lab/check/types.ts";
-import type { ChatServiceClass } from "../service/chat/chat-service.ts";
-import type { AppName } from "../service/contract.ts";
+/**
+ * What the checker (lab/check) reports that a broken variant shows; its AnomalyKind names
+ * them (a test keeps the two in step).
+ */
+export type ExpectedAnomaly = "lost" | "stale" | "divergent";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** `exercise` is a learner's copy under `exercises/<scenario>/`. */
+export type AppName = "broken" | "fixed" | "exercise";
 
 /** Where state lives in a variant: decides what the demo has to start for it. */
 export type Backend = "memory" | "redis" | "files";
@@ -21,7 +21,7 @@ export interface Scenario {
   /** What the fixed variant does differently. */
   fix: string;
   /** Anomalies the checker reports for the broken variant on every run (each count > 0). */
-  brokenAnomalies: readonly AnomalyKind[];
+  brokenAnomalies: readonly ExpectedAnomaly[];
   /** True when the broken variant fails even with a single worker. */
   brokenWithOneWorker: boolean;
   backends: { broken: Backend; fixed: Backend };
@@ -125,14 +125,14 @@ export const SCENARIOS = [
       "The article's own pattern: each turn loads the whole history, generates, and saves the whole history back (SET). Turns of one conversation that overlap (a double submit, two tabs, a retry) load the same history, and the last save overwrites the others: a lost update. The load test sends up to 3 turns of a conversation at once (--overlap 3); a 20 ms write delay (STORE_WRITE_DELAY_MS) keeps the window open on every run.",
     inTheLogs:
       'Two "turn" lines of one key with the same messagesBefore: both started from the same history, and only one of them survives.',
-    fix: "Append only the turn's own messages, one turn of a conversation at a time across all workers (a Redis lease with a fencing token, lib/turns/turn-gate.ts), and refuse a write whose lease or history version is stale.",
+    fix: "Append only the turn's own messages, one turn of a conversation at a time across all workers (a Redis lease with a fencing token, service/turns/turn-gate.ts), and refuse a write whose lease or history version is stale.",
     brokenAnomalies: ["lost"],
     brokenWithOneWorker: true,
     backends: { broken: "redis", fixed: "redis" },
     env: { STORE_WRITE_DELAY_MS: "20" },
     hint: "What does the save write, and what if another turn saved in between?",
     load: { overlap: 3 },
-    // Its fix needs the turn gate, which only fixed/ apps get: not an exercise.
+    // Its fix needs the turn gate, which only fixed/ apps run (runsTurnGate): not an exercise.
     exercise: false,
   },
 ] as const satisfies readonly Scenario[];
@@ -171,25 +171,10 @@ export function backendOf(app: AppName, scenario: ScenarioName): Backend {
   return backends[app];
 }
 
-/** Folder of the learner's exercise copies; tests point EXERCISES_DIR elsewhere. */
-export function exercisesDir(): string {
-  return process.env.EXERCISES_DIR ?? join(ROOT, "exercises");
-}
-
-/** The chat-service module of one variant: `broken/<s>/`, `fixed/<s>/` or the exercise copy. */
-export function serviceModulePath(app: AppName, scenario: ScenarioName): string {
-  const folder = app === "exercise" ? exercisesDir() : join(ROOT, app);
-  return join(folder, scenario, "chat-service.ts");
-}
-
-export async function loadChatServiceClass(
-  app: AppName,
-  scenario: ScenarioName,
-): Promise<ChatServiceClass> {
-  const path = serviceModulePath(app, scenario);
-  if (!existsSync(path)) throw new Error(`no chat service at ${path}`);
-  const module = (await import(pathToFileURL(path).href)) as {
-    AgentChatService: ChatServiceClass;
-  };
-  return module.AgentChatService;
+/**
+ * The fixed apps on Redis run one turn of a conversation at a time (TurnGate); broken apps
+ * and exercises never do, so what a learner's copy stores is its own doing.
+ */
+export function runsTurnGate(app: AppName, scenario: ScenarioName): boolean {
+  return app === "fixed" && getScenario(scenario).backends.fixed === "redis";
 }

@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChatMessage } from "../service/contract.ts";
-import type { ConversationStore, RecentHistory } from "../service/store/conversation-store.ts";
+import type {
+  ConversationStore,
+  Fence,
+  RecentHistory,
+} from "../service/store/conversation-store.ts";
 
 /**
  * Makes every write take `delayMs` before it is applied, as a slow network or a busy
@@ -25,9 +29,9 @@ export class DelayedWriteStore implements ConversationStore {
     return this.inner.loadRecent(key, recent);
   }
 
-  async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
+  async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
     await sleep(this.delayMs);
-    return this.inner.append(key, messages);
+    return this.inner.append(key, messages, fence);
   }
 
   async replace(key: string, messages: readonly ChatMessage[]): Promise<number> {

@@ -3,7 +3,11 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChatMessage } from "../service/contract.ts";
 import { StoreUnavailableError } from "../service/errors.ts";
-import type { ConversationStore, RecentHistory } from "../service/store/conversation-store.ts";
+import type {
+  ConversationStore,
+  Fence,
+  RecentHistory,
+} from "../service/store/conversation-store.ts";
 
 interface ConversationFile {
   key: string;
@@ -42,7 +46,9 @@ export class FileConversationStore implements ConversationStore {
     return { messages: messages.slice(-recent), length: messages.length };
   }
 
-  async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
+  async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
+    // Files have no lease to check: refuse rather than append unfenced.
+    if (fence) throw new Error("the file store cannot fence a turn: run it without a turn gate");
     return this.replace(key, [...(await this.load(key)), ...messages]);
   }
 

@@ -1,36 +1,53 @@
 /**
  * Starts one app (broken or fixed) under node:cluster.
  *   npm run start:broken            # PORT=3001 WORKERS=4
- *   npm run start:fixed             # PORT=3002, REDIS_URL required
+ *   npm run start:fixed             # PORT=3002; REDIS_URL, or a private redis-server
  *   tsx scripts/start.ts --app fixed --scenario memory
  */
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
-import { parseApp, parseScenario } from "../scenarios/catalogue.ts";
-import { startAppServer } from "../scenarios/start-variant.ts";
+import { startPrivateRedis } from "../lab/processes/redis-server.ts";
+import { backendOf, parseApp, parseScenario } from "../scenarios/catalogue.ts";
+import { startVariant } from "../scenarios/start-variant.ts";
 import { runCluster } from "../service/cluster.ts";
 import { DEFAULT_PORTS, loadConfig, warnIfDevSecret } from "../service/config.ts";
-import { logger } from "../service/logger.ts";
+import { configureLogging, logger } from "../service/logger.ts";
 
 const { values } = parseArgs({
   options: { app: { type: "string" }, scenario: { type: "string" } },
 });
 const app = parseApp(values.app);
 const scenario = parseScenario(values.scenario);
-// A local default so `npm run start:fixed` works next to the machine's own Redis; only
-// keys under the project's prefix are ever written.
-const config = loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", ...process.env });
-const port = config.PORT ?? DEFAULT_PORTS[app];
 
+if (cluster.isPrimary) await chooseRedis();
+const config = loadConfig();
+configureLogging(config.LOG_LEVEL);
+const port = config.PORT ?? DEFAULT_PORTS[app];
 if (cluster.isPrimary) {
   warnIfDevSecret(config);
-  if (app === "fixed" && !process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
-    logger.info(`REDIS_URL is not set: using ${config.REDIS_URL}`);
-  }
   logger.info({ event: "app_starting", app, scenario, port, workers: config.WORKERS });
 }
 
 runCluster({
   workers: config.WORKERS,
-  startWorker: async () => (await startAppServer(app, scenario, config, port)).stop,
+  startWorker: async () => (await startVariant(app, scenario, config, port)).stop,
 });
+
+/**
+ * A variant on Redis without REDIS_URL or REDIS_CLUSTER_NODES gets a private, throwaway
+ * redis-server (never a Redis it was not told about); workers inherit its URL.
+ */
+async function chooseRedis(): Promise<void> {
+  const { REDIS_URL, REDIS_CLUSTER_NODES } = process.env;
+  if (REDIS_URL || REDIS_CLUSTER_NODES || backendOf(app, scenario) !== "redis") return;
+  const redis = await startPrivateRedis();
+  process.env.REDIS_URL = redis.url;
+  console.error(
+    `REDIS_URL is not set: started a private redis-server at ${redis.url}; its data goes when this app stops (set REDIS_URL to keep it).`,
+  );
+  // The primary leaves through process.exit, where only synchronous work runs.
+  process.once("exit", () => {
+    const pid = redis.pid();
+    if (pid) process.kill(pid, "SIGTERM");
+  });
+}

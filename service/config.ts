@@ -9,6 +9,10 @@ export const DEV_AUTH_SECRET = "dev-only-secret-change-me";
 
 const EnvFields = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Names this host in `servedBy` when several app clusters stand for several machines. */
+  HOST_LABEL: z.string().min(1).max(100).optional(),
+  /** pino's level: silent (tests), error, warn, info, debug. */
+  LOG_LEVEL: z.enum(["silent", "fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   REDIS_URL: z.string().url().optional(),
   /**

@@ -48,13 +48,11 @@ export interface MessagesResponse {
   servedBy: ServedBy;
 }
 
-/** `exercise` is a learner's copy under `exercises/<scenario>/`. */
-export type AppName = "broken" | "fixed" | "exercise";
-
 /** Body of `GET /healthz`. */
 export interface HealthResponse {
   ok: boolean;
-  app: AppName;
+  /** Which app this is (in the sandbox: broken, fixed or exercise). */
+  app: string;
   scenario: string;
   store: { backend: string; reachable: boolean };
   /** This worker's memory: how in-process state grows (or does not). */

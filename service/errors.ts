@@ -1,50 +1,91 @@
-/** An error that maps to one HTTP status and a stable machine-readable code. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "HttpError";
+/**
+ * What can go wrong in a turn, in the service's own words. Each error has a stable `code`;
+ * the HTTP layer alone decides which status each code gets (see http/error-handler.ts).
+ */
+export abstract class ServiceError extends Error {
+  abstract readonly code: ServiceErrorCode;
+}
+
+export type ServiceErrorCode =
+  | "conversation_busy"
+  | "turn_in_progress"
+  | "turn_fenced"
+  | "store_unavailable"
+  | "store_write_uncertain"
+  | "model_error";
+
+/** Another turn of this conversation holds its lease; this one ran nothing and stored nothing. */
+export class ConversationBusyError extends ServiceError {
+  readonly code = "conversation_busy";
+  override readonly name = "ConversationBusyError";
+}
+
+/** This very turnId is running elsewhere, or is recorded but not readable yet: retry it later. */
+export class TurnInProgressError extends ServiceError {
+  readonly code = "turn_in_progress";
+  override readonly name = "TurnInProgressError";
+}
+
+/**
+ * The fenced append refused the write on purpose, so nothing was stored: the turn's lease
+ * expired or was taken over (`lease_lost`), or the history changed since the turn read it
+ * (`history_changed`), or the turn is already stored (`already_stored`, a retry).
+ */
+export class TurnFencedError extends ServiceError {
+  readonly code = "turn_fenced";
+  override readonly name = "TurnFencedError";
+
+  constructor(readonly reason: "lease_lost" | "history_changed" | "already_stored") {
+    super(`nothing was stored: ${FENCE_REASONS[reason]}`);
+  }
+}
+
+const FENCE_REASONS = {
+  lease_lost: "the lease of this turn expired or was taken over",
+  history_changed: "the history changed since this turn read it",
+  already_stored: "this turn is already stored",
+} as const;
+
+/** The store refused or could not take the command: the write never happened, the turn left no trace. */
+export class StoreUnavailableError extends ServiceError {
+  readonly code = "store_unavailable";
+  override readonly name = "StoreUnavailableError";
+
+  constructor(cause: unknown) {
+    super(`conversation store unavailable, nothing was stored: ${describe(cause)}`, { cause });
   }
 }
 
 /**
- * The conversation store failed. `definite` (code `store_unavailable`): the write never
- * happened, so the turn left no trace. Otherwise (code `store_write_uncertain`): a write
- * was sent but no answer came (timeout, dropped connection), so it may or may not have
- * been applied; the client cannot know, and must not be told "nothing was stored".
+ * A write was sent but no answer came (timeout, dropped connection): it may or may not have
+ * been applied. The client cannot know, and must not be told "nothing was stored".
  */
-export class StoreUnavailableError extends HttpError {
-  constructor(
-    cause: unknown,
-    readonly definite = true,
-  ) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+export class StoreWriteUncertainError extends ServiceError {
+  readonly code = "store_write_uncertain";
+  override readonly name = "StoreWriteUncertainError";
+
+  constructor(cause: unknown) {
     super(
-      503,
-      definite ? "store_unavailable" : "store_write_uncertain",
-      definite
-        ? `conversation store unavailable, nothing was stored: ${detail}`
-        : `conversation store did not confirm the write, it may or may not be stored: ${detail}`,
+      `conversation store did not confirm the write, it may or may not be stored: ${describe(cause)}`,
+      { cause },
     );
-    this.name = "StoreUnavailableError";
-    this.cause = cause;
   }
 }
 
 /**
- * The model behind the agent gave no usable reply: unreachable, too slow, a non-2xx
- * answer, or a body that is not a chat completion. Maps to 502 `model_error`. The
- * message says what went wrong and never carries the API key; the original error, if
- * any, is kept as `cause` for the logs. The fixed chat services persist a turn only
- * after the reply arrives, so a turn that fails this way leaves nothing in the store.
+ * The model behind the agent gave no usable reply: unreachable, too slow, a non-2xx answer,
+ * or a body that is not a chat completion. The message never carries the API key. The fixed
+ * services store a turn only after the reply arrives, so such a turn leaves nothing stored.
  */
-export class ModelError extends HttpError {
+export class ModelError extends ServiceError {
+  readonly code = "model_error";
+  override readonly name = "ModelError";
+
   constructor(message: string, cause?: unknown) {
-    super(502, "model_error", message);
-    this.name = "ModelError";
-    if (cause !== undefined) this.cause = cause;
+    super(message, cause === undefined ? undefined : { cause });
   }
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }

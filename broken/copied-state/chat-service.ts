@@ -17,14 +17,15 @@ interface ConversationState {
  * `{ ...state }`, would hide this: it shares the messages array with the original.)
  */
 export class AgentChatService extends StoredChatService {
-  override async handleTurn(turn: Turn): Promise<TurnResult> {
-    const state: ConversationState = { messages: await this.store.load(turn.key) };
-    const before = state.messages.length;
+  override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
+    const state: ConversationState = { messages };
+    const loaded = state.messages.length;
     const working = structuredClone(state);
     working.messages.push(userMessage(turn));
     const reply = await this.assistant.generateReply(working.messages);
     working.messages.push(assistantMessage(turn, reply));
-    const after = await this.store.append(turn.key, state.messages.slice(before));
-    return { reply, messagesSeen: before + 1, before, after };
+    const after = await store.append(turn.key, state.messages.slice(loaded));
+    return { reply, messagesSeen: loaded + 1, before, after };
   }
 }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { ServiceDeps } from "../../service/chat/chat-service.ts";
+import type { VariantDeps } from "../../scenarios/variant.ts";
 import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
 
 /**
@@ -8,7 +8,7 @@ import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
  * their own disk. Each worker only knows the turns it served.
  */
 export class AgentChatService extends StoredChatService {
-  constructor(deps: ServiceDeps) {
+  constructor(deps: VariantDeps) {
     super(deps, deps.fileStore(join(deps.config.STATE_DIR, `worker-${process.pid}`)));
   }
 }

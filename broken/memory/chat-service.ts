@@ -36,7 +36,7 @@ export class AgentChatService implements ChatService {
     const answer = assistantMessage(turn, reply);
     history.push(user, answer);
     this.histories.set(turn.key, history);
-    return { reply, messagesSeen: messages.length, before, after: history.length };
+    return { reply, messagesSeen: messages.length, before, after: history.length, key: turn.key };
   }
 
   async history(ref: ConversationRef): Promise<ChatMessage[]> {

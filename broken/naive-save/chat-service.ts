@@ -12,14 +12,15 @@ import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
  * same history and the last save overwrites the others' turns (a lost update).
  */
 export class AgentChatService extends StoredChatService {
-  override async handleTurn(turn: Turn): Promise<TurnResult> {
-    const messages = await this.store.load(turn.key);
-    const before = messages.length;
+  override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    const history = await store.load(turn.key);
+    const before = history.length;
+    const messages = history.slice(-this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
     const answer = assistantMessage(turn, reply);
-    const after = await this.store.replace(turn.key, [...messages, answer]);
-    return { reply, messagesSeen: before + 1, before, after, key: turn.key };
+    const after = await store.replace(turn.key, [...history, user, answer]);
+    return { reply, messagesSeen: messages.length, before, after, key: turn.key };
   }
 }

@@ -25,13 +25,14 @@ export class AgentChatService extends StoredChatService {
     );
   }
 
-  override async handleTurn(turn: Turn): Promise<TurnResult> {
+  override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
     const groupChat = new GroupChat<ChatMessage>(this.agents, []);
     const manager = new GroupChatManager(groupChat);
     const before = groupChat.messages.length;
+    const seen = groupChat.messages.length;
     const user = userMessage(turn);
     const { reply } = await manager.step(user);
-    const after = await this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
-    return { reply, messagesSeen: before + 1, before, after };
+    const after = await store.append(turn.key, [user, assistantMessage(turn, reply)]);
+    return { reply, messagesSeen: seen + 1, before, after };
   }
 }

@@ -12,13 +12,13 @@ import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
  * (STORE_WRITE_DELAY_MS makes the write take a fixed time, so the race shows every run.)
  */
 export class AgentChatService extends StoredChatService {
-  override async handleTurn(turn: Turn): Promise<TurnResult> {
-    const messages = await this.store.load(turn.key);
-    const before = messages.length;
+  override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
-    void this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
-    return { reply, messagesSeen: before + 1, before, after: before + 2 };
+    const answer = assistantMessage(turn, reply);
+    void store.append(turn.key, [user, answer]);
+    return { reply, messagesSeen: messages.length, before, after: before + 2, key: turn.key };
   }
 }

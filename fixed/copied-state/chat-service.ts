@@ -16,14 +16,15 @@ interface ConversationState {
  * turn writes back what the step changed, so the new messages reach the canonical store.
  */
 export class AgentChatService extends StoredChatService {
-  override async handleTurn(turn: Turn): Promise<TurnResult> {
-    const state: ConversationState = { messages: await this.store.load(turn.key) };
-    const before = state.messages.length;
+  override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
+    const state: ConversationState = { messages };
+    const loaded = state.messages.length;
     const working = structuredClone(state);
     working.messages.push(userMessage(turn));
     const reply = await this.assistant.generateReply(working.messages);
     working.messages.push(assistantMessage(turn, reply));
-    const after = await this.store.append(turn.key, working.messages.slice(before));
-    return { reply, messagesSeen: before + 1, before, after };
+    const after = await store.append(turn.key, working.messages.slice(loaded));
+    return { reply, messagesSeen: loaded + 1, before, after };
   }
 }

@@ -29,14 +29,14 @@ export class AgentChatService implements ChatService {
     this.contextWindow = deps.config.CONTEXT_WINDOW_MESSAGES;
   }
 
-  async handleTurn(turn: Turn): Promise<TurnResult> {
-    const { messages, length: before } = await this.store.loadRecent(turn.key, this.contextWindow);
+  async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
     const answer = assistantMessage(turn, reply);
-    const after = await this.store.append(turn.key, [user, answer]);
-    return { reply, messagesSeen: messages.length, before, after };
+    const after = await store.append(turn.key, [user, answer]);
+    return { reply, messagesSeen: messages.length, before, after, key: turn.key };
   }
 
   async history(ref: ConversationRef): Promise<ChatMessage[]> {

@@ -12,8 +12,8 @@ import { AssistantAgent } from "../../service/model/agent.ts";
 
 /**
  * FIXED: the GroupChat and its manager are still built per request (they are runtime
- * objects), but from the conversation's stored messages, so every agent sees the whole
- * conversation and speakers take turns as the conversation goes on.
+ * objects), but from the conversation's stored messages (its recent context window), so
+ * every agent sees the conversation and speakers take turns as it goes on.
  */
 export class AgentChatService extends StoredChatService {
   private readonly agents: AssistantAgent[];
@@ -25,13 +25,14 @@ export class AgentChatService extends StoredChatService {
     );
   }
 
-  override async handleTurn(turn: Turn): Promise<TurnResult> {
-    const groupChat = new GroupChat<ChatMessage>(this.agents, await this.store.load(turn.key));
+  override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
+    const groupChat = new GroupChat<ChatMessage>(this.agents, messages);
     const manager = new GroupChatManager(groupChat);
-    const before = groupChat.messages.length;
+    const seen = groupChat.messages.length;
     const user = userMessage(turn);
     const { reply } = await manager.step(user);
-    const after = await this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
-    return { reply, messagesSeen: before + 1, before, after };
+    const after = await store.append(turn.key, [user, assistantMessage(turn, reply)]);
+    return { reply, messagesSeen: seen + 1, before, after };
   }
 }

@@ -12,8 +12,8 @@ export class AgentChatService extends StoredChatService {
     return ref.key;
   }
 
-  override handleTurn(turn: Turn): Promise<TurnResult> {
-    return super.handleTurn({ ...turn, key: this.keyOf(turn) });
+  override handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    return super.handleTurn({ ...turn, key: this.keyOf(turn) }, store);
   }
 
   override history(ref: ConversationRef): Promise<ChatMessage[]> {

@@ -1,10 +1,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ScenarioName } from "../../scenarios/catalogue.ts";
+import type { AppName, ScenarioName } from "../../scenarios/catalogue.ts";
 import { conversationKey } from "../../service/auth/conversation-key.ts";
 import { issueToken } from "../../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET, loadConfig } from "../../service/config.ts";
-import type { AppName } from "../../service/contract.ts";
 import { conversationKeys } from "../../service/store/commands.ts";
 import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";

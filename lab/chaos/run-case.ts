@@ -1,7 +1,7 @@
 import { join } from "node:path";
+import type { AppName } from "../../scenarios/catalogue.ts";
 import { issueToken } from "../../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../../service/config.ts";
-import type { AppName } from "../../service/contract.ts";
 import { checkRun } from "../check/checker.ts";
 import type { CheckResult } from "../check/types.ts";
 import { resendRefused } from "../load/cli-options.ts";

@@ -1,8 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { backendOf, getScenario, type ScenarioName } from "../../scenarios/catalogue.ts";
-import type { AppName } from "../../service/contract.ts";
+import {
+  type AppName,
+  backendOf,
+  getScenario,
+  type ScenarioName,
+} from "../../scenarios/catalogue.ts";
 import { type AppCluster, startAppCluster, waitForStore } from "./app-cluster.ts";
 import { type RedisClusterHandle, startLocalRedisCluster } from "./redis-cluster.ts";
 import { ensureRedis, type RedisHandle, RedisNotInstalledError } from "./redis-server.ts";

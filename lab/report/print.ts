@@ -1,7 +1,6 @@
 import Table from "cli-table3";
 import pc from "picocolors";
-import type { Scenario } from "../../scenarios/catalogue.ts";
-import type { AppName } from "../../service/contract.ts";
+import type { AppName, Scenario } from "../../scenarios/catalogue.ts";
 import type { CheckResult } from "../check/types.ts";
 import type { LoadResult } from "../load/run-load.ts";
 import { countTag, verdictTag } from "./palette.ts";

@@ -34,8 +34,13 @@ export interface TurnResult {
 export interface ChatService {
   /** Where conversation state lives: "memory", "redis", ... Logged on every turn. */
   readonly backend: string;
-  /** Runs one turn: give the agent the history plus the new message, record both messages. */
-  handleTurn(turn: Turn): Promise<TurnResult>;
+  /**
+   * Runs one turn: give the agent the history plus the new message, record both messages.
+   * `store`, when the app runs a turn gate, is the service's own store as this turn's lease
+   * sees it (reads from the lease, a fenced append); a service that keeps its state in a
+   * store reads and writes the turn's conversation through it.
+   */
+  handleTurn(turn: Turn, store?: ConversationStore): Promise<TurnResult>;
   /** The conversation's messages, oldest first; [] for an unknown conversation. */
   history(ref: ConversationRef): Promise<ChatMessage[]>;
   /** Whether the state backend answers right now. Never throws. */
@@ -47,14 +52,9 @@ export interface ChatService {
 /** What a chat service may use; created once per worker. */
 export interface ServiceDeps {
   config: AppConfig;
-  /** The worker's shared Redis-backed store, opened on first use. */
+  /** The worker's shared Redis-backed store. */
   redisStore(): ConversationStore;
-  /** A store keeping one JSON file per conversation under `directory`. */
-  fileStore(directory: string): ConversationStore;
 }
-
-/** The constructor every `broken/<scenario>/chat-service.ts` and `fixed/<scenario>/...` exports. */
-export type ChatServiceClass = new (deps: ServiceDeps) => ChatService;
 
 export function userMessage(turn: Turn): ChatMessage {
   return message("user", turn.text, turn);

@@ -12,10 +12,10 @@ import {
 } from "./chat-service.ts";
 
 /**
- * Plumbing for the chat services whose state lives in a ConversationStore (Redis unless
- * a subclass passes another), so each scenario's file holds only its lesson.
- * `handleTurn` is the correct pattern: rehydrate (the recent context window), run the
- * agent, append, then answer.
+ * FIXED: this object keeps no conversation state. Every turn rehydrates the recent history
+ * from shared storage (Redis), runs the agent, and persists the new messages in one atomic
+ * append before answering, so any worker can serve the next turn. The store-backed
+ * scenarios extend it, so each scenario's file holds only its lesson.
  */
 export class StoredChatService implements ChatService {
   readonly backend: string;
@@ -27,19 +27,20 @@ export class StoredChatService implements ChatService {
   protected readonly contextWindow: number;
 
   constructor(deps: ServiceDeps, store?: ConversationStore) {
-    this.contextWindow = deps.config.CONTEXT_WINDOW_MESSAGES;
-    this.keyPrefix = deps.config.REDIS_KEY_PREFIX;
     this.assistant = new AssistantAgent("assistant", deps.config);
     this.store = store ?? deps.redisStore();
     this.backend = this.store.backend;
+    this.keyPrefix = deps.config.REDIS_KEY_PREFIX;
+    this.contextWindow = deps.config.CONTEXT_WINDOW_MESSAGES;
   }
 
-  async handleTurn(turn: Turn): Promise<TurnResult> {
-    const { messages, length: before } = await this.store.loadRecent(turn.key, this.contextWindow);
+  async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
+    const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
     const reply = await this.assistant.generateReply(messages);
-    const after = await this.store.append(turn.key, [user, assistantMessage(turn, reply)]);
+    const answer = assistantMessage(turn, reply);
+    const after = await store.append(turn.key, [user, answer]);
     return { reply, messagesSeen: messages.length, before, after, key: turn.key };
   }
 

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import { verifyToken } from "../auth/tokens.ts";
 import type { Identity } from "../contract.ts";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "./http-error.ts";
 
 /** The scheme is case-insensitive (RFC 9110); the token is checked by verifyToken. */
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,2048})$/i;

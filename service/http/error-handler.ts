@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from "express";
 import type { ErrorResponse } from "../contract.ts";
-import { HttpError } from "../errors.ts";
+import { ServiceError, type ServiceErrorCode } from "../errors.ts";
 import { logger } from "../logger.ts";
+import { HttpError } from "./http-error.ts";
 
 /** Errors raised by express.json() (http-errors) carry a `type` and an HTTP `status`. */
 interface BodyParserError {
@@ -30,8 +31,21 @@ const BODY_PARSER_ERRORS: Record<string, HttpError> = {
   ),
 };
 
+/** The one place a domain error gets its HTTP status. */
+export const SERVICE_ERROR_STATUS: Record<ServiceErrorCode, number> = {
+  conversation_busy: 409,
+  turn_in_progress: 409,
+  turn_fenced: 409,
+  store_unavailable: 503,
+  store_write_uncertain: 503,
+  model_error: 502,
+};
+
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
+  if (error instanceof ServiceError) {
+    return new HttpError(SERVICE_ERROR_STATUS[error.code], error.code, error.message);
+  }
   // The router decodes path parameters with decodeURIComponent, which throws on "%E0%A4%A".
   if (error instanceof URIError) {
     return new HttpError(400, "invalid_params", "the path is not valid percent-encoding");

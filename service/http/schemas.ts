@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { z } from "zod";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "./http-error.ts";
 
 /**
  * What a valid request looks like, and the parsers that turn anything else into a 4xx

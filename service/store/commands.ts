@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Cluster, Redis } from "ioredis";
 
-/** The project's Lua scripts (lib/store/commands/*.lua), each with its KEYS and ARGV in its header. */
+/**
+ * The project's Lua scripts: `commands/<name>-<numKeys>.lua`, each with its KEYS and ARGV
+ * in its header. The file name says how many of the arguments are keys.
+ */
 export interface StoreCommands {
   appendMessages(list: string, ttlSeconds: number, ...messages: string[]): Promise<number>;
   replaceMessages(list: string, ttlSeconds: number, ...messages: string[]): Promise<number>;
@@ -30,36 +33,39 @@ export interface StoreCommands {
   releaseTurn(lease: string, holder: string): Promise<number>;
 }
 
-const SCRIPTS: Record<keyof StoreCommands, { file: string; keys: number }> = {
-  appendMessages: { file: "append-messages.lua", keys: 1 },
-  replaceMessages: { file: "replace-messages.lua", keys: 1 },
-  appendTurn: { file: "append-turn.lua", keys: 3 },
-  acquireTurn: { file: "acquire-turn.lua", keys: 4 },
-  loadRecent: { file: "load-recent.lua", keys: 1 },
-  releaseTurn: { file: "release-turn.lua", keys: 1 },
-};
+/** What append-turn-3.lua returns instead of a length when it refuses the write. */
+export const APPEND_TURN_REFUSALS = {
+  [-1]: "lease_lost",
+  [-2]: "history_changed",
+  [-3]: "already_stored",
+} as const;
+
+const COMMANDS_DIR = new URL("./commands/", import.meta.url);
+const SCRIPT_FILE = /^([a-z-]+)-(\d+)\.lua$/;
+
+/** Every script: its command name (camelCase of the file's name), key count and source. */
+const SCRIPTS = readdirSync(COMMANDS_DIR).flatMap((file) => {
+  const match = SCRIPT_FILE.exec(file);
+  if (!match?.[1] || !match[2]) return [];
+  const name = match[1].replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+  const lua = readFileSync(new URL(file, COMMANDS_DIR), "utf8");
+  return [{ name: name as keyof StoreCommands, numberOfKeys: Number(match[2]), lua }];
+});
 
 const defined = new WeakSet<Redis | Cluster>();
-
-function scriptSource(file: string): string {
-  return readFileSync(new URL(`./commands/${file}`, import.meta.url), "utf8");
-}
 
 /** Script name by the SHA1 that EVALSHA carries: to name scripts in MONITOR output. */
 export function scriptNamesBySha(): Map<string, string> {
   return new Map(
-    Object.entries(SCRIPTS).map(([name, { file }]) => [
-      createHash("sha1").update(scriptSource(file)).digest("hex"),
-      name,
-    ]),
+    SCRIPTS.map(({ name, lua }) => [createHash("sha1").update(lua).digest("hex"), name]),
   );
 }
 
 /** Registers every script on the client once (ioredis EVALSHA, falling back to EVAL). */
 export function withStoreCommands(redis: Redis | Cluster): (Redis | Cluster) & StoreCommands {
   if (!defined.has(redis)) {
-    for (const [name, { file, keys }] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { numberOfKeys: keys, lua: scriptSource(file) });
+    for (const { name, numberOfKeys, lua } of SCRIPTS) {
+      redis.defineCommand(name, { numberOfKeys, lua });
     }
     defined.add(redis);
   }

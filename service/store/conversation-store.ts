@@ -8,9 +8,22 @@ export interface RecentHistory {
 }
 
 /**
- * Shared storage for conversation histories: the only place conversation state lives
- * in the fixed apps. Every method that touches data rejects with `StoreUnavailableError`
- * when the backend cannot answer, so the caller answers 503 instead of losing data silently.
+ * What a fenced append must still find true to store anything: the turn's lease is still
+ * the one it took, and the history still has the length the turn read.
+ */
+export interface Fence {
+  /** The lease's fencing token (see TurnGate). */
+  token: string;
+  turnId: string;
+  /** The history's length when the turn took its lease: the version it read. */
+  expectedLength: number;
+}
+
+/**
+ * Shared storage for conversation histories: the only place conversation state lives in
+ * the fixed apps. Every method that touches data rejects with `StoreUnavailableError` when
+ * the backend certainly did not act, or `StoreWriteUncertainError` when a write's outcome
+ * is unknown, so the caller answers 503 instead of losing data silently.
  */
 export interface ConversationStore {
   /** Short name for logs and `/healthz`, e.g. "redis". */
@@ -28,8 +41,11 @@ export interface ConversationStore {
   /**
    * Appends `messages` after the existing ones as one atomic step (all or none) and
    * refreshes the conversation's idle expiry. Resolves with the history's new length.
+   * With a `fence`, the append also records the turn as completed and ends its lease, and
+   * happens only if the fence still holds; otherwise it rejects with `TurnFencedError` and
+   * stores nothing. A store that cannot fence rejects any fenced append.
    */
-  append(key: string, messages: readonly ChatMessage[]): Promise<number>;
+  append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number>;
 
   /**
    * Replaces the whole history with `messages` (the "save everything back" pattern).

@@ -1,14 +1,18 @@
 import { type Cluster, type Redis, ReplyError } from "ioredis";
 import type { ChatMessage } from "../contract.ts";
-import { HttpError, StoreUnavailableError } from "../errors.ts";
-import { turnFence } from "../turns/turn-context.ts";
-import { conversationKeys, type StoreCommands, withStoreCommands } from "./commands.ts";
-import type { ConversationStore, RecentHistory } from "./conversation-store.ts";
+import { StoreUnavailableError, StoreWriteUncertainError, TurnFencedError } from "../errors.ts";
+import {
+  APPEND_TURN_REFUSALS,
+  conversationKeys,
+  type StoreCommands,
+  withStoreCommands,
+} from "./commands.ts";
+import type { ConversationStore, Fence, RecentHistory } from "./conversation-store.ts";
 
 /**
  * Conversation histories as Redis lists of JSON messages, one list per conversation key.
- * Inside a turn that holds the conversation's lease (see TurnGate), appends are fenced:
- * refused unless the lease is still the turn's and the history is the one it loaded.
+ * A fenced append (see TurnGate) is refused unless the lease is still the turn's and the
+ * history is the one it read (append-turn-3.lua).
  */
 export class RedisConversationStore implements ConversationStore {
   readonly backend = "redis";
@@ -27,52 +31,41 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async load(key: string): Promise<ChatMessage[]> {
-    const raw = await this.call(() => this.redis.lrange(conversationKeys(key).messages, 0, -1));
-    // The turn's first read is its version; a later read does not move it.
-    const fence = fenceFor(key);
-    if (fence && fence.loadedLength === undefined) fence.loadedLength = raw.length;
-    return raw.map((item) => JSON.parse(item) as ChatMessage);
+    const raw = await this.read(() => this.redis.lrange(conversationKeys(key).messages, 0, -1));
+    return decodeMessages(raw);
   }
 
   async loadRecent(key: string, recent: number): Promise<RecentHistory> {
-    const fence = fenceFor(key);
-    const prefetched = fence?.prefetched;
-    let length: number;
-    let raw: string[];
-    if (prefetched && prefetched.recent === recent) {
-      // Came with the turn's lease: no second round trip.
-      ({ length, raw } = prefetched);
-      if (fence) fence.prefetched = undefined;
-    } else {
-      const reply = await this.call(() =>
-        this.redis.loadRecent(conversationKeys(key).messages, recent),
-      );
-      [length, ...raw] = reply;
-    }
-    if (fence && fence.loadedLength === undefined) fence.loadedLength = length;
-    return { messages: raw.map((item) => JSON.parse(item) as ChatMessage), length };
+    const [length, ...raw] = await this.read(() =>
+      this.redis.loadRecent(conversationKeys(key).messages, recent),
+    );
+    return { messages: decodeMessages(raw), length };
   }
 
-  async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
+  async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
     const keys = conversationKeys(key);
-    if (messages.length === 0) return this.call(() => this.redis.llen(keys.messages));
+    if (messages.length === 0 && !fence) return this.read(() => this.redis.llen(keys.messages));
     const encoded = messages.map((m) => JSON.stringify(m));
-    const fence = fenceFor(key);
+    if (!fence) {
+      return this.write(() =>
+        this.redis.appendMessages(keys.messages, this.ttlSeconds, ...encoded),
+      );
+    }
+    const { token, turnId, expectedLength } = fence;
     const after = await this.write(() =>
-      fence
-        ? this.redis.appendTurn(
-            keys.messages,
-            keys.lease,
-            keys.turns,
-            this.ttlSeconds,
-            fence.token,
-            fence.turnId,
-            fence.loadedLength ?? -1,
-            ...encoded,
-          )
-        : this.redis.appendMessages(keys.messages, this.ttlSeconds, ...encoded),
+      this.redis.appendTurn(
+        keys.messages,
+        keys.lease,
+        keys.turns,
+        this.ttlSeconds,
+        token,
+        turnId,
+        expectedLength,
+        ...encoded,
+      ),
     );
-    if (fence) fence.released = true;
+    const refusal = APPEND_TURN_REFUSALS[after as keyof typeof APPEND_TURN_REFUSALS];
+    if (refusal) throw new TurnFencedError(refusal);
     return after;
   }
 
@@ -99,7 +92,7 @@ export class RedisConversationStore implements ConversationStore {
     }
   }
 
-  private async call<T>(command: () => Promise<T>): Promise<T> {
+  private async read<T>(command: () => Promise<T>): Promise<T> {
     try {
       return await command();
     } catch (error) {
@@ -111,22 +104,16 @@ export class RedisConversationStore implements ConversationStore {
     try {
       return await command();
     } catch (error) {
-      throw fencedWriteError(error) ?? new StoreUnavailableError(error, neverApplied(error));
+      throw neverApplied(error)
+        ? new StoreUnavailableError(error)
+        : new StoreWriteUncertainError(error);
     }
   }
 }
 
-/** A write the fenced append script refused on purpose: nothing was stored. */
-function fencedWriteError(error: unknown): HttpError | undefined {
-  if (!(error instanceof ReplyError)) return undefined;
-  const message = (error as Error).message;
-  if (message.startsWith("FENCED") || message.startsWith("STALE")) {
-    return new HttpError(409, "turn_fenced", `nothing was stored: ${message.toLowerCase()}`);
-  }
-  if (message.startsWith("DUPLICATE")) {
-    return new HttpError(409, "turn_in_progress", "this turn is already stored");
-  }
-  return undefined;
+/** Stored messages are JSON strings, oldest first. */
+export function decodeMessages(raw: readonly string[]): ChatMessage[] {
+  return raw.map((item) => JSON.parse(item) as ChatMessage);
 }
 
 /**
@@ -137,10 +124,4 @@ function fencedWriteError(error: unknown): HttpError | undefined {
 function neverApplied(error: unknown): boolean {
   if (error instanceof ReplyError) return true;
   return error instanceof Error && /enableOfflineQueue|Stream isn't writeable/.test(error.message);
-}
-
-/** The fence of the turn this call runs in, if it is a turn of this very conversation. */
-function fenceFor(key: string) {
-  const fence = turnFence.getStore();
-  return fence?.key === key ? fence : undefined;
 }

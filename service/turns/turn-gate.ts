@@ -1,18 +1,25 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
-import { HttpError, StoreUnavailableError } from "../errors.ts";
+import type { AppConfig } from "../config.ts";
+import { ConversationBusyError, StoreUnavailableError, TurnInProgressError } from "../errors.ts";
 import { conversationKeys, type StoreCommands, withStoreCommands } from "../store/commands.ts";
-import { type TurnFence, turnFence } from "./turn-context.ts";
+import type { ConversationStore } from "../store/conversation-store.ts";
+import { decodeMessages } from "../store/redis-store.ts";
+import { LeasedConversationStore, type TurnLease } from "./leased-store.ts";
 
 /**
  * What a turn arriving while another turn of its conversation runs gets:
  * - `reject`: 409 at once; nothing stored; the client may retry later.
- * - `enqueue`: it waits (up to TURN_WAIT_MS) and then runs on the updated history;
+ * - `enqueue`: it waits (up to `waitMs`) and then runs on the updated history;
  *   after that, 409 and nothing stored.
  */
 export type TurnStrategy = "reject" | "enqueue";
 
 export interface TurnGateOptions {
+  /** Where leases live: the same Redis (or Cluster) as the conversations. */
+  redis: Redis | Cluster;
+  /** The store the turns read and write; the gate fences its appends. */
+  store: ConversationStore;
   strategy: TurnStrategy;
   /** How long a turn may hold its conversation before another may take over. */
   leaseMs: number;
@@ -24,79 +31,109 @@ export interface TurnGateOptions {
   contextWindow: number;
 }
 
+/** The gate's settings from the app's configuration (TURN_*, CONTEXT_WINDOW_MESSAGES, TTL). */
+export function turnGateSettings(config: AppConfig) {
+  if (config.TURN_STRATEGY === "off") return undefined;
+  return {
+    strategy: config.TURN_STRATEGY,
+    leaseMs: config.TURN_LEASE_MS,
+    waitMs: config.TURN_WAIT_MS,
+    ttlSeconds: config.CONVERSATION_TTL_SECONDS,
+    contextWindow: config.CONTEXT_WINDOW_MESSAGES,
+  } satisfies Partial<TurnGateOptions>;
+}
+
+/** A turn ran (`value` is what it returned), or its turnId had already completed (`position`). */
 export type GateOutcome<T> = { ran: true; value: T } | { ran: false; position: number };
 
 /**
  * One turn of a conversation at a time, across every worker and host, plus idempotency by
  * turnId. A turn takes the conversation's lease (with a fencing token) in Redis before it
- * runs; its append is refused if the lease expired meanwhile or the history changed (see
- * append-turn.lua). A turnId that already completed is answered from the stored messages
- * without running the agent again. An in-process mutex would only serialize one worker.
+ * runs, and gets the store as its lease sees it: its append is refused if the lease expired
+ * meanwhile or the history changed (append-turn-3.lua). A turnId that already completed is
+ * answered from the stored messages without running the agent again. An in-process mutex
+ * would only serialize one worker.
  */
 export class TurnGate {
   private readonly redis: (Redis | Cluster) & StoreCommands;
 
-  constructor(
-    redis: Redis | Cluster,
-    private readonly options: TurnGateOptions,
-  ) {
-    this.redis = withStoreCommands(redis);
+  constructor(private readonly options: TurnGateOptions) {
+    this.redis = withStoreCommands(options.redis);
   }
 
-  async run<T>(key: string, turnId: string, body: () => Promise<T>): Promise<GateOutcome<T>> {
-    const keys = conversationKeys(key);
+  async run<T>(
+    key: string,
+    turnId: string,
+    body: (store: ConversationStore) => Promise<T>,
+  ): Promise<GateOutcome<T>> {
     const deadline = Date.now() + this.options.waitMs;
-    let pause = 5;
-    for (;;) {
-      const [state, detail, length, ...raw] = await this.acquire(keys, turnId);
-      if (state === "done") return { ran: false, position: Number(detail) };
-      if (state === "acquired" && detail) {
-        const token = detail;
-        const prefetched = { recent: this.options.contextWindow, length: Number(length), raw };
-        const fence: TurnFence = { key, turnId, token, prefetched };
-        try {
-          return { ran: true, value: await turnFence.run(fence, body) };
-        } finally {
-          // The fenced append releases the lease itself; only a turn that failed still holds it.
-          if (!fence.released) {
-            await this.redis.releaseTurn(keys.lease, `${token}:${turnId}`).catch(() => 0);
-          }
-        }
-      }
-      if (this.options.strategy === "reject" || Date.now() >= deadline) {
-        throw state === "running"
-          ? new HttpError(
-              409,
-              "turn_in_progress",
-              "this turn is still running; retry later with the same turnId",
-            )
-          : new HttpError(
-              409,
-              "conversation_busy",
-              this.options.strategy === "reject"
-                ? "another turn of this conversation is running; nothing was stored"
-                : `another turn of this conversation kept running for ${this.options.waitMs} ms; nothing was stored`,
-            );
-      }
+    for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
+      const attempt = await this.acquire(key, turnId);
+      if (attempt.state === "done") return { ran: false, position: attempt.position };
+      if (attempt.state === "acquired")
+        return { ran: true, value: await this.hold(attempt.lease, body) };
+      if (this.options.strategy === "reject" || Date.now() >= deadline)
+        throw this.refusal(attempt.state);
       await sleep(pause);
-      pause = Math.min(pause * 2, 50);
     }
   }
 
-  private async acquire(keys: ReturnType<typeof conversationKeys>, turnId: string) {
+  /** Runs the turn under its lease; a turn that did not store itself gives the lease back. */
+  private async hold<T>(lease: TurnLease, body: (store: ConversationStore) => Promise<T>) {
+    const leased = new LeasedConversationStore(this.options.store, lease);
     try {
-      return await this.redis.acquireTurn(
+      return await body(leased);
+    } finally {
+      if (!leased.appended) {
+        const holder = `${lease.token}:${lease.turnId}`;
+        await this.redis.releaseTurn(conversationKeys(lease.key).lease, holder).catch(() => 0);
+      }
+    }
+  }
+
+  private refusal(state: "running" | "busy"): Error {
+    if (state === "running") {
+      return new TurnInProgressError(
+        "this turn is still running; retry later with the same turnId",
+      );
+    }
+    return new ConversationBusyError(
+      this.options.strategy === "reject"
+        ? "another turn of this conversation is running; nothing was stored"
+        : `another turn of this conversation kept running for ${this.options.waitMs} ms; nothing was stored`,
+    );
+  }
+
+  private async acquire(key: string, turnId: string): Promise<Attempt> {
+    const keys = conversationKeys(key);
+    const { leaseMs, ttlSeconds, contextWindow } = this.options;
+    let reply: string[];
+    try {
+      reply = await this.redis.acquireTurn(
         keys.lease,
         keys.turns,
         keys.fence,
         keys.messages,
         turnId,
-        this.options.leaseMs,
-        this.options.ttlSeconds,
-        this.options.contextWindow,
+        leaseMs,
+        ttlSeconds,
+        contextWindow,
       );
     } catch (error) {
       throw new StoreUnavailableError(error);
     }
+    const [state, detail, length, ...raw] = reply;
+    if (state === "done") return { state, position: Number(detail) };
+    if (state === "acquired" && detail) {
+      const lease = { key, turnId, token: detail, length: Number(length), window: contextWindow };
+      return { state, lease: { ...lease, recent: decodeMessages(raw) } };
+    }
+    return { state: state === "running" ? "running" : "busy" };
   }
 }
+
+/** What acquire-turn-4.lua answered, decoded. */
+type Attempt =
+  | { state: "done"; position: number }
+  | { state: "acquired"; lease: TurnLease }
+  | { state: "running" | "busy" };

@@ -2,8 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DemoOptions, type DemoResult, runDemo } from "../../lab/learn/demo/run-demo.ts";
 import type { LoadFlags } from "../../lab/load/cli-options.ts";
-import type { ScenarioName } from "../../scenarios/catalogue.ts";
-import type { AppName } from "../../service/contract.ts";
+import type { AppName, ScenarioName } from "../../scenarios/catalogue.ts";
 
 /** Runs exactly what `npm run demo:<app>` runs (real cluster, real Redis, real HTTP). */
 export function runApp(

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAppCluster } from "../../lab/processes/app-cluster.ts";
 import { ensureRedis, type RedisHandle } from "../../lab/processes/redis-server.ts";
+import type { AppName } from "../../scenarios/catalogue.ts";
 import { issueToken } from "../../service/auth/tokens.ts";
-import type { AppName, MessagesResponse, TurnResponse } from "../../service/contract.ts";
+import type { MessagesResponse, TurnResponse } from "../../service/contract.ts";
 import { client } from "../helpers/http.ts";
 
 const SECRET = "restart-test-secret";

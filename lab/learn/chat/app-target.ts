@@ -1,9 +1,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import type { ScenarioName } from "../../../scenarios/catalogue.ts";
+import type { AppName, ScenarioName } from "../../../scenarios/catalogue.ts";
 import { DEFAULT_PORTS } from "../../../service/config.ts";
-import type { AppName } from "../../../service/contract.ts";
 import { requestJson } from "../../load/http-json.ts";
 import { startScenarioApps } from "../../processes/scenario-apps.ts";
 

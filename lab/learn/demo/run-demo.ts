@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import { getScenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
+import { type AppName, getScenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
 import { issueToken } from "../../../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../../../service/config.ts";
-import type { AppName } from "../../../service/contract.ts";
 import { checkRun } from "../../check/checker.ts";
 import { type LoadFlags, resendRefused } from "../../load/cli-options.ts";
 import { runLoad } from "../../load/run-load.ts";

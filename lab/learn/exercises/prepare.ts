@@ -2,12 +2,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  exercisesDir,
-  getScenario,
-  type Scenario,
-  type ScenarioName,
-} from "../../../scenarios/catalogue.ts";
+import { getScenario, type Scenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
+import { exercisesDir } from "../../../scenarios/variant.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 

@@ -1,5 +1,6 @@
 import pc from "picocolors";
-import { EXERCISES, exercisesDir } from "../../../scenarios/catalogue.ts";
+import { EXERCISES } from "../../../scenarios/catalogue.ts";
+import { exercisesDir } from "../../../scenarios/variant.ts";
 import type { CheckOutcome, OutcomeMessage } from "./check.ts";
 import { type ListStatus, readStatus } from "./status.ts";
 

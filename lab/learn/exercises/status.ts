@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { exercisesDir, type ScenarioName } from "../../../scenarios/catalogue.ts";
+import type { ScenarioName } from "../../../scenarios/catalogue.ts";
+import { exercisesDir } from "../../../scenarios/variant.ts";
 import { exerciseFile, STATUS_FILE } from "./prepare.ts";
 
 /** How the last check of an exercise ended. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../../../lab/processes/free-port.ts";
 import { ModelError } from "../../../service/errors.ts";
+import { SERVICE_ERROR_STATUS } from "../../../service/http/error-handler.ts";
 import type { AgentMessage } from "../../../service/model/model-client.ts";
 import { OpenAICompatibleModel } from "../../../service/model/openai-compatible.ts";
 import { type FakeOpenAIServer, fakeReply, startFakeOpenAI } from "./fake-openai-server.ts";
@@ -23,7 +24,7 @@ async function expectModelError(promise: Promise<unknown>): Promise<ModelError> 
   );
   expect(error).toBeInstanceOf(ModelError);
   const modelError = error as ModelError;
-  expect(modelError.status).toBe(502);
+  expect(SERVICE_ERROR_STATUS[modelError.code]).toBe(502);
   expect(modelError.code).toBe("model_error");
   expect(modelError.message).not.toContain(KEY);
   return modelError;

@@ -116,14 +116,16 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
   });
 
   it("runs the multi-key scripts (lease, fenced append, replay) on conversations on every master", async () => {
-    const gate = new TurnGate(client, {
+    const store = new RedisConversationStore(client, 60);
+    const gate = new TurnGate({
+      redis: client,
+      store,
       strategy: "reject",
       leaseMs: 5000,
       waitMs: 1000,
       ttlSeconds: 60,
       contextWindow: 100,
     });
-    const store = new RedisConversationStore(client, 60);
     // Pick conversations until one lives on each master.
     const byMaster = new Map<number, string>();
     for (let i = 0; byMaster.size < cluster.ports.length && i < 200; i++) {
@@ -139,9 +141,9 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
         ["t2", 2],
       ] as const) {
         // One turn as the fixed chat service runs it: load (the lease prefetched it), append.
-        const outcome = await gate.run(key, turnId, async () => {
-          const { length } = await store.loadRecent(key, 100);
-          const after = await store.append(key, pair(turnId));
+        const outcome = await gate.run(key, turnId, async (leased) => {
+          const { length } = await leased.loadRecent(key, 100);
+          const after = await leased.append(key, pair(turnId));
           return { length, after };
         });
         expect(outcome).toEqual({ ran: true, value: { length: before, after: before + 2 } });

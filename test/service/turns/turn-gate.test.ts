@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureRedis, type RedisHandle } from "../../../lab/processes/redis-server.ts";
 import type { ChatMessage } from "../../../service/contract.ts";
 import { conversationKeys } from "../../../service/store/commands.ts";
+import type { ConversationStore } from "../../../service/store/conversation-store.ts";
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
 import { TurnGate, type TurnStrategy } from "../../../service/turns/turn-gate.ts";
@@ -27,14 +28,22 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     return key;
   };
   const gate = (strategy: TurnStrategy, leaseMs = 5000, waitMs = 2000) =>
-    new TurnGate(client, { strategy, leaseMs, waitMs, ttlSeconds: 60, contextWindow: 100 });
-  // One turn as a chat service runs it: load, (think), append.
+    new TurnGate({
+      redis: client,
+      store,
+      strategy,
+      leaseMs,
+      waitMs,
+      ttlSeconds: 60,
+      contextWindow: 100,
+    });
+  // One turn as a chat service runs it, through the store its lease hands it: load, (think), append.
   const turn =
     (key: string, turnId: string, thinkMs = 0) =>
-    async () => {
-      const before = (await store.load(key)).length;
+    async (leased: ConversationStore) => {
+      const before = (await leased.load(key)).length;
       if (thinkMs) await sleep(thinkMs);
-      return { before, after: await store.append(key, pair(turnId)) };
+      return { before, after: await leased.append(key, pair(turnId)) };
     };
 
   beforeAll(async () => {
@@ -69,11 +78,9 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     const running = gate("reject").run(key, "a", turn(key, "a", 300));
     await sleep(50);
     await expect(gate("reject").run(key, "b", turn(key, "b"))).rejects.toMatchObject({
-      status: 409,
       code: "conversation_busy",
     });
     await expect(gate("reject").run(key, "a", turn(key, "a"))).rejects.toMatchObject({
-      status: 409,
       code: "turn_in_progress",
     });
     await running;
@@ -95,7 +102,6 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     const running = gate("enqueue").run(key, "a", turn(key, "a", 400));
     await sleep(30);
     await expect(gate("enqueue", 5000, 100).run(key, "b", turn(key, "b"))).rejects.toMatchObject({
-      status: 409,
       code: "conversation_busy",
     });
     await running;
@@ -109,20 +115,20 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     await sleep(150);
     const other = await gate("reject").run(key, "other", turn(key, "other"));
     expect(other).toMatchObject({ ran: true });
-    await expect(slow).rejects.toMatchObject({ status: 409, code: "turn_fenced" });
+    await expect(slow).rejects.toMatchObject({ code: "turn_fenced" });
     const stored = await store.load(key);
     expect(stored.map((m) => m.turnId)).toEqual(["other", "other"]);
   });
 
   it("refuses the write of a turn whose history changed since it loaded it (version)", async () => {
     const key = newKey();
-    const result = gate("reject").run(key, "late", async () => {
-      await store.load(key);
+    const result = gate("reject").run(key, "late", async (leased) => {
+      await leased.load(key);
       // Someone writes behind the gate's back (an old worker, a script).
       await inspector.rpush(conversationKeys(key).messages, JSON.stringify(pair("sneaky")[0]));
-      return store.append(key, pair("late"));
+      return leased.append(key, pair("late"));
     });
-    await expect(result).rejects.toMatchObject({ status: 409, code: "turn_fenced" });
+    await expect(result).rejects.toMatchObject({ code: "turn_fenced" });
     expect(await inspector.llen(conversationKeys(key).messages)).toBe(1);
   });
 });

@@ -10,8 +10,8 @@ import {
 import { type AppCluster, startAppCluster } from "../../../../lab/processes/app-cluster.ts";
 import { freePort } from "../../../../lab/processes/free-port.ts";
 import { ensureRedis, type RedisHandle } from "../../../../lab/processes/redis-server.ts";
+import type { AppName } from "../../../../scenarios/catalogue.ts";
 import { issueToken } from "../../../../service/auth/tokens.ts";
-import type { AppName } from "../../../../service/contract.ts";
 import { chatWith, plain } from "./helpers.ts";
 
 const SECRET = "chat-cli-test-secret";

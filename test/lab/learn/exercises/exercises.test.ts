@@ -18,7 +18,8 @@ import {
 } from "../../../../lab/learn/exercises/prepare.ts";
 import { readStatus, saveStatus } from "../../../../lab/learn/exercises/status.ts";
 import { watchAndRun } from "../../../../lab/learn/exercises/watch.ts";
-import { EXERCISES, exercisesDir, type ScenarioName } from "../../../../scenarios/catalogue.ts";
+import { EXERCISES, type ScenarioName } from "../../../../scenarios/catalogue.ts";
+import { exercisesDir } from "../../../../scenarios/variant.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 // Under .runs/ (git-ignored, ignored by Biome, outside tsconfig's include), two levels deep

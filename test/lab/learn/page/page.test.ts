@@ -5,7 +5,7 @@ import { type RunningWebServer, startWebServer } from "../../../../lab/learn/pag
 import { type AppCluster, startAppCluster } from "../../../../lab/processes/app-cluster.ts";
 import { freePort } from "../../../../lab/processes/free-port.ts";
 import { ensureRedis, type RedisHandle } from "../../../../lab/processes/redis-server.ts";
-import type { AppName } from "../../../../service/contract.ts";
+import type { AppName } from "../../../../scenarios/catalogue.ts";
 import { launchChromium, SCREENSHOT_DIR } from "./chromium.ts";
 
 const SECRET = "web-page-test-secret";

@@ -17,18 +17,20 @@
     ARGV[5..] the messages to append, as JSON, in order
 
   Output:
-    the list's length after the append, or an error reply:
-    "FENCED ..." (lease lost), "STALE ..." (history changed), "DUPLICATE ..." (turn already stored)
+    the list's length after the append (at least 1), or a refusal, nothing stored:
+    -1 lease lost       the lease expired or another turn holds it now
+    -2 history changed  the list's length is not ARGV[4]
+    -3 already stored   this turnId is already recorded as completed
 ]]
 if redis.call("GET", KEYS[2]) ~= ARGV[2] .. ":" .. ARGV[3] then
-  return redis.error_reply("FENCED the lease of this turn expired or was taken over")
+  return -1
 end
 local length = redis.call("LLEN", KEYS[1])
 if length ~= tonumber(ARGV[4]) then
-  return redis.error_reply("STALE the history changed since this turn read it")
+  return -2
 end
 if redis.call("HEXISTS", KEYS[3], ARGV[3]) == 1 then
-  return redis.error_reply("DUPLICATE this turn is already stored")
+  return -3
 end
 local after = redis.call("RPUSH", KEYS[1], unpack(ARGV, 5))
 redis.call("HSET", KEYS[3], ARGV[3], length)

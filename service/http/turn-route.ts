@@ -1,0 +1,167 @@
+import { isUtf8 } from "node:buffer";
+import { randomUUID } from "node:crypto";
+import express, { type RequestHandler } from "express";
+import { conversationKey } from "../auth/conversation-key.ts";
+import type { ChatService, Turn, TurnResult } from "../chat/chat-service.ts";
+import type { AppConfig } from "../config.ts";
+import type { ChatMessage, ServedBy, TurnResponse } from "../contract.ts";
+import { TurnInProgressError } from "../errors.ts";
+import { logger } from "../logger.ts";
+import type { GateOutcome, TurnGate } from "../turns/turn-gate.ts";
+import { identityOf } from "./auth-middleware.ts";
+import { HttpError } from "./http-error.ts";
+import {
+  parseConversationHeaders,
+  parseConversationRequest,
+  parseTurnBody,
+  requireJsonContentType,
+  turnBodySchema,
+} from "./schemas.ts";
+
+interface TurnRouteOptions {
+  app: string;
+  scenario: string;
+  service: ChatService;
+  config: AppConfig;
+  servedBy: ServedBy;
+  turnGate?: TurnGate;
+}
+
+/** A turn request's conversation id and headers, validated before its body is read. */
+interface TurnTarget {
+  conversationId: string;
+  headers: ReturnType<typeof parseConversationHeaders>;
+}
+
+/**
+ * `POST /conversations/:id/turns` after authentication: validate the target, read the body,
+ * run the turn (under its lease when the app has a turn gate), log it, answer.
+ */
+export function turnRoute(options: TurnRouteOptions): RequestHandler[] {
+  const { service, config, servedBy, turnGate } = options;
+  const turnBody = turnBodySchema(config.TEXT_MAX_CHARS);
+
+  const handleTurn: RequestHandler = async (req, res) => {
+    const { conversationId, headers } = res.locals.turnTarget as TurnTarget;
+    const body = parseTurnBody(turnBody, req.body);
+    const turn: Turn = {
+      key: conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId),
+      conversationId,
+      sessionHeader: headers["x-session"],
+      turnId: chooseTurnId(body.turnId, headers["idempotency-key"]),
+      text: body.text,
+      servedBy,
+    };
+    const outcome = await runTurn(service, turnGate, turn);
+    if (outcome.ran) {
+      logTurn(options, turn, outcome.value);
+      res.json(answerOf(turn, outcome.value));
+      return;
+    }
+    // A repeated turnId that already completed: answer from the stored messages.
+    const messages = await service.history(turn);
+    logger.info({ event: "turn_replayed", ...logContext(options, turn) });
+    res.json(replayed(turn, messages, config.CONTEXT_WINDOW_MESSAGES));
+  };
+
+  return [validateTurnTarget, readJsonBody(config.BODY_LIMIT), handleTurn];
+}
+
+/** Runs the turn under its conversation's lease when there is a gate, else straight. */
+async function runTurn(
+  service: ChatService,
+  gate: TurnGate | undefined,
+  turn: Turn,
+): Promise<GateOutcome<TurnResult>> {
+  if (!gate) return { ran: true, value: await service.handleTurn(turn) };
+  return gate.run(turn.key, turn.turnId, (store) => service.handleTurn(turn, store));
+}
+
+/** Checked before the body is read: a request refused anyway is not parsed. */
+const validateTurnTarget: RequestHandler = (req, res, next) => {
+  const target: TurnTarget = {
+    ...parseConversationRequest(req),
+    headers: parseConversationHeaders(req),
+  };
+  requireJsonContentType(req);
+  res.locals.turnTarget = target;
+  next();
+};
+
+function readJsonBody(limit: string): RequestHandler {
+  return express.json({
+    limit,
+    // Any JSON value is parsed, so a non-object is a clear invalid_body rather than invalid_json.
+    strict: false,
+    // The content type was already checked; compressed bodies are refused (415).
+    type: () => true,
+    inflate: false,
+    verify: (_req, _res, raw) => {
+      if (!isUtf8(raw)) throw new HttpError(400, "invalid_json", "request body is not valid UTF-8");
+    },
+  });
+}
+
+/** The body's turnId, or the Idempotency-Key header (already validated) as its alias, or a new id. */
+function chooseTurnId(fromBody: string | undefined, fromHeader: string | undefined): string {
+  if (fromHeader === undefined) return fromBody ?? randomUUID();
+  if (fromBody !== undefined && fromBody !== fromHeader) {
+    throw new HttpError(400, "invalid_body", "turnId and Idempotency-Key differ");
+  }
+  return fromHeader;
+}
+
+function logContext({ app, scenario }: TurnRouteOptions, turn: Turn) {
+  return { app, scenario, key: turn.key, conversationId: turn.conversationId, turnId: turn.turnId };
+}
+
+/** The article's debugging advice, built in: key, worker, counts, backend on every turn. */
+function logTurn(options: TurnRouteOptions, turn: Turn, result: TurnResult): void {
+  const { workerId, pid, hostname } = turn.servedBy;
+  logger.info({
+    event: "turn",
+    ...logContext(options, turn),
+    key: result.key ?? turn.key,
+    workerId,
+    pid,
+    hostname,
+    backend: options.service.backend,
+    messagesBefore: result.before,
+    messagesAfter: result.after,
+    messagesSeen: result.messagesSeen,
+  });
+}
+
+function answerOf(turn: Turn, result: TurnResult): TurnResponse {
+  return {
+    conversationId: turn.conversationId,
+    turnId: turn.turnId,
+    reply: result.reply,
+    messagesSeen: result.messagesSeen,
+    historyLength: result.before,
+    servedBy: turn.servedBy,
+  };
+}
+
+/** The response of a completed turn, rebuilt from its stored messages. */
+function replayed(
+  turn: Turn,
+  messages: readonly ChatMessage[],
+  contextWindow: number,
+): TurnResponse {
+  const position = messages.findIndex((m) => m.turnId === turn.turnId && m.role === "user");
+  const answer = messages.find((m) => m.turnId === turn.turnId && m.role === "assistant");
+  if (position < 0 || !answer) {
+    throw new TurnInProgressError("this turn is recorded but its messages are not readable yet");
+  }
+  return {
+    conversationId: turn.conversationId,
+    turnId: turn.turnId,
+    reply: answer.content,
+    // As the first run: its window of the history before it, plus its own message.
+    messagesSeen: Math.min(position, contextWindow) + 1,
+    historyLength: position,
+    servedBy: turn.servedBy,
+    replayed: true,
+  };
+}
