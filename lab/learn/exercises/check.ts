@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { getScenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
+import { getScenario, type Scenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
 import { RedisNotInstalledError } from "../../processes/redis-server.ts";
 import { type DemoResult, runDemo } from "../demo/run-demo.ts";
-import { compileExercise } from "./compile.ts";
+import { type CompileResult, compileExercise } from "./compile.ts";
 import { exerciseFile, ROOT } from "./prepare.ts";
 import type { CheckStatus } from "./status.ts";
 
@@ -87,6 +87,156 @@ async function failureExcerpt(file: string, count = 15): Promise<string> {
     .join("\n");
 }
 
+/** What one step of the check concluded; `checkExercise` adds which scenario and file. */
+type Finding = Pick<CheckOutcome, "status" | "messages"> &
+  Partial<Pick<CheckOutcome, "result" | "logFile">>;
+
+function toOutcome(
+  scenario: ScenarioName,
+  file: string,
+  { status, messages, ...extra }: Finding,
+): CheckOutcome {
+  return { scenario, file, status, solved: status === "solved", messages, ...extra };
+}
+
+function missingFile(name: ScenarioName, file: string): Finding {
+  return {
+    status: "error",
+    messages: [
+      { kind: "failure", text: `There is no exercise file at ${displayPath(file)}.` },
+      { kind: "tip", text: `Create it with: npm run exercise -- --reset ${name}` },
+    ],
+  };
+}
+
+function doesNotCompile(file: string, compiled: CompileResult): Finding {
+  const what =
+    compiled.stage === "typecheck"
+      ? "Your file does not compile (TypeScript errors), so the app was not started:"
+      : "Your file compiles but Node cannot load it, so the app was not started:";
+  return {
+    status: "does-not-compile",
+    messages: [
+      { kind: "failure", text: what },
+      ...lines("output", compiled.output),
+      { kind: "tip", text: `Fix ${displayPath(file)} and run the check again.` },
+    ],
+  };
+}
+
+/** The learner's app under load, then the checker (runDemo starts Redis when it is needed). */
+function runUnderLoad(options: CheckOptions, workers: number, logDir: string): Promise<DemoResult> {
+  return runDemo({
+    app: "exercise",
+    scenario: options.scenario,
+    workers,
+    conversations: options.conversations ?? 12,
+    turns: options.turns ?? 6,
+    connections: options.connections ?? 8,
+    // Not sticky: turns must hop across workers for the state bugs to show.
+    sticky: false,
+    "retry-rate": 0,
+    timeout: 10,
+    "max-seconds": 120,
+    help: false,
+    agentLatencyMs: 5,
+    logDir,
+    progress: options.progress ?? false,
+    note: options.note ?? (() => {}),
+  });
+}
+
+/** Why the run failed: no Redis, the app did not start (with its log's error), or anything else. */
+async function runFailed(
+  error: unknown,
+  name: ScenarioName,
+  logDir: string,
+  startedAt: number,
+): Promise<Finding> {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof RedisNotInstalledError) {
+    return {
+      status: "error",
+      messages: [
+        { kind: "failure", text: "The check needs Redis, and there is none:" },
+        ...lines("output", message),
+      ],
+    };
+  }
+  const logFile = await findLog(logDir, name, startedAt);
+  const didNotStart = /exited before it was ready|not ready within/.test(message);
+  const messages: OutcomeMessage[] = [
+    {
+      kind: "failure",
+      text: didNotStart
+        ? `The app did not start with your file: ${message}.`
+        : `The check could not run: ${message}`,
+    },
+  ];
+  if (logFile) {
+    messages.push({ kind: "note", text: `From the app's log (${displayPath(logFile)}):` });
+    messages.push(...lines("output", await failureExcerpt(logFile)));
+  }
+  return { status: didNotStart ? "did-not-start" : "error", messages, logFile };
+}
+
+function logLine(result: DemoResult): OutcomeMessage {
+  return {
+    kind: "note",
+    text: `Logs of this run (one JSON line per turn): ${displayPath(result.logFile)}`,
+  };
+}
+
+function solved(scenario: Scenario, workers: number, result: DemoResult): Finding {
+  const { totals } = result.check;
+  const messages: OutcomeMessage[] = [
+    {
+      kind: "success",
+      text:
+        `Solved: "${scenario.title}". ${totals.acknowledged} turns in ${totals.conversations} ` +
+        `conversations on ${workers} workers: every turn was stored, and every reply was built ` +
+        "from the whole history before it.",
+    },
+    { kind: "note", text: `The reference fix: ${scenario.fix}` },
+    {
+      kind: "note",
+      text: `Compare with: diff -u broken/${scenario.name}/chat-service.ts fixed/${scenario.name}/chat-service.ts`,
+    },
+    logLine(result),
+  ];
+  return { status: "solved", messages, result, logFile: result.logFile };
+}
+
+/** Not solved: the checker's reasons, where to look in the logs, and the hint. */
+function unsolved(scenario: Scenario, workers: number, result: DemoResult): Finding {
+  const { check } = result;
+  const headline =
+    check.verdict === "invalid"
+      ? `Not solved yet: with ${workers} workers, the checker found conversation histories that are wrong.`
+      : "Not solved: the run proved nothing either way (the checker's verdict is UNKNOWN).";
+  const messages: OutcomeMessage[] = [
+    { kind: "failure", text: headline },
+    ...check.reasons.map((reason) => ({ kind: "reason" as const, text: reason })),
+    { kind: "tip", text: `In the logs: ${scenario.inTheLogs}` },
+    logLine(result),
+    { kind: "tip", text: `Hint: ${scenario.hint}` },
+  ];
+  if (scenario.brokenWithOneWorker) {
+    messages.push({
+      kind: "note",
+      text: "This bug shows even with a single worker: look at what one turn does, not only at how turns are spread over workers.",
+    });
+  }
+  return { status: "unsolved", messages, result, logFile: result.logFile };
+}
+
+/** The app ran: the checker's verdict decides solved or not. */
+function judge(scenario: Scenario, workers: number, result: DemoResult): Finding {
+  return result.check.verdict === "valid"
+    ? solved(scenario, workers, result)
+    : unsolved(scenario, workers, result);
+}
+
 /**
  * Checks the learner's copy of one scenario (`<exercisesDir>/<scenario>/chat-service.ts`):
  * type check, load, then the app under load with the checker, as `npm run exercise -- <name>`.
@@ -99,133 +249,19 @@ export async function checkExercise(options: CheckOptions): Promise<CheckOutcome
   const workers = options.workers ?? 4;
   const logDir = options.logDir ?? join(ROOT, ".runs");
   const note = options.note ?? (() => {});
-  const outcome = (
-    status: CheckStatus,
-    messages: OutcomeMessage[],
-    extra: Partial<CheckOutcome> = {},
-  ): CheckOutcome => ({
-    scenario: name,
-    file,
-    status,
-    solved: status === "solved",
-    messages,
-    ...extra,
-  });
-
-  if (!existsSync(file)) {
-    return outcome("error", [
-      { kind: "failure", text: `There is no exercise file at ${displayPath(file)}.` },
-      { kind: "tip", text: `Create it with: npm run exercise -- --reset ${name}` },
-    ]);
-  }
+  if (!existsSync(file)) return toOutcome(name, file, missingFile(name, file));
 
   note(`type-checking and loading ${displayPath(file)}`);
   const compiled = await compileExercise(file);
-  if (!compiled.ok) {
-    const what =
-      compiled.stage === "typecheck"
-        ? "Your file does not compile (TypeScript errors), so the app was not started:"
-        : "Your file compiles but Node cannot load it, so the app was not started:";
-    return outcome("does-not-compile", [
-      { kind: "failure", text: what },
-      ...lines("output", compiled.output),
-      { kind: "tip", text: `Fix ${displayPath(file)} and run the check again.` },
-    ]);
-  }
+  if (!compiled.ok) return toOutcome(name, file, doesNotCompile(file, compiled));
 
+  // Logs older than this belong to earlier runs (findLog matches by time).
   const startedAt = Date.now();
   let result: DemoResult;
   try {
-    result = await runDemo({
-      app: "exercise",
-      scenario: name,
-      workers,
-      conversations: options.conversations ?? 12,
-      turns: options.turns ?? 6,
-      connections: options.connections ?? 8,
-      sticky: false,
-      "retry-rate": 0,
-      timeout: 10,
-      "max-seconds": 120,
-      help: false,
-      agentLatencyMs: 5,
-      logDir,
-      progress: options.progress ?? false,
-      note,
-    });
+    result = await runUnderLoad(options, workers, logDir);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof RedisNotInstalledError) {
-      return outcome("error", [
-        { kind: "failure", text: "The check needs Redis, and there is none:" },
-        ...lines("output", message),
-      ]);
-    }
-    const logFile = await findLog(logDir, name, startedAt);
-    const didNotStart = /exited before it was ready|not ready within/.test(message);
-    const messages: OutcomeMessage[] = [
-      {
-        kind: "failure",
-        text: didNotStart
-          ? `The app did not start with your file: ${message}.`
-          : `The check could not run: ${message}`,
-      },
-    ];
-    if (logFile) {
-      messages.push({
-        kind: "note",
-        text: `From the app's log (${displayPath(logFile)}):`,
-      });
-      messages.push(...lines("output", await failureExcerpt(logFile)));
-    }
-    return outcome(didNotStart ? "did-not-start" : "error", messages, { logFile });
+    return toOutcome(name, file, await runFailed(error, name, logDir, startedAt));
   }
-
-  const { check } = result;
-  const totals = check.totals;
-  const logLine: OutcomeMessage = {
-    kind: "note",
-    text: `Logs of this run (one JSON line per turn): ${displayPath(result.logFile)}`,
-  };
-  const extra = { result, logFile: result.logFile };
-  if (check.verdict === "valid") {
-    return outcome(
-      "solved",
-      [
-        {
-          kind: "success",
-          text:
-            `Solved: "${scenario.title}". ${totals.acknowledged} turns in ${totals.conversations} ` +
-            `conversations on ${workers} workers: every turn was stored, and every reply was built ` +
-            "from the whole history before it.",
-        },
-        { kind: "note", text: `The reference fix: ${scenario.fix}` },
-        {
-          kind: "note",
-          text: `Compare with: diff -u broken/${name}/chat-service.ts fixed/${name}/chat-service.ts`,
-        },
-        logLine,
-      ],
-      extra,
-    );
-  }
-
-  const headline =
-    check.verdict === "invalid"
-      ? `Not solved yet: with ${workers} workers, the checker found conversation histories that are wrong.`
-      : "Not solved: the run proved nothing either way (the checker's verdict is UNKNOWN).";
-  const messages: OutcomeMessage[] = [
-    { kind: "failure", text: headline },
-    ...check.reasons.map((reason) => ({ kind: "reason" as const, text: reason })),
-    { kind: "tip", text: `In the logs: ${scenario.inTheLogs}` },
-    logLine,
-    { kind: "tip", text: `Hint: ${scenario.hint}` },
-  ];
-  if (scenario.brokenWithOneWorker) {
-    messages.push({
-      kind: "note",
-      text: "This bug shows even with a single worker: look at what one turn does, not only at how turns are spread over workers.",
-    });
-  }
-  return outcome("unsolved", messages, extra);
+  return toOutcome(name, file, judge(scenario, workers, result));
 }

@@ -100,7 +100,7 @@ describe("the learner's copy", () => {
       .split("\n")
       .filter((line) => line.endsWith(TODO_MARKER));
     expect(markedLines).toEqual([
-      `    const after = await this.store.append(turn.key, state.messages.slice(before)); ${TODO_MARKER}`,
+      `    const after = await store.append(turn.key, state.messages.slice(loaded)); ${TODO_MARKER}`,
     ]);
   });
 

@@ -1,0 +1,65 @@
+import type { RunRecord } from "../load/records.ts";
+import type { AnomalyCounts, CheckTotals, ConversationCheck, Verdict } from "./types.ts";
+import { plural } from "./wording.ts";
+
+/** One sentence per anomaly kind for the verdict's reasons, in the order they are reported. */
+const INVALID_REASONS: Record<keyof AnomalyCounts, (count: number) => string> = {
+  lost: (n) => `${n} acknowledged ${plural(n, "turn")} lost (missing from a final read)`,
+  stale: (n) =>
+    `${n} acknowledged ${plural(n, "turn")} answered from stale history (fewer messages than were acknowledged before ${n === 1 ? "it was" : "they were"} sent)`,
+  duplicated: (n) => `${n} ${plural(n, "turn")} duplicated in a final read`,
+  outOfOrder: (n) =>
+    `${n} ${plural(n, "turn")} stored out of order (contradicting the order the client saw them acknowledged)`,
+  interleaved: (n) =>
+    `${n} ${plural(n, "turn")} interleaved (a user message not directly followed by its own reply)`,
+  staleContext: (n) =>
+    `${n} acknowledged ${plural(n, "turn")} answered without messages stored before ${n === 1 ? "it" : "them"} (stale context under overlap)`,
+  unexpected: (n) =>
+    `${n} unexpected ${plural(n, "message")} in final reads (never sent, altered, or from a rejected turn)`,
+  divergent: (n) => `${n} ${plural(n, "conversation")} whose successful final reads disagree`,
+};
+
+/** Anomalies make a run invalid; a clean run only passes if it could have caught the bug. */
+export function decideVerdict(
+  run: RunRecord,
+  conversations: ConversationCheck[],
+  totals: CheckTotals,
+): { verdict: Verdict; reasons: string[] } {
+  const invalid = (Object.keys(INVALID_REASONS) as (keyof AnomalyCounts)[])
+    .filter((field) => totals[field] > 0)
+    .map((field) => INVALID_REASONS[field](totals[field]));
+  if (invalid.length > 0) return { verdict: "invalid", reasons: invalid };
+
+  const unknown = inconclusiveReasons(run, conversations, totals);
+  if (unknown.length > 0) return { verdict: "unknown", reasons: unknown };
+  return { verdict: "valid", reasons: [] };
+}
+
+/** Why a run without anomalies still proves nothing; empty when it proves something. */
+function inconclusiveReasons(
+  run: RunRecord,
+  conversations: ConversationCheck[],
+  totals: CheckTotals,
+): string[] {
+  const reasons: string[] = [];
+  if (totals.acknowledged === 0) {
+    reasons.push("no turn was acknowledged, so there was no history the service had to keep");
+  }
+  if (totals.finalReadsOk === 0) {
+    reasons.push("no final read succeeded, so no history could be checked");
+  }
+  // With nothing acknowledged, the worker count says nothing more.
+  if (totals.acknowledged > 0 && run.workersExpected > 1 && totals.workersServingTurns < 2) {
+    reasons.push(
+      `the app ran ${run.workersExpected} workers but acknowledged turns were served by only ${totals.workersServingTurns}, so no conversation crossed workers and the test did not exercise the bug`,
+    );
+  }
+  // Already covered above when no read succeeded at all.
+  const unchecked = conversations.filter((c) => c.acknowledged > 0 && c.finalReadsOk === 0);
+  if (totals.finalReadsOk > 0 && unchecked.length > 0) {
+    reasons.push(
+      `${unchecked.length} ${plural(unchecked.length, "conversation")} with acknowledged turns had no successful final read, so their turns could not be checked`,
+    );
+  }
+  return reasons;
+}

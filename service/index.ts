@@ -1,0 +1,65 @@
+/**
+ * The service's public face: what a reader copies into their own app. Everything a chat
+ * service needs to keep no conversation state in the process: the HTTP contract, verified
+ * identities and the state key, the Redis store and its Lua scripts, the turn gate that
+ * fences each turn, the errors and their statuses, the cluster runner.
+ */
+
+export { conversationKey } from "./auth/conversation-key.ts";
+export { issueToken, type VerifyResult, verifyToken } from "./auth/tokens.ts";
+export {
+  assistantMessage,
+  type ChatService,
+  type ConversationRef,
+  type ServiceDeps,
+  type Turn,
+  type TurnResult,
+  userMessage,
+} from "./chat/chat-service.ts";
+export { StoredChatService } from "./chat/stored-chat-service.ts";
+export { type ClusterOptions, runCluster } from "./cluster.ts";
+export { type AppConfig, loadConfig, warnIfDevSecret } from "./config.ts";
+export type {
+  ChatMessage,
+  ErrorResponse,
+  HealthResponse,
+  Identity,
+  MessagesResponse,
+  ServedBy,
+  TurnResponse,
+} from "./contract.ts";
+export {
+  ConversationBusyError,
+  ModelError,
+  ServiceError,
+  type ServiceErrorCode,
+  StoreUnavailableError,
+  StoreWriteUncertainError,
+  TurnFencedError,
+  TurnInProgressError,
+} from "./errors.ts";
+export { type AppOptions, createApp } from "./http/create-app.ts";
+export { SERVICE_ERROR_STATUS } from "./http/error-handler.ts";
+export { HttpError } from "./http/http-error.ts";
+export { configureLogging, logger } from "./logger.ts";
+export { AssistantAgent } from "./model/agent.ts";
+export { createModelClient } from "./model/create-model-client.ts";
+export type { ModelClient } from "./model/model-client.ts";
+export { type RunningServer, startServer } from "./server.ts";
+export type { ConversationStore, Fence, RecentHistory } from "./store/conversation-store.ts";
+export {
+  createRedisClient,
+  createRedisClusterClient,
+  createStoreClient,
+  type RedisClient,
+  waitUntilReady,
+} from "./store/redis-client.ts";
+export { RedisConversationStore } from "./store/redis-store.ts";
+export { LeasedConversationStore, type TurnLease } from "./turns/leased-store.ts";
+export {
+  type GateOutcome,
+  TurnGate,
+  type TurnGateOptions,
+  type TurnStrategy,
+  turnGateSettings,
+} from "./turns/turn-gate.ts";
