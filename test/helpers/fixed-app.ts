@@ -1,10 +1,6 @@
 import { Redis } from "ioredis";
 import { type AppCluster, startAppCluster } from "../../lab/processes/app-cluster.ts";
-import {
-  ensureRedis,
-  type RedisHandle,
-  startPrivateRedis,
-} from "../../lab/processes/redis-server.ts";
+import { type RedisHandle, startPrivateRedis } from "../../lab/processes/redis-server.ts";
 
 /** A real fixed cluster on a real Redis, with an ioredis client to look at what it stored. */
 export interface FixedApp {
@@ -19,13 +15,12 @@ export interface FixedAppOptions {
   workers?: number;
   /** The app's environment besides REDIS_URL (AUTH_SECRET, REDIS_KEY_PREFIX, ...). */
   env: Record<string, string>;
-  /** `private`: always a throwaway redis-server; `ensure` (default): REDIS_URL when set. */
-  redis?: "private" | "ensure";
 }
 
 /** Starts Redis and the fixed memory app on it; on failure, stops whatever was started. */
 export async function startFixedApp(options: FixedAppOptions): Promise<FixedApp> {
-  const redis = options.redis === "private" ? await startPrivateRedis() : await ensureRedis();
+  // Always a throwaway redis-server of its own: a test never touches a Redis it did not start.
+  const redis = await startPrivateRedis();
   let app: AppCluster;
   try {
     app = await startAppCluster({

@@ -54,7 +54,6 @@ describe("hostile input against a real fixed cluster and a private Redis", () =>
   beforeAll(async () => {
     fixed = await startFixedApp({
       // Never the machine's Redis: a throwaway server this test owns.
-      redis: "private",
       workers: WORKERS,
       env: {
         AUTH_SECRET: SECRET,

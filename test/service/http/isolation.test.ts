@@ -36,7 +36,6 @@ describe("tenant isolation, against a real fixed cluster and a private Redis", (
 
   beforeAll(async () => {
     fixed = await startFixedApp({
-      redis: "private",
       env: { AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "0", REDIS_KEY_PREFIX: PREFIX },
     });
     ({ app, inspector } = fixed);

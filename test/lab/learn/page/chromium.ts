@@ -1,28 +1,44 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import bundledChromium from "@sparticuz/chromium";
 import { type Browser, chromium } from "playwright-core";
-
-/** Debian's chromium; playwright-core never downloads a browser of its own here. */
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Where browser tests leave their screenshots (a test artifact, git-ignored with .runs/). */
 export const SCREENSHOT_DIR = ".runs/screenshots";
 
+/** A system Chromium, where the machine has one. */
+const SYSTEM_CHROMIUMS = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+
 /**
- * Headless chromium for the browser tests. A missing browser is a failure with the fix in
- * the message, never a silent skip: CI installs it (.ci/run), so a skip would hide a break.
+ * The Chromium to drive: `CHROMIUM_PATH` when set, else a system Chromium, else the one
+ * `npm install` brought (@sparticuz/chromium: a Chromium build inside the npm package,
+ * unpacked to the temp dir on first use, about 2 s). playwright-core never downloads one.
  */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
+async function chromiumPath(): Promise<string> {
+  const chosen = process.env.CHROMIUM_PATH;
+  if (chosen) {
+    if (!existsSync(chosen)) throw new Error(`CHROMIUM_PATH=${chosen} does not exist`);
+    return chosen;
+  }
+  const system = SYSTEM_CHROMIUMS.find((path) => existsSync(path));
+  if (system) return system;
+  try {
+    return await bundledChromium.executablePath();
+  } catch (error) {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}: the browser tests need it. ` +
-        "Install Debian's package: sudo apt-get update && sudo apt-get install -y chromium " +
-        "(.ci/run does this), or set CHROMIUM_PATH to another Chromium or Chrome binary.",
+      "The browser tests found no Chromium: @sparticuz/chromium (installed by npm install) " +
+        `could not be unpacked (${(error as Error).message}). Run npm install again, or set ` +
+        "CHROMIUM_PATH to a Chromium or Chrome binary.",
     );
   }
+}
+
+/** Headless Chromium for the browser tests. A missing browser is a failure, never a skip. */
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = await chromiumPath();
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     headless: true,
     // No sandbox as root; the rest keeps Chromium from reaching for the (closed) network.
     args: [
