@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningWebServer, startWebServer } from "../../../../lab/learn/page/server.ts";
 import { type AppCluster, startAppCluster } from "../../../../lab/processes/app-cluster.ts";
 import { freePort } from "../../../../lab/processes/free-port.ts";
-import { ensureRedis, type RedisHandle } from "../../../../lab/processes/redis-server.ts";
+import { type RedisHandle, startPrivateRedis } from "../../../../lab/processes/redis-server.ts";
 import type { AppName } from "../../../../scenarios/catalogue.ts";
 import { launchChromium, SCREENSHOT_DIR } from "./chromium.ts";
 
@@ -54,7 +54,7 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
   beforeAll(async () => {
     // Fails with how to install chromium, before anything else is started.
     browser = await launchChromium();
-    redis = await ensureRedis();
+    redis = await startPrivateRedis();
     apps = await Promise.all(
       (["broken", "fixed"] as const).map((app) =>
         startAppCluster({
