@@ -7,8 +7,8 @@
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import pc from "picocolors";
-import { z } from "zod";
 import { CONTENDERS, startBenchApps } from "../lab/bench/bench-apps.ts";
+import { BENCH_HELP, benchFlagSpec, parseBenchFlags } from "../lab/bench/cli-options.ts";
 import { measureGrowth } from "../lab/bench/growth.ts";
 import { checkTtl, measureWorkerMemory } from "../lab/bench/memory.ts";
 import {
@@ -19,48 +19,15 @@ import {
 } from "../lab/bench/render.ts";
 import { measureRoundTrips } from "../lab/bench/round-trips.ts";
 import { measureThroughput } from "../lab/bench/throughput.ts";
-import { commaList, count, parseFlagsOrExit } from "../lab/load/cli-options.ts";
 import { askRedis } from "../lab/processes/ask-redis.ts";
 import { writeJson } from "../lab/report/write-json.ts";
 
-const SECTIONS = ["throughput", "round-trips", "growth", "memory"] as const;
-
-const Flags = z.object({
-  rounds: count(1, 50, 3),
-  conversations: count(1, 100_000, 160),
-  turns: count(1, 1000, 10),
-  connections: count(1, 1000, 8),
-  workers: count(1, 64, 4),
-  "latency-ms": count(0, 10_000, 5),
-  only: commaList(SECTIONS).default([...SECTIONS]),
-  json: z.string().optional(),
-  help: z.boolean().default(false),
-});
-
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string" },
-    conversations: { type: "string" },
-    turns: { type: "string" },
-    connections: { type: "string" },
-    workers: { type: "string" },
-    "latency-ms": { type: "string" },
-    only: { type: "string" },
-    json: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+const { values } = parseArgs({ options: benchFlagSpec });
 if (values.help) {
-  console.log(`Usage: npm run bench -- [options]
-  --rounds N          interleaved rounds of the throughput load (3)
-  --conversations S   conversations per run (160)     --turns T   turns each (10)
-  --connections C     keep-alive connections (8)      --workers N (4)
-  --latency-ms N      simulated model latency per turn (5)
-  --only LIST         sections: ${SECTIONS.join(",")} (all)
-  --json FILE         write every measurement as JSON`);
+  console.log(BENCH_HELP);
   process.exit(0);
 }
-const flags = parseFlagsOrExit(Flags, values);
+const flags = parseBenchFlags(values);
 const note = (message: string) => console.log(pc.dim(message));
 
 const env = await startBenchApps({ workers: flags.workers, agentLatencyMs: flags["latency-ms"] });

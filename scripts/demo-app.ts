@@ -9,7 +9,12 @@
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { runDemo } from "../lab/learn/demo/run-demo.ts";
-import { LOAD_FLAGS_HELP, loadFlagSpec, parseLoadFlags } from "../lab/load/cli-options.ts";
+import {
+  demoAppFlagSpec,
+  demoLatencyMs,
+  LOAD_FLAGS_HELP,
+  parseLoadFlags,
+} from "../lab/load/cli-options.ts";
 import { RedisNotInstalledError } from "../lab/processes/redis-server.ts";
 import { defaultHtmlFile, writeHtmlReport } from "../lab/report/html.ts";
 import { renderReport, renderScenarioNotes } from "../lab/report/print.ts";
@@ -24,16 +29,7 @@ const HELP = `Usage: npm run demo:broken|demo:fixed -- [options]
   --redis-cluster       Redis-backed apps use a local 3-master Redis Cluster (started and removed)
 ${LOAD_FLAGS_HELP}`;
 
-const { values } = parseArgs({
-  options: {
-    ...loadFlagSpec,
-    app: { type: "string" },
-    scenario: { type: "string" },
-    "latency-ms": { type: "string" },
-    expect: { type: "string" },
-    "redis-cluster": { type: "boolean" },
-  },
-});
+const { values } = parseArgs({ options: demoAppFlagSpec });
 if (values.help) {
   console.log(HELP);
   process.exit(0);
@@ -43,9 +39,7 @@ try {
   const app = parseApp(values.app);
   const scenario = parseScenario(values.scenario);
   const flags = parseLoadFlags(values);
-  const latency = Number(values["latency-ms"] ?? process.env.AGENT_LATENCY_MS ?? 5);
-  if (!Number.isInteger(latency) || latency < 0)
-    throw new Error("--latency-ms must be a whole number >= 0");
+  const latency = demoLatencyMs(values["latency-ms"]);
 
   const result = await runDemo({
     redisCluster: Boolean(values["redis-cluster"]),

@@ -9,12 +9,12 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import { COUNT_OF } from "../lab/check/anomaly-counts.ts";
 import { type DemoResult, runDemo } from "../lab/learn/demo/run-demo.ts";
-import { loadFlagSpec, parseLoadFlags } from "../lab/load/cli-options.ts";
+import { demoScenariosFlagSpec, parseLoadFlags } from "../lab/load/cli-options.ts";
 import { verdictTag } from "../lab/report/palette.ts";
 import { writeJson } from "../lab/report/write-json.ts";
 import { SCENARIOS, type ScenarioName } from "../scenarios/catalogue.ts";
 
-const { values } = parseArgs({ options: { ...loadFlagSpec, "latency-ms": { type: "string" } } });
+const { values } = parseArgs({ options: demoScenariosFlagSpec });
 const flags = parseLoadFlags({ conversations: "12", turns: "6", ...values });
 const rows: { scenario: ScenarioName; broken: DemoResult; fixed: DemoResult }[] = [];
 

@@ -10,7 +10,7 @@ import pc from "picocolors";
 import { checkRun } from "../lab/check/checker.ts";
 import {
   LOAD_FLAGS_HELP,
-  loadFlagSpec,
+  loadCommandFlagSpec,
   parseLoadFlags,
   resendRefused,
 } from "../lab/load/cli-options.ts";
@@ -24,7 +24,7 @@ import { issueToken } from "../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../service/config.ts";
 import type { HealthResponse } from "../service/contract.ts";
 
-const { values } = parseArgs({ options: { ...loadFlagSpec, url: { type: "string" } } });
+const { values } = parseArgs({ options: loadCommandFlagSpec });
 if (values.help || !values.url) {
   console.log(
     `Usage: npm run load -- --url URL [options]\n  --url URL[,URL...]  the app's base URL; several (comma-separated) for replicas of one app\n${LOAD_FLAGS_HELP}`,

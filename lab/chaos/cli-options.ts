@@ -1,44 +1,39 @@
 import { z } from "zod";
-import { commaList, count, parseFlagsOrExit } from "../load/cli-options.ts";
+import {
+  commaList,
+  countFlag,
+  defineFlags,
+  FLAG,
+  parseFlagsOrExit,
+  switchFlag,
+  valueFlag,
+} from "../cli-flags.ts";
 import { PERSISTENCE_CHOICES } from "../processes/redis-server.ts";
 import { FAULT_NAMES } from "./faults.ts";
 import { DEFAULT_CHAOS_OPTIONS } from "./run-case.ts";
 
-export const chaosFlagSpec = {
-  faults: { type: "string" },
-  apps: { type: "string" },
-  workers: { type: "string" },
-  conversations: { type: "string" },
-  turns: { type: "string" },
-  connections: { type: "string" },
-  "latency-ms": { type: "string" },
-  "strike-at": { type: "string" },
-  "down-ms": { type: "string" },
-  persistence: { type: "string" },
-  hop: { type: "boolean" },
-  timeout: { type: "string" },
-  json: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
 const d = DEFAULT_CHAOS_OPTIONS;
 
-export const ChaosFlags = z.object({
-  faults: commaList(FAULT_NAMES).default([...FAULT_NAMES]),
-  apps: commaList(["broken", "fixed"] as const).default(["broken", "fixed"]),
-  workers: count(2, 16, d.workers),
-  conversations: count(1, 1000, d.conversations),
-  turns: count(2, 100, d.turns),
-  connections: count(1, 100, d.connections),
-  "latency-ms": count(0, 10_000, d.agentLatencyMs),
-  "strike-at": z.coerce.number().gt(0).lt(1).default(d.strikeAt),
-  "down-ms": count(0, 60_000, d.downMs),
-  persistence: z.enum(PERSISTENCE_CHOICES).default(d.persistence),
-  hop: z.boolean().default(false),
-  timeout: count(1, 60, d.timeoutSeconds),
-  json: z.string().optional(),
-  help: z.boolean().default(false),
-});
+/** demo:chaos's flags: its own (faults, Redis downtime, ...) and the load test's, with its bounds. */
+const CHAOS_FLAGS = defineFlags(
+  valueFlag("faults", commaList(FAULT_NAMES).default([...FAULT_NAMES])),
+  valueFlag("apps", commaList(["broken", "fixed"] as const).default(["broken", "fixed"])),
+  FLAG.workers({ min: 2, max: 16, fallback: d.workers }),
+  FLAG.conversations({ max: 1000, fallback: d.conversations }),
+  FLAG.turns({ min: 2, max: 100, fallback: d.turns }),
+  FLAG.connections({ max: 100, fallback: d.connections }),
+  FLAG.latencyMs({ fallback: d.agentLatencyMs }),
+  valueFlag("strike-at", z.coerce.number().gt(0).lt(1).default(d.strikeAt)),
+  countFlag("down-ms", { min: 0, max: 60_000, fallback: d.downMs }),
+  valueFlag("persistence", z.enum(PERSISTENCE_CHOICES).default(d.persistence)),
+  switchFlag("hop"),
+  FLAG.timeout({ max: 60, fallback: d.timeoutSeconds }),
+  FLAG.json(),
+  FLAG.help(),
+);
+
+export const chaosFlagSpec = CHAOS_FLAGS.spec;
+export const ChaosFlags = CHAOS_FLAGS.schema;
 export type ChaosFlags = z.infer<typeof ChaosFlags>;
 
 export const CHAOS_HELP = `Usage: npm run demo:chaos -- [options]

@@ -1,61 +1,41 @@
-import { z } from "zod";
+import type { z } from "zod";
+import { defineFlags, FLAG, parseFlagsOrExit, specsOf } from "../cli-flags.ts";
 
-/** Load-test flags shared by `demo:*` and `load`; parse with node:util parseArgs first. */
-export const loadFlagSpec = {
-  workers: { type: "string" },
-  conversations: { type: "string" },
-  turns: { type: "string" },
-  connections: { type: "string" },
-  sticky: { type: "boolean" },
-  replicas: { type: "string" },
-  overlap: { type: "string" },
-  "retry-rate": { type: "string" },
-  "resend-refused": { type: "string" },
-  seed: { type: "string" },
-  timeout: { type: "string" },
-  "max-seconds": { type: "string" },
-  json: { type: "string" },
-  html: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+/** Load-test flags shared by `demo:*` and `load`, in the order their errors are reported. */
+const LOAD_FLAGS = defineFlags(
+  FLAG.workers(),
+  FLAG.conversations(),
+  FLAG.turns(),
+  FLAG.connections(),
+  FLAG.sticky(),
+  FLAG.replicas(),
+  FLAG.overlap(),
+  FLAG.retryRate(),
+  FLAG.resendRefused(),
+  FLAG.seed(),
+  FLAG.timeout(),
+  FLAG.maxSeconds(),
+  FLAG.json(),
+  FLAG.html(),
+  FLAG.help(),
+);
 
-/** A whole-number flag within [min, max], with a default. */
-export const count = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
-
-/** A comma-separated flag whose items must each be one of `values`; at least one. */
-export const commaList = <T extends string>(values: readonly [T, ...T[]]) =>
-  z
-    .string()
-    .transform((s) => s.split(",").map((v) => v.trim()))
-    .pipe(z.array(z.enum(values)).min(1));
-
-export const LoadFlags = z.object({
-  workers: count(1, 64, 4),
-  conversations: count(1, 10_000, 24),
-  turns: count(1, 1_000, 8),
-  connections: count(1, 1_000, 8),
-  sticky: z.boolean().default(false),
-  /** Independent app clusters standing for separate machines behind a load balancer. */
-  replicas: count(1, 8, 1),
-  /** Absent: the scenario's default (1, sequential, for most). */
-  overlap: z.coerce.number().int().min(1).max(64).optional(),
-  "retry-rate": z.coerce.number().min(0).max(1).default(0),
-  /** Backoff in ms before resending a definite refusal (503, 409); 0 = never resend. */
-  "resend-refused": z.coerce.number().int().min(0).max(60_000).default(0),
-  seed: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1)
-    .optional(),
-  timeout: count(1, 600, 10),
-  "max-seconds": count(1, 3_600, 120),
-  json: z.string().optional(),
-  html: z.string().optional(),
-  help: z.boolean().default(false),
-});
+/** The load flags' node:util parseArgs options; validate what it returns with parseLoadFlags. */
+export const loadFlagSpec = LOAD_FLAGS.spec;
+export const LoadFlags = LOAD_FLAGS.schema;
 export type LoadFlags = z.infer<typeof LoadFlags>;
+
+/** `npm run load`: the load flags, and the URL(s) of the app under test. */
+export const loadCommandFlagSpec = { ...loadFlagSpec, ...specsOf(FLAG.url()) };
+
+/** `demo:broken` / `demo:fixed`: the load flags, and which app, scenario and Redis to run. */
+export const demoAppFlagSpec = {
+  ...loadFlagSpec,
+  ...specsOf(FLAG.app(), FLAG.scenario(), FLAG.latencyMs(), FLAG.expect(), FLAG.redisCluster()),
+};
+
+/** `demo:scenarios`: the load flags, and the model latency. */
+export const demoScenariosFlagSpec = { ...loadFlagSpec, ...specsOf(FLAG.latencyMs()) };
 
 export const LOAD_FLAGS_HELP = `Load options:
   --workers N         worker processes (default 4)
@@ -74,23 +54,19 @@ export const LOAD_FLAGS_HELP = `Load options:
   --json FILE         write the whole result (turns, reads, checker verdict) as JSON
   --html FILE         write a self-contained HTML report (summary, charts, transcript)`;
 
-/** Validates parsed flags against `schema`; exits 2 with one readable line per bad flag. */
-export function parseFlagsOrExit<T extends z.ZodType>(
-  schema: T,
-  values: Record<string, unknown>,
-): z.infer<T> {
-  const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      console.error(`--${String(issue.path[0] ?? "?")}: ${issue.message}`);
-    }
-    process.exit(2);
-  }
-  return parsed.data;
-}
-
 export function parseLoadFlags(values: Record<string, unknown>): LoadFlags {
   return parseFlagsOrExit(LoadFlags, values);
+}
+
+/**
+ * `--latency-ms N` of demo:broken / demo:fixed: the flag, else AGENT_LATENCY_MS, else 5.
+ * Throws unless it is a whole number >= 0.
+ */
+export function demoLatencyMs(flag: string | undefined): number {
+  const latency = Number(flag ?? process.env.AGENT_LATENCY_MS ?? 5);
+  if (!Number.isInteger(latency) || latency < 0)
+    throw new Error("--latency-ms must be a whole number >= 0");
+  return latency;
 }
 
 /** `--resend-refused MS` as the load test's option: undefined when off. */

@@ -1,6 +1,26 @@
 import type { MessagesResponse } from "../../service/contract.ts";
 import { requestJson } from "./http-json.ts";
+import type { LoadOptions } from "./load-options.ts";
 import type { FinalRead } from "./records.ts";
+
+/** Every conversation read from every host, enough times to reach each of its workers. */
+export async function readFromHosts(
+  options: Pick<LoadOptions, "url" | "hosts" | "token" | "workers">,
+  conversationIds: string[],
+): Promise<FinalRead[]> {
+  const hosts = options.hosts ?? [options.url];
+  const perHost = readsPerConversation(Math.ceil(options.workers / hosts.length));
+  const reads: FinalRead[] = [];
+  for (const host of hosts) {
+    reads.push(...(await readHistories(host, options.token, conversationIds, perHost)));
+  }
+  return reads;
+}
+
+/** Enough fresh connections to go round every worker twice. */
+export function readsPerConversation(workers: number): number {
+  return Math.max(2, workers * 2);
+}
 
 /** Reads every conversation `times` times, each over a fresh connection (so from rotating workers). */
 export async function readHistories(

@@ -1,7 +1,12 @@
 import ProgressBar from "progress";
 
+export interface TurnProgress {
+  tick(): void;
+  stop(): void;
+}
+
 /** A progress bar over turns answered (not seconds), on stderr; a no-op when not a terminal. */
-export function turnProgress(total: number, enabled: boolean): { tick(): void; stop(): void } {
+export function turnProgress(total: number, enabled: boolean): TurnProgress {
   if (!enabled || total === 0) return { tick() {}, stop() {} };
   const bar = new ProgressBar("  turns [:bar] :current/:total :rate/s :etas ", {
     total,

@@ -18,6 +18,21 @@ export type AttemptOutcome = TurnOutcome | "conflict";
 /** An attempt without an answer: no answer within the timeout, or its connection dropped. */
 export type NoAnswer = "timeout" | "connection-lost";
 
+/** One answer to one attempt of a turn, as the client saw it. */
+export interface AttemptAnswerLog {
+  turnId: string;
+  status: number;
+  /** The error code of a non-2xx JSON answer. */
+  code?: string;
+  outcome: AttemptOutcome;
+  /** The worker that answered, when the answer names it. */
+  servedBy?: ServedBy;
+  /** When this attempt was sent and answered (the clock of `now()`). */
+  sentAt: number;
+  answeredAt: number;
+  latencyMs: number;
+}
+
 export interface TurnRecord {
   conversationId: string;
   /** 0-based position of the turn in its conversation's script. */

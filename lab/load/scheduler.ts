@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ServedBy } from "../../service/contract.ts";
+import { type Conversation, HopQueue, nextPinned } from "./conversations.ts";
 import type { AttemptOutcome, NoAnswer, TurnRecord } from "./records.ts";
 import { turnText } from "./script.ts";
 
@@ -14,31 +15,6 @@ export type Planned =
   | { kind: "turn"; record: TurnRecord; attempt: number }
   | { kind: "read"; conversationId: string }
   | { kind: "idle" };
-
-interface Conversation {
-  id: string;
-  number: number;
-  nextIndex: number;
-  /** Reads still to send on the pinned connection (sticky mode only). */
-  readsPending: number;
-  /** Turns sent and not settled yet (some attempt still out, or a retry still to send). */
-  turnsInFlight: number;
-  /** A sticky read on the wire. */
-  reading: boolean;
-  /** Sticky reads sent so far (a refused one is sent again with resendRefused). */
-  readsSent: number;
-  /** In the shared queue of conversations that may send their next turn. */
-  queued: boolean;
-  /** Stops after a turn with an unknown outcome: later turns could not be ordered after it. */
-  abandoned: boolean;
-  /** Sticky mode: the one connection this conversation uses. */
-  slot?: number;
-  /** The connection and worker of the previous turn. */
-  lastSlot?: number;
-  lastWorker?: string;
-  /** Times a free connection passed this conversation over, since its last turn. */
-  skips: number;
-}
 
 interface TurnState {
   conversation: Conversation;
@@ -79,13 +55,7 @@ export interface SchedulerOptions {
  * next turn of whichever conversation may send one, oldest first: a conversation has at
  * most `overlap` turns in flight (1: strictly sequential), and its turns hop across
  * connections, and so across cluster workers, as they would behind a round-robin load
- * balancer.
- *
- * The hop is made explicit rather than left to chance: a connection takes a conversation
- * whose previous turn was served by a *different* worker than the one this connection
- * talks to (or, while that is not known yet or only one worker exists, came over a
- * different connection). A conversation passed over `starvationLimit` times goes to any
- * connection, so a run always finishes, even against a single process.
+ * balancer. The hop is made explicit rather than left to chance (see HopQueue).
  *
  * With `retryRate`, some turns are sent a second time with the same turnId: half of them
  * while the first attempt is still running, half after its answer (as if it was lost).
@@ -96,11 +66,9 @@ export class TurnScheduler {
   readonly records: TurnRecord[] = [];
   private readonly conversations: Conversation[] = [];
   /** Conversations that may send their next turn (non-sticky mode), oldest first. */
-  private readonly ready: Conversation[] = [];
+  private readonly hopping: HopQueue;
   /** Retries due now: attempts of turns already sent. */
   private readonly retries: TurnState[] = [];
-  /** Workers that have answered a turn; hopping between workers needs at least two. */
-  private readonly workersSeen = new Set<string>();
   private readonly turns = new Map<string, TurnState>();
   private readonly random: () => number;
 
@@ -109,6 +77,7 @@ export class TurnScheduler {
       throw new Error("--sticky pins a conversation to one connection: it cannot overlap turns");
     }
     this.random = mulberry32(options.seed);
+    this.hopping = new HopQueue((c) => this.canSend(c), 4 * options.connections);
     for (let n = 1; n <= options.conversations; n++) {
       const conversation: Conversation = {
         id: `${options.runId}-c${n}`,
@@ -144,8 +113,8 @@ export class TurnScheduler {
       return { kind: "turn", record: retry.record, attempt: retry.sent++ };
     }
     const conversation = this.options.sticky
-      ? this.nextPinned(slot)
-      : this.nextHopping(slot, slotWorker);
+      ? nextPinned(this.conversations, slot, (c) => this.turnsLeft(c))
+      : this.hopping.take(slot, slotWorker);
     if (!conversation) return { kind: "idle" };
     conversation.lastSlot = slot;
     conversation.skips = 0;
@@ -193,10 +162,7 @@ export class TurnScheduler {
     const { record } = state;
     if (answer.outcome === "ok" && record.outcome !== "ok") {
       Object.assign(record, { ...answer, outcome: "ok" });
-      if (answer.servedBy) {
-        state.conversation.lastWorker = workerKey(answer.servedBy);
-        this.workersSeen.add(state.conversation.lastWorker);
-      }
+      if (answer.servedBy) this.hopping.servedBy(state.conversation, workerKey(answer.servedBy));
     } else if (record.outcome !== "ok" && record.status === undefined) {
       record.status = answer.status;
     }
@@ -298,10 +264,7 @@ export class TurnScheduler {
   }
 
   private enqueue(conversation: Conversation, where: "front" | "back" = "back"): void {
-    if (this.options.sticky || conversation.queued) return;
-    conversation.queued = true;
-    if (where === "front") this.ready.unshift(conversation);
-    else this.ready.push(conversation);
+    if (!this.options.sticky) this.hopping.add(conversation, where);
   }
 
   private canSend(c: Conversation): boolean {
@@ -312,51 +275,6 @@ export class TurnScheduler {
     if (c.turnsInFlight > 0 || c.reading) return true;
     // An abandoned conversation sends no more turns, but still gets its sticky read.
     return c.readsPending > 0 || (!c.abandoned && this.turnsLeft(c) > 0);
-  }
-
-  private nextHopping(slot: number, slotWorker: string | undefined): Conversation | undefined {
-    const hops = (c: Conversation) => {
-      if (c.lastSlot === undefined) return true;
-      const workerKnown = slotWorker !== undefined && c.lastWorker !== undefined;
-      if (workerKnown && this.workersSeen.size > 1) return c.lastWorker !== slotWorker;
-      return c.lastSlot !== slot;
-    };
-    const sendable = (c: Conversation) => this.canSend(c);
-    // Drop conversations that can no longer send (abandoned meanwhile).
-    for (let i = this.ready.length - 1; i >= 0; i--) {
-      const c = this.ready[i];
-      if (c && !sendable(c)) {
-        c.queued = false;
-        this.ready.splice(i, 1);
-      }
-    }
-    let index = this.ready.findIndex(hops);
-    if (index < 0) {
-      for (const c of this.ready) c.skips++;
-      index = this.ready.findIndex((c) => c.skips > this.starvationLimit);
-    }
-    if (index < 0) return undefined;
-    const [conversation] = this.ready.splice(index, 1);
-    if (conversation) conversation.queued = false;
-    return conversation;
-  }
-
-  private get starvationLimit(): number {
-    return 4 * this.options.connections;
-  }
-
-  /** The connection's conversation that is furthest behind: they all progress together. */
-  private nextPinned(slot: number): Conversation | undefined {
-    let chosen: Conversation | undefined;
-    for (const c of this.conversations) {
-      const ready =
-        c.slot === slot &&
-        c.turnsInFlight === 0 &&
-        !c.reading &&
-        (c.readsPending > 0 || (!c.abandoned && this.turnsLeft(c) > 0));
-      if (ready && (!chosen || c.nextIndex < chosen.nextIndex)) chosen = c;
-    }
-    return chosen;
   }
 
   private turnsLeft(conversation: Conversation): number {

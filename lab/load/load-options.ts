@@ -1,0 +1,38 @@
+import type { AttemptAnswerLog } from "./records.ts";
+import type { SchedulerOptions } from "./scheduler.ts";
+
+export interface LoadOptions {
+  /** Base URL of the app, e.g. http://127.0.0.1:3001 */
+  url: string;
+  /**
+   * Several hosts (replicas) of the same app: connections are spread over them, and each
+   * conversation's turns hop across all of them, as behind a load balancer. Default: [url].
+   */
+  hosts?: string[];
+  /** Bearer token the load test authenticates with. */
+  token: string;
+  conversations: number;
+  turns: number;
+  connections: number;
+  /** Worker processes behind `url` (all hosts together); decides how many reads each history gets. */
+  workers: number;
+  sticky: boolean;
+  /** Up to this many turns of one conversation in flight at once (1 = sequential). */
+  overlap: number;
+  /** Share of turns re-sent with the same turnId, as if the first answer was lost. */
+  retryRate: number;
+  /** Seed of the retry choices (random when absent; recorded in the result). */
+  seed?: number;
+  /** Seconds to wait for one answer before counting the turn's outcome unknown. */
+  timeoutSeconds: number;
+  /** Hard cap on the whole run, in seconds. */
+  maxSeconds: number;
+  /** Read every history back after the load (needed by the checker; benchmarks skip it). */
+  readBack?: boolean;
+  /** Show a progress bar of turns answered (on a terminal). */
+  progress: boolean;
+  /** Resend definite refusals (503 store_unavailable, 409 busy) later: see SchedulerOptions. */
+  resendRefused?: SchedulerOptions["resendRefused"];
+  /** Called after every answer to a turn attempt (lib/chaos uses it to time its faults). */
+  onAnswer?: (answer: AttemptAnswerLog) => void;
+}
