@@ -1,13 +1,13 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRedis, type RedisHandle } from "../../../lab/processes/redis-server.ts";
+import { type RedisHandle, startPrivateRedis } from "../../../lab/processes/redis-server.ts";
 import type { ChatMessage } from "../../../service/contract.ts";
 import { conversationKeys } from "../../../service/store/commands.ts";
 import type { ConversationStore } from "../../../service/store/conversation-store.ts";
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
 import { TurnGate, type TurnStrategy } from "../../../service/turns/turn-gate.ts";
+import { latch, settledFlag, waitFor, within } from "../../helpers/wait-for.ts";
 
 const servedBy = { workerId: 1, pid: 1, hostname: "test" };
 const pair = (turnId: string): ChatMessage[] => [
@@ -15,6 +15,9 @@ const pair = (turnId: string): ChatMessage[] => [
   { role: "assistant", content: `a ${turnId}`, turnId, servedBy, at: "" },
 ];
 
+// No fixed sleep decides an outcome here: a turn that must still run when another arrives is
+// held open until the test releases it, and every wait is for an event (the turn started, the
+// lease key is gone, Redis ran a command), each with a generous deadline.
 describe("TurnGate and the fenced append, against a real Redis", () => {
   let redis: RedisHandle;
   let client: Redis;
@@ -37,17 +40,33 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
       ttlSeconds: 60,
       contextWindow: 100,
     });
-  // One turn as a chat service runs it, through the store its lease hands it: load, (think), append.
-  const turn =
-    (key: string, turnId: string, thinkMs = 0) =>
-    async (leased: ConversationStore) => {
+  // One turn as a chat service runs it, through the store its lease hands it: load, append.
+  const turn = (key: string, turnId: string) => async (leased: ConversationStore) => {
+    const before = (await leased.load(key)).length;
+    return { before, after: await leased.append(key, pair(turnId)) };
+  };
+  // The same turn, held open between its load and its append (the agent "thinking") until the
+  // test calls release(); `started` resolves once it runs, that is once it holds the lease.
+  const heldTurn = (key: string, turnId: string) => {
+    const started = latch();
+    const released = latch();
+    const body = async (leased: ConversationStore) => {
       const before = (await leased.load(key)).length;
-      if (thinkMs) await sleep(thinkMs);
+      started.open();
+      await released.promise;
       return { before, after: await leased.append(key, pair(turnId)) };
     };
+    return {
+      body,
+      started: within(`turn ${turnId} to start`, started.promise),
+      release: () => released.open(),
+    };
+  };
+  const leaseHolder = (key: string) => inspector.get(conversationKeys(key).lease);
+  const turnIds = async (key: string) => (await store.load(key)).map((m) => m.turnId);
 
   beforeAll(async () => {
-    redis = await ensureRedis();
+    redis = await startPrivateRedis();
     client = createRedisClient(redis.url);
     await waitUntilReady(client, 5000);
     inspector = new Redis(redis.url);
@@ -75,47 +94,94 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
 
   it("reject: a second turn while one runs gets 409 conversation_busy; its retry gets turn_in_progress", async () => {
     const key = newKey();
-    const running = gate("reject").run(key, "a", turn(key, "a", 300));
-    await sleep(50);
+    const a = heldTurn(key, "a");
+    const running = gate("reject").run(key, "a", a.body);
+    await a.started;
+    // Turn a holds the conversation's lease, and keeps it until released.
+    expect(await leaseHolder(key)).toMatch(/^\d+:a$/);
     await expect(gate("reject").run(key, "b", turn(key, "b"))).rejects.toMatchObject({
       code: "conversation_busy",
     });
     await expect(gate("reject").run(key, "a", turn(key, "a"))).rejects.toMatchObject({
       code: "turn_in_progress",
     });
-    await running;
+    a.release();
+    expect(await running).toEqual({ ran: true, value: { before: 0, after: 2 } });
     expect(await inspector.lrange(conversationKeys(key).messages, 0, -1)).toHaveLength(2);
+    expect(await turnIds(key)).toEqual(["a", "a"]);
+    // Storing the turn also ended its lease.
+    expect(await leaseHolder(key)).toBeNull();
   });
 
   it("enqueue: a second turn waits, then runs on the updated history", async () => {
     const key = newKey();
-    const [a, b] = await Promise.all([
-      gate("enqueue").run(key, "a", turn(key, "a", 200)),
-      sleep(30).then(() => gate("enqueue").run(key, "b", turn(key, "b"))),
-    ]);
-    expect(a).toEqual({ ran: true, value: { before: 0, after: 2 } });
-    expect(b).toEqual({ ran: true, value: { before: 2, after: 4 } });
+    const a = heldTurn(key, "a");
+    const first = gate("enqueue").run(key, "a", a.body);
+    await a.started;
+    // Every attempt of turn b to take the conversation, as Redis runs it (MONITOR).
+    const monitor = await inspector.monitor();
+    const attemptsOfB: number[] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      const command = String(args[0]).toLowerCase();
+      const isScript = command === "evalsha" || command === "eval";
+      if (isScript && args.includes(conversationKeys(key).lease) && args.includes("b"))
+        attemptsOfB.push(attemptsOfB.length);
+    });
+    try {
+      // A wait far longer than the test needs: b must wait for a, however slow the machine.
+      const second = gate("enqueue", 5000, 30_000).run(key, "b", turn(key, "b"));
+      const secondState = settledFlag(second);
+      // Two attempts: the first found the conversation busy (a holds it), so b tried again.
+      await waitFor("turn b to try twice", () => {
+        if (secondState.settled) throw new Error("turn b ended while turn a still held the lease");
+        return attemptsOfB.length >= 2;
+      });
+      expect(secondState.settled).toBe(false);
+      expect(await leaseHolder(key)).toMatch(/^\d+:a$/);
+      a.release();
+      const [ra, rb] = await Promise.all([first, second]);
+      expect(ra).toEqual({ ran: true, value: { before: 0, after: 2 } });
+      expect(rb).toEqual({ ran: true, value: { before: 2, after: 4 } });
+      expect(await turnIds(key)).toEqual(["a", "a", "b", "b"]);
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it("enqueue: gives up after its wait with 409, storing nothing", async () => {
     const key = newKey();
-    const running = gate("enqueue").run(key, "a", turn(key, "a", 400));
-    await sleep(30);
+    const a = heldTurn(key, "a");
+    const running = gate("enqueue").run(key, "a", a.body);
+    await a.started;
+    // a is held until b has given up: b's 100 ms wait cannot outlast it, whatever the load.
     await expect(gate("enqueue", 5000, 100).run(key, "b", turn(key, "b"))).rejects.toMatchObject({
       code: "conversation_busy",
     });
-    await running;
+    a.release();
+    expect(await running).toEqual({ ran: true, value: { before: 0, after: 2 } });
     expect(await inspector.llen(conversationKeys(key).messages)).toBe(2);
+    expect(await turnIds(key)).toEqual(["a", "a"]);
+    // Nothing of b: not recorded as a completed turn either.
+    expect(await inspector.hexists(conversationKeys(key).turns, "b")).toBe(0);
   });
 
   it("refuses the write of a turn whose lease expired and was taken over (fencing token)", async () => {
     const key = newKey();
-    // Lease of 100 ms; the turn thinks for 300 ms, meanwhile another turn takes over.
-    const slow = gate("reject", 100).run(key, "slow", turn(key, "slow", 300));
-    await sleep(150);
+    // A lease of 100 ms; the turn is held past its expiry, meanwhile another turn takes over.
+    const slowTurn = heldTurn(key, "slow");
+    const slow = gate("reject", 100).run(key, "slow", slowTurn.body);
+    const slowState = settledFlag(slow);
+    await slowTurn.started;
+    // Redis expires the lease by itself (EXISTS also expires a key past its time).
+    await waitFor("the slow turn's lease to expire", async () => {
+      return (await inspector.exists(conversationKeys(key).lease)) === 0;
+    });
     const other = await gate("reject").run(key, "other", turn(key, "other"));
-    expect(other).toMatchObject({ ran: true });
-    await expect(slow).rejects.toMatchObject({ code: "turn_fenced" });
+    expect(other).toEqual({ ran: true, value: { before: 0, after: 2 } });
+    // The slow turn was still running all along; its write comes only now, and is refused.
+    expect(slowState.settled).toBe(false);
+    slowTurn.release();
+    await expect(slow).rejects.toMatchObject({ code: "turn_fenced", reason: "lease_lost" });
     const stored = await store.load(key);
     expect(stored.map((m) => m.turnId)).toEqual(["other", "other"]);
   });
@@ -128,7 +194,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
       await inspector.rpush(conversationKeys(key).messages, JSON.stringify(pair("sneaky")[0]));
       return leased.append(key, pair("late"));
     });
-    await expect(result).rejects.toMatchObject({ code: "turn_fenced" });
+    await expect(result).rejects.toMatchObject({ code: "turn_fenced", reason: "history_changed" });
     expect(await inspector.llen(conversationKeys(key).messages)).toBe(1);
   });
 });
