@@ -1,33 +1,58 @@
 import { describe, expect, it } from "vitest";
 import { COUNT_OF } from "../../lab/check/anomaly-counts.ts";
+import type { CheckTotals } from "../../lab/check/types.ts";
 import { SCENARIOS, type ScenarioName } from "../../scenarios/catalogue.ts";
+import { designedCounts, naiveSaveLostBounds, pickCounts } from "../helpers/designed-anomalies.ts";
 import { runApp } from "../helpers/run-app.ts";
+import { hops } from "../helpers/turn-routing.ts";
 
 // memory, the core pair, has its own tests (broken-memory, fixed-memory).
 const workshop = SCENARIOS.filter((s) => s.name !== "memory");
 const load = { conversations: 12, turns: 6 };
+const everyTurn = load.conversations * load.turns;
+
+/** The counts the scenario's design fixes are exact; naive-save's depend on timing: bounds. */
+function expectDesignedCounts(name: ScenarioName, totals: CheckTotals) {
+  const designed = designedCounts(name, load);
+  if (designed) {
+    expect(pickCounts(totals, designed)).toEqual(designed);
+    return;
+  }
+  const { min, max } = naiveSaveLostBounds(load);
+  expect(totals.lost).toBeGreaterThanOrEqual(min);
+  expect(totals.lost).toBeLessThanOrEqual(max);
+}
 
 describe.each(workshop)("scenario $name", (scenario) => {
   const name = scenario.name as ScenarioName;
 
   it(`broken: flagged with ${scenario.brokenAnomalies.join(", ")}`, async () => {
-    const { summary, check } = await runApp("broken", { ...load, workers: 4 }, name);
+    const { summary, check, load: run } = await runApp("broken", { ...load, workers: 4 }, name);
     expect(summary.verdict).toBe("invalid");
+    expect(summary.acknowledged).toBe(everyTurn);
     for (const kind of scenario.brokenAnomalies)
       expect(check.totals[COUNT_OF[kind]]).toBeGreaterThan(0);
+    // The hop the designed counts rest on (naive-save overlaps turns: no single previous one).
+    if (name !== "naive-save") expect(hops(run.turns)).toBe(load.conversations * (load.turns - 1));
+    expectDesignedCounts(name, check.totals);
   });
 
   if (scenario.brokenWithOneWorker) {
     it("broken: flagged even with one worker", async () => {
       const { summary, check } = await runApp("broken", { ...load, workers: 1 }, name);
       expect(summary.verdict).toBe("invalid");
+      expect(summary.acknowledged).toBe(everyTurn);
       for (const kind of scenario.brokenAnomalies)
         expect(check.totals[COUNT_OF[kind]]).toBeGreaterThan(0);
+      // These lessons need no second worker: the same counts as with four.
+      expectDesignedCounts(name, check.totals);
     });
   } else {
     it("broken: consistent with one worker (the bug needs several)", async () => {
-      const { summary } = await runApp("broken", { ...load, workers: 1 }, name);
+      const { summary, check } = await runApp("broken", { ...load, workers: 1 }, name);
       expect(summary.verdict).toBe("valid");
+      expect(check.anomalies).toEqual([]);
+      expect(summary.acknowledged).toBe(everyTurn);
     });
   }
 
@@ -35,7 +60,7 @@ describe.each(workshop)("scenario $name", (scenario) => {
     const { summary, check } = await runApp("fixed", { ...load, workers: 4 }, name);
     expect(summary.verdict).toBe("valid");
     expect(check.anomalies).toEqual([]);
-    expect(summary.acknowledged).toBe(12 * 6);
+    expect(summary.acknowledged).toBe(everyTurn);
     expect(check.totals.workersServingTurns).toBe(4);
   });
 });

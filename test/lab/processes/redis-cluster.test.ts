@@ -31,15 +31,25 @@ describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
       expect(info).toContain("cluster_size:3");
     }
   });
+});
 
+// Its own cluster: stopping the one the tests above share would make them depend on order.
+describe("startLocalRedisCluster's stop()", () => {
   it("stop() ends every node and removes the temp dir", async () => {
-    const { ports, dir } = cluster;
-    expect(existsSync(dir)).toBe(true);
-    await cluster.stop();
-    await cluster.stop(); // twice is fine
-    expect(existsSync(dir)).toBe(false);
-    for (const port of ports)
-      await expect(askRedis({ host: "127.0.0.1", port }, "PING")).rejects.toThrow();
+    const own = await startLocalRedisCluster();
+    try {
+      const { ports, dir } = own;
+      expect(existsSync(dir)).toBe(true);
+      for (const port of ports)
+        expect(await askRedis({ host: "127.0.0.1", port }, "PING")).toBe("PONG");
+      await own.stop();
+      await own.stop(); // twice is fine
+      expect(existsSync(dir)).toBe(false);
+      for (const port of ports)
+        await expect(askRedis({ host: "127.0.0.1", port }, "PING")).rejects.toThrow();
+    } finally {
+      await own.stop();
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppCluster, startAppCluster } from "../../../lab/processes/app-cluster.ts";
 import { freePort } from "../../../lab/processes/free-port.ts";
-import { ensureRedis } from "../../../lab/processes/redis-server.ts";
+import { startPrivateRedis } from "../../../lab/processes/redis-server.ts";
 import { conversationKey } from "../../../service/auth/conversation-key.ts";
 import { issueToken } from "../../../service/auth/tokens.ts";
 import type {
@@ -15,6 +15,7 @@ import { conversationKeys } from "../../../service/store/commands.ts";
 import { type FixedApp, startFixedApp } from "../../helpers/fixed-app.ts";
 import { client } from "../../helpers/http.ts";
 import { sendExact } from "../../helpers/raw-http.ts";
+import { changedKeys, snapshotPrefix } from "../../helpers/redis-snapshot.ts";
 
 const SECRET = "contract-test-secret";
 const PREFIX = "agent-sandbox:";
@@ -116,27 +117,48 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
   });
 
   describe("rejects bad requests with a JSON error and changes nothing", () => {
-    let before: string[];
+    // A user of its own whose "conv" holds two turns before any of these tests runs: every
+    // bad request below targets a conversation that exists, and each test checks by itself
+    // that its request left every key in Redis as it was.
+    const owner = { tenant: "contract", user: `bad${Date.now()}` };
+    const ownerToken = issueToken(owner, SECRET);
+    const ownerKeys = conversationKeys(conversationKey(PREFIX, owner, "conv"));
     beforeAll(async () => {
-      before = await inspector.lrange(listKey, 0, -1);
-      expect(before.length).toBe(4);
+      const seed = client(app.url, ownerToken);
+      for (const text of ["first", "second"]) {
+        const res = await seed.turn("conv", { text });
+        if (res.status !== 200)
+          throw new Error(`seeding turn: ${res.status} ${JSON.stringify(res.body)}`);
+      }
     });
     afterAll(async () => {
-      expect(await inspector.lrange(listKey, 0, -1)).toEqual(before);
-      const written = await inspector.keys(`${PREFIX}{contract:${identity.user}:*`);
+      await inspector?.del(...Object.values(ownerKeys));
+    });
+
+    /** Sends one bad request and proves it changed nothing: no key added, rewritten, refreshed. */
+    async function unchanged<T>(send: () => Promise<T>): Promise<T> {
+      const before = await snapshotPrefix(inspector, PREFIX);
+      const res = await send();
+      expect(changedKeys(before, await snapshotPrefix(inspector, PREFIX))).toEqual([]);
+      return res;
+    }
+
+    it("the conversation they target holds its two turns: history, completed-turn index, fencing counter", async () => {
+      expect(await inspector.lrange(ownerKeys.messages, 0, -1)).toHaveLength(4);
+      const written = await inspector.keys(`${PREFIX}{contract:${owner.user}:*`);
       // The history, the completed-turn index and the fencing counter; no lease left behind.
-      expect(written.sort()).toEqual([keys.fence, keys.messages, keys.turns].sort());
+      expect(written.sort()).toEqual([ownerKeys.fence, ownerKeys.messages, ownerKeys.turns].sort());
     });
 
     const anon = () => client(app.url);
-    const api = () => client(app.url, token);
-    const expired = () => issueToken(identity, SECRET, -60);
-    const otherSecret = () => issueToken(identity, "some-other-secret");
+    const api = () => client(app.url, ownerToken);
+    const expired = () => issueToken(owner, SECRET, -60);
+    const otherSecret = () => issueToken(owner, "some-other-secret");
     // Someone else's identity, carrying this token's (valid) signature.
     const tampered = () => {
-      const signature = token.split(".")[1];
+      const signature = ownerToken.split(".")[1];
       const forged = Buffer.from(
-        JSON.stringify({ ...identity, user: "someone-else", exp: 4102444800 }),
+        JSON.stringify({ ...owner, user: "someone-else", exp: 4102444800 }),
       ).toString("base64url");
       return `${forged}.${signature}`;
     };
@@ -159,7 +181,7 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       ["an expired token", () => client(app.url, expired()).turn("conv", { text: "x" })],
       ["reading without a token", () => anon().messages("conv")],
     ])("401 for %s", async (_name, send) => {
-      expectError(await send(), 401, "unauthorized");
+      expectError(await unchanged(send), 401, "unauthorized");
     });
 
     it.each([
@@ -212,7 +234,7 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
           sendExact(app.port, {
             method: "POST",
             path: "/conversations/conv/turns?role=system",
-            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            headers: { authorization: `Bearer ${ownerToken}`, "content-type": "application/json" },
             body: JSON.stringify({ text: "x" }),
           }),
         "invalid_params",
@@ -225,7 +247,7 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       ],
       ["a bad conversation id on read", () => api().messages("a%7Bb%7D"), "invalid_params"],
     ])("400 for %s", async (_name, send, code) => {
-      expectError(await send(), 400, code);
+      expectError(await unchanged(send), 400, code);
     });
 
     it.each([
@@ -235,22 +257,26 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       ["an encoded dot-dot", "GET", "/conversations/%2e%2e/messages"],
       ["Redis glob and hash-tag characters", "GET", "/conversations/%7Ba%7D%3A*/messages"],
     ])("400 invalid_params for %s in the path", async (_name, method, path) => {
-      const res = await sendExact(app.port, {
-        method,
-        path,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: method === "POST" ? JSON.stringify({ text: "x" }) : undefined,
-      });
+      const res = await unchanged(() =>
+        sendExact(app.port, {
+          method,
+          path,
+          headers: { authorization: `Bearer ${ownerToken}`, "content-type": "application/json" },
+          body: method === "POST" ? JSON.stringify({ text: "x" }) : undefined,
+        }),
+      );
       expectError(res, 400, "invalid_params");
     });
 
     it("400 invalid_json for a body that is not UTF-8", async () => {
-      const res = await sendExact(app.port, {
-        method: "POST",
-        path: "/conversations/conv/turns",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: Buffer.concat([Buffer.from('{"text":"a'), Buffer.from([0xff]), Buffer.from('"}')]),
-      });
+      const res = await unchanged(() =>
+        sendExact(app.port, {
+          method: "POST",
+          path: "/conversations/conv/turns",
+          headers: { authorization: `Bearer ${ownerToken}`, "content-type": "application/json" },
+          body: Buffer.concat([Buffer.from('{"text":"a'), Buffer.from([0xff]), Buffer.from('"}')]),
+        }),
+      );
       expectError(res, 400, "invalid_json");
     });
 
@@ -261,7 +287,11 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       ["a charset other than UTF-8", { "content-type": "application/json; charset=latin1" }],
       ["a compressed body", { "content-encoding": "gzip" }],
     ])("415 unsupported_media_type for %s", async (_name, headers) => {
-      expectError(await api().turn("conv", { text: "x" }, headers), 415, "unsupported_media_type");
+      expectError(
+        await unchanged(() => api().turn("conv", { text: "x" }, headers)),
+        415,
+        "unsupported_media_type",
+      );
     });
 
     it.each([
@@ -270,20 +300,24 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
       ["PUT", "/conversations/conv/messages", "GET, HEAD"],
       ["POST", "/healthz", "GET, HEAD"],
     ])("405 method_not_allowed with Allow for %s %s", async (method, path, allow) => {
-      const res = await sendExact(app.port, { method, path, headers: {} });
+      const res = await unchanged(() => sendExact(app.port, { method, path, headers: {} }));
       expectError(res, 405, "method_not_allowed");
       expect(res.headers.allow).toBe(allow);
     });
 
     it("413 for a body over the limit", async () => {
-      expectError(await api().turn("conv", { text: "x".repeat(20_000) }), 413, "body_too_large");
+      expectError(
+        await unchanged(() => api().turn("conv", { text: "x".repeat(20_000) })),
+        413,
+        "body_too_large",
+      );
     });
 
     it("404 JSON for an unknown route", async () => {
-      const res = await api().get("/nope");
+      const res = await unchanged(() => api().get("/nope"));
       expectError(res, 404, "not_found");
       expect(res.headers["x-worker-id"]).toBeDefined();
-      expectError(await api().get("/conversations/conv"), 404, "not_found");
+      expectError(await unchanged(() => api().get("/conversations/conv")), 404, "not_found");
     });
   });
 
@@ -327,10 +361,9 @@ describe("the fixed app when Redis is unavailable", () => {
     }
   });
 
-  it("stores nothing when Redis refuses the write (503, history unchanged)", async (ctx) => {
-    const redis = await ensureRedis();
+  it("stores nothing when Redis refuses the write (503, history unchanged)", async () => {
+    const redis = await startPrivateRedis();
     // Changing ACLs is only acceptable on a Redis this test started itself.
-    if (!redis.owned) ctx.skip();
     const admin = new Redis(redis.url);
     const app = await startAppCluster({
       app: "fixed",

@@ -9,7 +9,7 @@ import {
 } from "../../../../lab/learn/chat/session.ts";
 import { type AppCluster, startAppCluster } from "../../../../lab/processes/app-cluster.ts";
 import { freePort } from "../../../../lab/processes/free-port.ts";
-import { ensureRedis, type RedisHandle } from "../../../../lab/processes/redis-server.ts";
+import { type RedisHandle, startPrivateRedis } from "../../../../lab/processes/redis-server.ts";
 import type { AppName } from "../../../../scenarios/catalogue.ts";
 import { issueToken } from "../../../../service/auth/tokens.ts";
 import { chatWith, plain } from "./helpers.ts";
@@ -23,7 +23,7 @@ describe("the chat session against real clusters", () => {
   let redis: RedisHandle;
   const apps = {} as Record<"broken" | "fixed", AppCluster>;
   beforeAll(async () => {
-    redis = await ensureRedis();
+    redis = await startPrivateRedis();
     const start = (app: AppName) =>
       startAppCluster({
         app,
@@ -77,16 +77,44 @@ describe("the chat session against real clusters", () => {
     const chat = session("broken");
     const replies = await sendAll(chat);
     expect(replies.map((r) => r.expected)).toEqual([1, 3, 5, 7, 9, 11]);
+    // Each worker remembers only the turns it served itself, and the agent is given exactly
+    // those: 2 messages per earlier turn on the same worker, plus the turn's own.
+    const servedOn = (pid: number, before: number) =>
+      replies.slice(0, before).filter((r) => r.servedBy.pid === pid);
+    expect(replies.map((r) => r.messagesSeen)).toEqual(
+      replies.map((r, i) => 2 * servedOn(r.servedBy.pid, i).length + 1),
+    );
+    // So a turn forgets exactly when an earlier turn went to another worker.
     const forgotten = replies.filter((r) => r.forgot);
+    expect(forgotten.map((r) => r.turn)).toEqual(
+      replies.filter((r, i) => servedOn(r.servedBy.pid, i).length < i).map((r) => r.turn),
+    );
     expect(forgotten.length).toBeGreaterThan(0);
     expect(new Set(replies.map((r) => r.servedBy.workerId)).size).toBeGreaterThan(1);
     const line = plain(formatTurn(forgotten[0] as TurnReply));
     expect(line).toMatch(/w\d pid \d+ {2}saw \d+ of \d+ messages ✗ forgot \d+/);
-    // Six turns over four workers: no worker's memory holds more than two of them.
+    // Six turns over four workers, round robin: no worker's memory holds more than two of them.
+    const turnsPerWorker = new Map<number, number>();
+    for (const { servedBy } of replies)
+      turnsPerWorker.set(servedBy.pid, (turnsPerWorker.get(servedBy.pid) ?? 0) + 1);
+    expect(Math.max(...turnsPerWorker.values())).toBeLessThanOrEqual(2);
+    // The worker answering the read returns exactly the turns it served (both messages of
+    // each, in order), so at most two turns: at most 4 of the 12 messages.
     const history = await chat.history();
-    expect(history.ok && history.messages.length).toBeLessThan(12);
+    if (!history.ok) throw new Error(`history failed: ${formatFailure(history)}`);
+    const own = servedOn(history.servedBy.pid, replies.length);
+    expect(history.messages.map((m) => [m.role, m.content, m.servedBy.pid])).toEqual(
+      own.flatMap((r) => [
+        ["user", LINES[r.turn - 1], r.servedBy.pid],
+        ["assistant", r.reply, r.servedBy.pid],
+      ]),
+    );
+    expect(history.messages.length).toBeLessThanOrEqual(4);
+    expect(history.expected).toBe(12);
     const shown = plain(formatHistory(history, chat.conversationId));
-    expect(shown).toMatch(/as w\d pid \d+ sees it: \d+ of 12 messages ✗/);
+    expect(shown).toMatch(
+      new RegExp(`as w\\d pid \\d+ sees it: ${history.messages.length} of 12 messages ✗`),
+    );
   });
 
   it("the loop: one turn per piped line, commands, server errors printed not thrown", async () => {

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COUNT_OF } from "../../../../lab/check/anomaly-counts.ts";
@@ -17,9 +16,11 @@ import {
   writeExerciseCopy,
 } from "../../../../lab/learn/exercises/prepare.ts";
 import { readStatus, saveStatus } from "../../../../lab/learn/exercises/status.ts";
-import { watchAndRun } from "../../../../lab/learn/exercises/watch.ts";
 import { EXERCISES, type ScenarioName } from "../../../../scenarios/catalogue.ts";
 import { exercisesDir } from "../../../../scenarios/variant.ts";
+import { designedCounts, pickCounts } from "../../../helpers/designed-anomalies.ts";
+import { hops } from "../../../helpers/turn-routing.ts";
+import { afterDueTimers, type RecordedRuns, recordRuns } from "../../../helpers/watch-runs.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 // Under .runs/ (git-ignored, ignored by Biome, outside tsconfig's include), two levels deep
@@ -167,35 +168,120 @@ describe("the check says why it could not run", () => {
 });
 
 describe("watchAndRun", () => {
-  it("debounces changes and never runs twice at once", async () => {
-    const file = join(TEST_DIR, "watch", "chat-service.ts");
+  // Three saves in a row take a few ms: well inside one quiet period, even on a busy machine.
+  const DEBOUNCE_MS = 500;
+
+  async function watchedFile(name: string): Promise<string> {
+    const file = join(TEST_DIR, name, "chat-service.ts");
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, "// 0\n");
-    let runs = 0;
-    let active = 0;
-    let maxActive = 0;
-    const watcher = watchAndRun(
-      file,
-      async () => {
-        runs++;
-        active++;
-        maxActive = Math.max(maxActive, active);
-        await sleep(400);
-        active--;
-      },
-      { debounceMs: 100 },
-    );
-    // The first run starts at once; three quick saves during it make one more run.
-    for (const n of [1, 2, 3]) {
-      await writeFile(file, `// ${n}\n`);
-      await sleep(20);
+    return file;
+  }
+
+  async function saveThreeTimes(file: string) {
+    for (const n of [1, 2, 3]) await writeFile(file, `// ${n}\n`);
+  }
+
+  it("runs at once, then once per burst of saves, after the last one; other files do not count", async () => {
+    const file = await watchedFile("watch-debounce");
+    const status = join(dirname(file), ".status.json");
+    await writeFile(status, "{}");
+    const runs = recordRuns(file, { debounceMs: DEBOUNCE_MS });
+    // A watcher of the other file, in the same folder with the same quiet period.
+    let witness: RecordedRuns | undefined;
+    try {
+      expect(runs.contents).toEqual(["// 0\n"]);
+      await runs.ended(1);
+
+      await saveThreeTimes(file);
+      await runs.started(2);
+      // Debounced: one run for the three saves, and it saw the last one.
+      expect(runs.contents).toEqual(["// 0\n", "// 3\n"]);
+      await runs.ended(2);
+
+      // Another file in the folder (the status cache, say) does not count. The witness runs
+      // once its quiet period after that save is over; the watcher's own timer, had the save
+      // counted, was set by the same event with the same delay, so it is due by then too.
+      witness = recordRuns(status, { debounceMs: DEBOUNCE_MS });
+      await witness.ended(1);
+      await writeFile(status, '{"memory":"unsolved"}');
+      await witness.started(2);
+      await afterDueTimers();
+      expect(runs.contents).toHaveLength(2);
+
+      // The next run is the next save's: the burst made exactly one.
+      await writeFile(file, "// 4\n");
+      await runs.started(3);
+      expect(runs.contents).toEqual(["// 0\n", "// 3\n", "// 4\n"]);
+      expect(runs.maxActive).toBe(1);
+    } finally {
+      await runs.stop();
+      await witness?.stop();
     }
-    // Another file in the folder (the status cache, say) does not count.
-    await writeFile(join(dirname(file), ".status.json"), "{}");
-    await sleep(1500);
-    await watcher.stop();
-    expect(runs).toBe(2);
-    expect(maxActive).toBe(1);
+  });
+
+  it("never runs twice at once: saves during a run make one more run, after it ends", async () => {
+    const file = await watchedFile("watch-overlap");
+    let release = () => {};
+    const firstRunHeld = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runs = recordRuns(file, { debounceMs: DEBOUNCE_MS }, (run) =>
+      run === 1 ? firstRunHeld : undefined,
+    );
+    // A second watcher of the same file, never held: its run for the saves below shows that
+    // the quiet period after them is over (the held watcher's timer is due by then too).
+    const witness = recordRuns(file, { debounceMs: DEBOUNCE_MS });
+    try {
+      expect(runs.log).toEqual(["start 1"]);
+      await witness.ended(1);
+
+      await saveThreeTimes(file);
+      await witness.started(2);
+      await afterDueTimers();
+      // The saves came while the first run was going: no second run beside it.
+      expect(runs.log).toEqual(["start 1"]);
+
+      release();
+      await runs.started(2);
+      expect(runs.log.slice(0, 3)).toEqual(["start 1", "end 1", "start 2"]);
+      expect(runs.contents).toEqual(["// 0\n", "// 3\n"]);
+      await runs.ended(2);
+
+      // Exactly one more run: the next one is the next save's.
+      await writeFile(file, "// 4\n");
+      await runs.started(3);
+      expect(runs.contents).toEqual(["// 0\n", "// 3\n", "// 4\n"]);
+      expect(runs.maxActive).toBe(1);
+    } finally {
+      release();
+      await runs.stop();
+      await witness.stop();
+    }
+  });
+
+  it("stop() resolves once the run in progress has finished", async () => {
+    const file = await watchedFile("watch-stop");
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runs = recordRuns(file, { debounceMs: DEBOUNCE_MS }, () => held);
+    let stopped = false;
+    const stopping = runs.stop().then(() => {
+      stopped = true;
+    });
+    try {
+      await afterDueTimers();
+      expect(stopped).toBe(false);
+      expect(runs.log).toEqual(["start 1"]);
+      release();
+      await stopping;
+      expect(runs.log).toEqual(["start 1", "end 1"]);
+    } finally {
+      release();
+      await stopping;
+    }
   });
 });
 
@@ -215,6 +301,11 @@ describe.each(EXERCISES.map((s) => s.name as ScenarioName))("exercise %s", (name
     for (const kind of scenario.brokenAnomalies) {
       expect(check?.totals[COUNT_OF[kind]], kind).toBeGreaterThan(0);
     }
+    // The counts the scenario's design fixes, as in test/scenarios (every turn hops workers).
+    const designed = designedCounts(name, LOAD);
+    if (!check || !designed) throw new Error(`no check result, or no designed counts for ${name}`);
+    expect(hops(outcome.result?.load.turns ?? [])).toBe(LOAD.conversations * (LOAD.turns - 1));
+    expect(pickCounts(check.totals, designed)).toEqual(designed);
     const text = outcome.messages.map((m) => m.text).join("\n");
     for (const reason of check?.reasons ?? []) expect(text).toContain(reason);
     expect(text).toContain(scenario.inTheLogs);
