@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import type { HealthResponse } from "../../service/contract.ts";
@@ -24,8 +25,10 @@ export interface RedisMemory {
 export interface TtlCheck {
   ttlSeconds: number;
   conversations: number;
+  /** Conversations whose history was there right after their last turn was answered. */
   presentBefore: number;
   presentAfter: number;
+  /** From the last conversation's write to the read that found none left (or the deadline). */
   waitedSeconds: number;
 }
 
@@ -108,7 +111,14 @@ async function conversationFootprint(
   }
 }
 
-/** A fixed app with a short idle TTL: its conversations are gone once idle for longer. */
+/**
+ * A fixed app with a short idle TTL: its conversations are gone once idle for longer.
+ * Each conversation's presence is checked right after its last turn is answered (one HTTP
+ * answer and one EXISTS after the write that set its TTL), so a slow machine cannot let it
+ * expire before it is counted. Then the check waits for them to go, up to 1 s past the TTL:
+ * Redis expires a key by its own clock when it is next read, so the count a late read gets
+ * does not depend on how busy the machine is.
+ */
 export async function checkTtl(env: BenchEnvironment, ttlSeconds = 2): Promise<TtlCheck> {
   const app = await startAppCluster({
     app: "fixed",
@@ -123,33 +133,53 @@ export async function checkTtl(env: BenchEnvironment, ttlSeconds = 2): Promise<T
   });
   const redis = new Redis(env.redis.url);
   try {
-    const load = await benchLoad(app.url, env.token, {
-      conversations: 20,
-      turns: 2,
-      connections: 4,
-      workers: 2,
-    });
-    const ids = [...new Set(load.turns.map((t) => t.conversationId))];
+    const run = randomBytes(4).toString("hex");
+    const ids = Array.from({ length: TTL_CONVERSATIONS }, (_, i) => `ttl-${run}-${i}`);
+    const exists = async (id: string) => (await redis.exists(env.keysOf(id).messages)) === 1;
+    let presentBefore = 0;
+    let lastWrittenAt = 0;
+    for (const id of ids) {
+      for (let turn = 0; turn < TTL_TURNS; turn++) {
+        const res = await requestJson(`${app.url}/conversations/${id}/turns`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ text: `ttl ${turn}` }),
+        });
+        if (res.status !== 200) throw new Error(`TTL check: turn answered ${res.status}`);
+      }
+      lastWrittenAt = performance.now();
+      if (await exists(id)) presentBefore++;
+    }
     const present = async () => {
       let count = 0;
-      for (const id of ids) {
-        const keys = env.keysOf(id);
-        count += (await redis.exists(keys.messages)) ? 1 : 0;
-      }
+      for (const id of ids) count += (await exists(id)) ? 1 : 0;
       return count;
     };
-    const presentBefore = await present();
-    const waitedSeconds = ttlSeconds + 1;
-    await sleep(waitedSeconds * 1000);
+    // Every key's TTL was set before lastWrittenAt: a read after the deadline finds none
+    // that honours it, however late that read comes.
+    const deadline = lastWrittenAt + (ttlSeconds + 1) * 1000;
+    let presentAfter: number;
+    for (;;) {
+      const readAt = performance.now();
+      presentAfter = await present();
+      // Done when all are gone, or when a read that began after the deadline still finds some.
+      if (presentAfter === 0 || readAt >= deadline) break;
+      await sleep(EXPIRY_POLL_MS);
+    }
     return {
       ttlSeconds,
       conversations: ids.length,
       presentBefore,
-      presentAfter: await present(),
-      waitedSeconds,
+      presentAfter,
+      waitedSeconds: round((performance.now() - lastWrittenAt) / 1000, 1),
     };
   } finally {
     redis.disconnect();
     await app.stop();
   }
 }
+
+/** The TTL check's conversations, their turns each, and how often it looks for expired ones. */
+const TTL_CONVERSATIONS = 20;
+const TTL_TURNS = 2;
+const EXPIRY_POLL_MS = 50;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RunningWebServer, startWebServer } from "../../../../lab/learn/page/server.ts";
 import { type AppCluster, startAppCluster } from "../../../../lab/processes/app-cluster.ts";
 import { freePort } from "../../../../lab/processes/free-port.ts";
@@ -44,6 +44,14 @@ const doneCount = (page: Page, app: AppName, n: number) =>
     { timeout: 30_000 },
   );
 
+/** Replays the page's scripted conversation and waits until both columns have every answer. */
+async function replayScript(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Replay scripted conversation" }).click();
+  await doneCount(page, "broken", SCRIPTED_TURNS);
+  await doneCount(page, "fixed", SCRIPTED_TURNS);
+  await page.waitForFunction(() => !document.querySelector("#replay")?.hasAttribute("disabled"));
+}
+
 describe("the side-by-side page, in headless chromium, against real clusters", () => {
   let redis: RedisHandle;
   let apps: AppCluster[] = [];
@@ -71,7 +79,18 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
       fixedUrl: apps[1]?.url ?? "",
       secret: SECRET,
     });
+  });
+
+  // Each test gets a page of its own (a fresh browser context: its own session, so its own
+  // user and conversation), so none depends on what another test did, in any order.
+  beforeEach(async () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(web.url);
+    await page.waitForSelector('body[data-ready="true"]');
+  });
+
+  afterEach(async () => {
+    await page?.close();
   });
 
   afterAll(async () => {
@@ -82,8 +101,6 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
   });
 
   it("shows the broken app forgetting and the fixed app remembering after the replay", async () => {
-    await page.goto(web.url);
-    await page.waitForSelector('body[data-ready="true"]');
     await expect
       .poll(() => page.textContent('.column[data-app="broken"] [data-role="health"]'))
       .toContain("app broken");
@@ -91,10 +108,7 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
       "store redis",
     );
 
-    await page.getByRole("button", { name: "Replay scripted conversation" }).click();
-    await doneCount(page, "broken", SCRIPTED_TURNS);
-    await doneCount(page, "fixed", SCRIPTED_TURNS);
-    await page.waitForFunction(() => !document.querySelector("#replay")?.hasAttribute("disabled"));
+    await replayScript(page);
 
     const broken = await shownTurns(page, "broken");
     const fixed = await shownTurns(page, "fixed");
@@ -131,6 +145,8 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
   });
 
   it("sends a typed message to both apps from the keyboard", async () => {
+    // The typed message continues this test's own scripted conversation of 6 turns.
+    await replayScript(page);
     const input = page.getByLabel("Message to both apps");
     await input.focus();
     await input.fill("Do you remember my name?");
@@ -143,10 +159,14 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
   });
 
   it("starts a new conversation: the fixed app's agent starts from nothing again", async () => {
+    // A conversation of 6 turns first, so there is something to start over from.
+    await replayScript(page);
+    expect((await shownTurns(page, "fixed")).at(-1)?.seen).toBe(11);
     await page.getByRole("button", { name: "New conversation" }).click();
     expect(await page.locator("li.turn").count()).toBe(0);
     await page.getByLabel("Message to both apps").fill("Hello again.");
     await page.getByRole("button", { name: "Send to both" }).click();
+    await doneCount(page, "broken", 1);
     await doneCount(page, "fixed", 1);
     expect((await shownTurns(page, "fixed"))[0]?.seen).toBe(1);
   });
