@@ -4,8 +4,10 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
-    // Cluster tests start real processes; on a 2-core machine run files one at a time.
-    fileParallelism: false,
+    // Two files at a time: most of a cluster test is waiting on its own processes, and every
+    // test starts its own Redis and apps on free ports, so files never share state.
+    fileParallelism: true,
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { LOG_LEVEL: "silent" },

@@ -135,21 +135,27 @@ export class LoadConnections {
   /** Nothing is ready for `slot`: it sends an idle request, maybe its last. */
   private idle(slot: Slot): void {
     this.idleRequests++;
-    if (this.shouldRetire(slot.index)) {
+    if (this.shouldRetire(slot)) {
       // Nothing will be ready for this connection: close it (after this last request is
       // written) rather than let it spin on /healthz.
       slot.retired = true;
       this.liveSlots--;
+      this.scheduler.retired(slot.index);
       queueMicrotask(() => (slot.client as autocannon.Client & { destroy(): void }).destroy());
     }
     queueMicrotask(() => this.finishIfDone());
   }
 
-  private shouldRetire(index: number): boolean {
-    return this.options.sticky
-      ? !this.scheduler.hasWorkFor(index)
-      : // Keep a connection per worker so the last conversations can still hop.
-        this.liveSlots > Math.max(this.scheduler.unfinished(), this.options.workers);
+  private shouldRetire(slot: Slot): boolean {
+    if (this.options.sticky) return !this.scheduler.hasWorkFor(slot.index);
+    // Keep a connection per worker so the last conversations can still hop.
+    const lastOfItsWorker =
+      slot.worker !== undefined &&
+      !this.slots.some((s) => s !== slot && !s.retired && s.worker === slot.worker);
+    return (
+      !lastOfItsWorker &&
+      this.liveSlots > Math.max(this.scheduler.unfinished(), this.options.workers)
+    );
   }
 
   private settleTurn(planned: PlannedTurn, sentAt: number, status: number, body: AnswerBody) {

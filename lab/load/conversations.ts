@@ -30,12 +30,15 @@ export interface Conversation {
  * worker than the one this connection talks to (or, while that is not known yet or only
  * one worker exists, came over a different connection). A conversation passed over
  * `starvationLimit` times goes to any connection, so a run always finishes, even against a
- * single process.
+ * single process; but only while no connection is known to talk to another worker: when one
+ * is, the conversation waits for it, so a busy machine never breaks the hop.
  */
 export class HopQueue {
   private readonly ready: Conversation[] = [];
   /** Workers that have answered a turn; hopping between workers needs at least two. */
   private readonly workersSeen = new Set<string>();
+  /** The worker each connection last talked to, and every connection seen. */
+  private readonly slotWorkers = new Map<number, string | undefined>();
 
   constructor(
     /** Whether a conversation may send a turn now (else it leaves the queue). */
@@ -58,6 +61,7 @@ export class HopQueue {
 
   /** The conversation connection `slot` (last answered by `slotWorker`) should send next. */
   take(slot: number, slotWorker: string | undefined): Conversation | undefined {
+    this.slotWorkers.set(slot, slotWorker);
     const hops = (c: Conversation) => {
       if (c.lastSlot === undefined) return true;
       const workerKnown = slotWorker !== undefined && c.lastWorker !== undefined;
@@ -75,12 +79,27 @@ export class HopQueue {
     let index = this.ready.findIndex(hops);
     if (index < 0) {
       for (const c of this.ready) c.skips++;
-      index = this.ready.findIndex((c) => c.skips > this.starvationLimit);
+      index = this.ready.findIndex((c) => c.skips > this.starvationLimit && !this.canHop(c));
     }
     if (index < 0) return undefined;
     const [conversation] = this.ready.splice(index, 1);
     if (conversation) conversation.queued = false;
     return conversation;
+  }
+
+  /** Connection `slot` is closed for good. */
+  forget(slot: number): void {
+    this.slotWorkers.delete(slot);
+  }
+
+  /** Whether some connection could give the conversation a hop: it only has to wait for it. */
+  private canHop(conversation: Conversation): boolean {
+    for (const [slot, worker] of this.slotWorkers) {
+      if (conversation.lastWorker !== undefined && this.workersSeen.size > 1) {
+        if (worker !== undefined && worker !== conversation.lastWorker) return true;
+      } else if (slot !== conversation.lastSlot) return true;
+    }
+    return false;
   }
 }
 

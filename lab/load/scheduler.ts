@@ -222,6 +222,11 @@ export class TurnScheduler {
   }
 
   /** Conversations that still have a turn or read to send, or one on the wire. */
+  /** Connection `slot` is closed for good: no conversation should wait for it to hop. */
+  retired(slot: number): void {
+    this.hopping.forget(slot);
+  }
+
   unfinished(): number {
     return this.conversations.filter((c) => this.hasWork(c)).length;
   }

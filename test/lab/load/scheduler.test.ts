@@ -68,6 +68,35 @@ describe("TurnScheduler", () => {
     expect(asks).toBeGreaterThan(1);
   });
 
+  it("never breaks the hop while a connection to another worker is alive, however long it is busy", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 2, turnsPerConversation: 2 });
+    const served = (pid: number) => ({ ...ok, servedBy: { workerId: pid, pid, hostname: "h" } });
+    const a = turnOf(scheduler.next(0, "h:1"));
+    const b = turnOf(scheduler.next(1, "h:2"));
+    scheduler.answered(a.turnId, served(1)); // c1 on worker 1; connection 1 stays busy with c2
+    // Connection 0 (worker 1) asks far more often than the starvation limit while c2 runs:
+    // c1 waits for a connection to another worker instead of going back to worker 1.
+    for (let i = 0; i < 100; i++) expect(scheduler.next(0, "h:1")).toEqual({ kind: "idle" });
+    scheduler.answered(b.turnId, served(2));
+    expect(turnOf(scheduler.next(1, "h:2"))).toMatchObject({ conversationId: "r-c1", index: 1 });
+  });
+
+  it("lets a starving conversation go anywhere once the other workers' connections are closed", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 2, turnsPerConversation: 2 });
+    const served = (pid: number) => ({ ...ok, servedBy: { workerId: pid, pid, hostname: "h" } });
+    const a = turnOf(scheduler.next(0, "h:1"));
+    const b = turnOf(scheduler.next(1, "h:2"));
+    scheduler.answered(b.turnId, served(2));
+    expect(turnOf(scheduler.next(0, "h:1"))).toMatchObject({ conversationId: "r-c2", index: 1 });
+    scheduler.answered(a.turnId, served(1)); // c1 on worker 1
+    scheduler.retired(1); // the only connection to worker 2 is closed for good
+    let planned: Planned = { kind: "idle" };
+    let asks = 0;
+    for (; asks < 100 && planned.kind === "idle"; asks++) planned = scheduler.next(0, "h:1");
+    expect(turnOf(planned)).toMatchObject({ conversationId: "r-c1", index: 1 });
+    expect(asks).toBeGreaterThan(1);
+  });
+
   it("is done only when every turn is answered", () => {
     const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 1 });
     const only = turnOf(scheduler.next(0));

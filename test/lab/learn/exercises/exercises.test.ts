@@ -298,6 +298,7 @@ describe.each(EXERCISES.map((s) => s.name as ScenarioName))("exercise %s", (name
     expect(outcome.status, JSON.stringify(outcome.messages)).toBe("unsolved");
     expect(outcome.solved).toBe(false);
     expect(check?.verdict).toBe("invalid");
+    expect(check?.totals.acknowledged).toBe(LOAD.conversations * LOAD.turns);
     for (const kind of scenario.brokenAnomalies) {
       expect(check?.totals[COUNT_OF[kind]], kind).toBeGreaterThan(0);
     }
