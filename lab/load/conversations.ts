@@ -27,16 +27,14 @@ export interface Conversation {
 /**
  * The conversations that may send their next turn (non-sticky mode), oldest first, and
  * which one a free connection takes: one whose previous turn was served by a *different*
- * worker than the one this connection talks to (or, while that is not known yet or only
- * one worker exists, came over a different connection). A conversation passed over
- * `starvationLimit` times goes to any connection, so a run always finishes, even against a
- * single process; but only while no connection is known to talk to another worker: when one
- * is, the conversation waits for it, so a busy machine never breaks the hop.
+ * worker than the one this connection talks to (or, while a worker is not known, or when no
+ * live connection can reach another worker, came over a different connection). A
+ * conversation passed over `starvationLimit` times goes to any connection, so a run always
+ * finishes, but only when no live connection can reach another worker: while one can, the
+ * conversation waits for it, so a slow machine never breaks the hop.
  */
 export class HopQueue {
   private readonly ready: Conversation[] = [];
-  /** Workers that have answered a turn; hopping between workers needs at least two. */
-  private readonly workersSeen = new Set<string>();
   /** The worker each connection last talked to, and every connection seen. */
   private readonly slotWorkers = new Map<number, string | undefined>();
 
@@ -56,7 +54,6 @@ export class HopQueue {
   /** The conversation's last turn was served by `worker`: its next one should go elsewhere. */
   servedBy(conversation: Conversation, worker: string): void {
     conversation.lastWorker = worker;
-    this.workersSeen.add(worker);
   }
 
   /** The conversation connection `slot` (last answered by `slotWorker`) should send next. */
@@ -64,8 +61,11 @@ export class HopQueue {
     this.slotWorkers.set(slot, slotWorker);
     const hops = (c: Conversation) => {
       if (c.lastSlot === undefined) return true;
-      const workerKnown = slotWorker !== undefined && c.lastWorker !== undefined;
-      if (workerKnown && this.workersSeen.size > 1) return c.lastWorker !== slotWorker;
+      if (slotWorker !== undefined && c.lastWorker !== undefined) {
+        if (c.lastWorker !== slotWorker) return true;
+        // Same worker: wait for another, unless no live connection can reach one.
+        if (this.canHop(c)) return false;
+      }
       return c.lastSlot !== slot;
     };
     // Drop conversations that can no longer send (abandoned meanwhile).
@@ -92,14 +92,17 @@ export class HopQueue {
     this.slotWorkers.delete(slot);
   }
 
-  /** Whether some connection could give the conversation a hop: it only has to wait for it. */
+  /**
+   * Whether a live connection may reach another worker than the conversation's last one:
+   * one known to talk to another worker, or one that has not answered yet. Then the
+   * conversation waits for it instead of going back to the same worker.
+   */
   private canHop(conversation: Conversation): boolean {
-    for (const [slot, worker] of this.slotWorkers) {
-      if (conversation.lastWorker !== undefined && this.workersSeen.size > 1) {
-        if (worker !== undefined && worker !== conversation.lastWorker) return true;
-      } else if (slot !== conversation.lastSlot) return true;
+    const last = conversation.lastWorker;
+    if (last === undefined) {
+      return [...this.slotWorkers.keys()].some((slot) => slot !== conversation.lastSlot);
     }
-    return false;
+    return [...this.slotWorkers.values()].some((worker) => worker !== last);
   }
 }
 

@@ -81,6 +81,27 @@ describe("TurnScheduler", () => {
     expect(turnOf(scheduler.next(1, "h:2"))).toMatchObject({ conversationId: "r-c1", index: 1 });
   });
 
+  it("does not send a conversation back to its worker while another connection has not answered yet", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 2 });
+    const served = (pid: number) => ({ ...ok, servedBy: { workerId: pid, pid, hostname: "h" } });
+    // Connection 1 has asked but not been answered: its worker is unknown, maybe another one.
+    const first = turnOf(scheduler.next(0, "h:1"));
+    expect(scheduler.next(1)).toEqual({ kind: "idle" });
+    scheduler.answered(first.turnId, served(1));
+    // Connection 2 talks to worker 1 too: only one worker has answered so far, yet it waits.
+    for (let i = 0; i < 100; i++) expect(scheduler.next(2, "h:1")).toEqual({ kind: "idle" });
+    expect(turnOf(scheduler.next(1, "h:2"))).toMatchObject({ index: 1 });
+  });
+
+  it("against a single worker, hops connections at once (every connection known on that worker)", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 2 });
+    const served = { ...ok, servedBy: { workerId: 1, pid: 1, hostname: "h" } };
+    const first = turnOf(scheduler.next(0, "h:1"));
+    expect(scheduler.next(1, "h:1")).toEqual({ kind: "idle" });
+    scheduler.answered(first.turnId, served);
+    expect(turnOf(scheduler.next(1, "h:1"))).toMatchObject({ index: 1 });
+  });
+
   it("lets a starving conversation go anywhere once the other workers' connections are closed", () => {
     const scheduler = new TurnScheduler({ ...options, conversations: 2, turnsPerConversation: 2 });
     const served = (pid: number) => ({ ...ok, servedBy: { workerId: pid, pid, hostname: "h" } });
