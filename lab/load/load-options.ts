@@ -33,6 +33,6 @@ export interface LoadOptions {
   progress: boolean;
   /** Resend definite refusals (503 store_unavailable, 409 busy) later: see SchedulerOptions. */
   resendRefused?: SchedulerOptions["resendRefused"];
-  /** Called after every answer to a turn attempt (lib/chaos uses it to time its faults). */
+  /** Called after every answer to a turn attempt (lab/chaos uses it to time its faults). */
   onAnswer?: (answer: AttemptAnswerLog) => void;
 }

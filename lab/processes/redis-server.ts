@@ -29,7 +29,7 @@ export interface PrivateRedisOptions {
   persistence?: RedisPersistence;
 }
 
-/** A redis-server this process started, which it may crash and bring back (see lib/chaos). */
+/** A redis-server this process started, which it may crash and bring back (see lab/chaos). */
 export interface PrivateRedis extends RedisHandle {
   readonly persistence: RedisPersistence;
   /** The server's pid right now (changes on restart), or undefined while it is down. */

@@ -29,7 +29,7 @@ export const DEFAULT_SYSTEM_MESSAGE =
  * deterministic script (no network, no key): its reply says what it remembers (how many
  * earlier user messages, and the first one), so a transcript shows at a glance when the
  * agent was handed a partial history. With `AGENT_MODEL=openai` a real model answers
- * (see lib/model/). Like the real one it is a runtime object: it holds no conversation
+ * (see service/model/). Like the real one it is a runtime object: it holds no conversation
  * state; everything it knows is the history it is handed on each call.
  */
 export class AssistantAgent {

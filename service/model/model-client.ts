@@ -42,7 +42,7 @@ export interface ModelClient {
   complete(messages: readonly AgentMessage[], options?: CompleteOptions): Promise<string>;
 }
 
-/** The settings a model client reads (a subset of AppConfig; see lib/config.ts). */
+/** The settings a model client reads (a subset of AppConfig; see service/config.ts). */
 export interface ModelConfig {
   /** Simulated latency per reply of the scripted model, in ms. */
   AGENT_LATENCY_MS: number;

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 
 /**
- * Tokens the issuer would never make, signed like lib/auth.ts signs: a payload of any shape
+ * Tokens the issuer would never make, signed like service/auth/tokens.ts signs: a payload of any shape
  * with a valid signature, so a test can tell a payload check from a signature check.
  */
 export function signRawPayload(payloadJson: string, secret: string): string {
