@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Planned, settledOutcome, TurnScheduler } from "../../../lab/load/scheduler.ts";
 
 const options = {
@@ -21,6 +20,14 @@ function turnOf(planned: Planned) {
 const ok = { outcome: "ok" as const, status: 200 };
 
 describe("TurnScheduler", () => {
+  // Backoffs run on fake timers: a test moves the clock instead of sleeping.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("never hands out a conversation's next turn before its previous one is answered", () => {
     const scheduler = new TurnScheduler({ ...options, conversations: 1 });
     const first = turnOf(scheduler.next(0));
@@ -201,7 +208,7 @@ describe("TurnScheduler", () => {
     expect(settledOutcome(["conflict"])).toBe("unknown");
   });
 
-  it("resends a definite refusal (503) with the same turnId after the backoff, and settles it ok", async () => {
+  it("resends a definite refusal (503) with the same turnId after the backoff, and settles it ok", () => {
     const scheduler = new TurnScheduler({
       ...options,
       conversations: 1,
@@ -212,7 +219,9 @@ describe("TurnScheduler", () => {
     // Not at once: the client backs off, and the conversation waits for its turn.
     expect(scheduler.next(0)).toEqual({ kind: "idle" });
     expect(scheduler.done()).toBe(false);
-    await sleep(40);
+    vi.advanceTimersByTime(19);
+    expect(scheduler.next(0)).toEqual({ kind: "idle" });
+    vi.advanceTimersByTime(1);
     const again = scheduler.next(0);
     expect(again).toMatchObject({ kind: "turn", attempt: 1 });
     expect(turnOf(again).turnId).toBe(first.turnId);
@@ -222,7 +231,7 @@ describe("TurnScheduler", () => {
     expect(turnOf(scheduler.next(1)).index).toBe(1);
   });
 
-  it("stops resending after maxAttempts and never resends a 4xx other than 409", async () => {
+  it("stops resending after maxAttempts and never resends a 4xx other than 409", () => {
     const resendRefused = { backoffMs: 1, maxAttempts: 2 };
     const scheduler = new TurnScheduler({ ...options, conversations: 2, resendRefused });
     const a = turnOf(scheduler.next(0));
@@ -230,15 +239,15 @@ describe("TurnScheduler", () => {
     scheduler.answered(b.turnId, { outcome: "failed", status: 400 });
     expect(scheduler.records[1]?.outcome).toBe("failed");
     scheduler.answered(a.turnId, { outcome: "failed", status: 503 });
-    await sleep(10);
+    vi.advanceTimersByTime(1);
     const retry = scheduler.next(0);
     expect(retry).toMatchObject({ kind: "turn", attempt: 1 });
     scheduler.answered(a.turnId, { outcome: "failed", status: 503 });
-    await sleep(10);
+    vi.advanceTimersByTime(1);
     expect(scheduler.records[0]).toMatchObject({ outcome: "failed", attempts: 2 });
   });
 
-  it("in sticky mode still reads an abandoned conversation, and reads again after a 503", async () => {
+  it("in sticky mode still reads an abandoned conversation, and reads again after a 503", () => {
     const scheduler = new TurnScheduler({
       ...options,
       sticky: true,
@@ -252,7 +261,7 @@ describe("TurnScheduler", () => {
     expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
     scheduler.readFinished("r-c1", 503);
     expect(scheduler.done()).toBe(false);
-    await sleep(10);
+    vi.advanceTimersByTime(1);
     expect(scheduler.next(0)).toEqual({ kind: "read", conversationId: "r-c1" });
     scheduler.readFinished("r-c1", 200);
     expect(scheduler.done()).toBe(true);
