@@ -44,7 +44,8 @@ export class RedisConversationStore implements ConversationStore {
 
   async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
     const keys = conversationKeys(key);
-    if (messages.length === 0 && !fence) return this.read(() => this.redis.llen(keys.messages));
+    // Nothing to store: no write, and no fence to check (a leased turn keeps its lease).
+    if (messages.length === 0) return this.read(() => this.redis.llen(keys.messages));
     const encoded = messages.map((m) => JSON.stringify(m));
     if (!fence) {
       return this.write(() =>

@@ -45,7 +45,8 @@ export class LeasedConversationStore implements ConversationStore {
 
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
     const { lease } = this;
-    if (key !== lease.key) return this.inner.append(key, messages);
+    // Another key, or nothing to store: no fenced append, so the gate still ends the lease.
+    if (key !== lease.key || messages.length === 0) return this.inner.append(key, messages);
     const fence = { token: lease.token, turnId: lease.turnId, expectedLength: lease.length };
     const after = await this.inner.append(key, messages, fence);
     this.appended = true;

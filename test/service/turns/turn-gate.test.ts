@@ -92,6 +92,18 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     expect(await inspector.llen(conversationKeys(key).messages)).toBe(2);
   });
 
+  it("a turn that stores nothing gives its lease back and is not recorded as done", async () => {
+    const key = newKey();
+    const empty = await gate("reject").run(key, "e", (leased) => leased.append(key, []));
+    expect(empty).toEqual({ ran: true, value: 0 });
+    expect(await leaseHolder(key)).toBeNull();
+    expect(await inspector.exists(conversationKeys(key).messages)).toBe(0);
+    expect(await gate("reject").run(key, "e", turn(key, "e"))).toEqual({
+      ran: true,
+      value: { before: 0, after: 2 },
+    });
+  });
+
   it("reject: a second turn while one runs gets 409 conversation_busy; its retry gets turn_in_progress", async () => {
     const key = newKey();
     const a = heldTurn(key, "a");
