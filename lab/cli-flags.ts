@@ -106,6 +106,9 @@ export const FLAG = {
   maxSeconds: counted("max-seconds", { min: 1, max: 3_600, fallback: 120 }),
   /** Simulated model latency per turn, in ms. */
   latencyMs: counted("latency-ms", { min: 0, max: 10_000, fallback: 5 }),
+  /** The app's per-user turn limit, for the checker to hold the run to (the load is one user). */
+  turnLimit: () =>
+    valueFlag("turn-limit", z.coerce.number().int().min(1).max(1_000_000).optional()),
   json: () => valueFlag("json", z.string().optional()),
   html: () => valueFlag("html", z.string().optional()),
   help: () => ({

@@ -2,7 +2,7 @@
  * What the checker (lab/check) reports that a broken variant shows; its AnomalyKind names
  * them (a test keeps the two in step).
  */
-export type ExpectedAnomaly = "lost" | "stale" | "divergent";
+export type ExpectedAnomaly = "lost" | "stale" | "divergent" | "over-limit";
 
 /** `exercise` is a learner's copy under `exercises/<scenario>/`. */
 export type AppName = "broken" | "fixed" | "exercise";
@@ -133,6 +133,22 @@ export const SCENARIOS = [
     hint: "What does the save write, and what if another turn saved in between?",
     load: { overlap: 3 },
     // Its fix needs the turn gate, which only fixed/ apps run (runsTurnGate): not an exercise.
+    exercise: false,
+  },
+  {
+    name: "rate-limit",
+    title: "A rate limit counted in each worker's memory",
+    problem:
+      "Each user may send RATE_LIMIT_TURNS_PER_MINUTE turns a minute (20 here). The limiter (express-rate-limit) counts them with its default MemoryStore, in the memory of the worker that serves the turn. Every cluster worker keeps its own count, so a user whose turns spread over 4 workers gets about 4 times the limit through.",
+    inTheLogs:
+      'Count the "turn" lines of the run: more than 20 in a minute for one user, spread over every workerId; the refused turns have no "turn" line (429 rate_limited).',
+    fix: "Count in Redis (rate-limit-redis on the app's own connection, service/store/turn-limit-store.ts): every worker and host adds to the same count of a verified user.",
+    brokenAnomalies: ["over-limit"],
+    brokenWithOneWorker: false,
+    backends: { broken: "redis", fixed: "redis" },
+    env: { RATE_LIMIT_TURNS_PER_MINUTE: "20" },
+    hint: "Where does the limiter keep its count, and which process can see it?",
+    // The exercise flow checks histories, not limits: a demo and a test, not an exercise.
     exercise: false,
   },
 ] as const satisfies readonly Scenario[];

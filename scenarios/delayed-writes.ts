@@ -29,6 +29,10 @@ export class DelayedWriteStore implements ConversationStore {
     return this.inner.loadRecent(key, recent);
   }
 
+  loadRange(key: string, start: number, count: number): Promise<ChatMessage[]> {
+    return this.inner.loadRange(key, start, count);
+  }
+
   async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
     await sleep(this.delayMs);
     return this.inner.append(key, messages, fence);

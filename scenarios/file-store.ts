@@ -46,6 +46,12 @@ export class FileConversationStore implements ConversationStore {
     return { messages: messages.slice(-recent), length: messages.length };
   }
 
+  /** A file is read whole anyway: the range is cut from it. */
+  async loadRange(key: string, start: number, count: number): Promise<ChatMessage[]> {
+    if (count <= 0) return [];
+    return (await this.load(key)).slice(start, start + count);
+  }
+
   async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
     // Files have no lease to check: refuse rather than append unfenced.
     if (fence) throw new Error("the file store cannot fence a turn: run it without a turn gate");

@@ -1,5 +1,8 @@
+import cluster from "node:cluster";
 import { resolve } from "node:path";
+import type { Store } from "express-rate-limit";
 import type { AppConfig } from "../service/config.ts";
+import { ServiceMetrics } from "../service/metrics/service-metrics.ts";
 import { type RunningServer, startServer } from "../service/server.ts";
 import type { ConversationStore } from "../service/store/conversation-store.ts";
 import {
@@ -8,11 +11,12 @@ import {
   waitUntilReady,
 } from "../service/store/redis-client.ts";
 import { RedisConversationStore } from "../service/store/redis-store.ts";
+import { RedisTurnLimitStore, turnLimitPrefix } from "../service/store/turn-limit-store.ts";
 import { TurnGate, turnGateSettings } from "../service/turns/turn-gate.ts";
 import { type AppName, runsTurnGate, type ScenarioName } from "./catalogue.ts";
 import { DelayedWriteStore } from "./delayed-writes.ts";
 import { FileConversationStore } from "./file-store.ts";
-import { loadChatServiceClass, type VariantDeps } from "./variant.ts";
+import { loadVariant, type VariantDeps } from "./variant.ts";
 
 const STORE_CONNECT_WAIT_MS = 5000;
 
@@ -26,18 +30,28 @@ class WorkerStores {
     this.deps = {
       config,
       redisStore: () => this.redisStore(),
+      redisClient: () => this.redisClient(),
       fileStore: (directory) => this.withRaceWindow(new FileConversationStore(resolve(directory))),
     };
   }
 
+  private redisClient(): RedisClient {
+    // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
+    this.client ??= createStoreClient(this.config);
+    return this.client;
+  }
+
   private redisStore(): ConversationStore {
     if (!this.redis) {
-      // One Redis at REDIS_URL, or a Redis Cluster when REDIS_CLUSTER_NODES is set.
-      this.client = createStoreClient(this.config);
-      const store = new RedisConversationStore(this.client, this.config.CONVERSATION_TTL_SECONDS);
-      this.redis = this.withRaceWindow(store);
+      const ttl = this.config.CONVERSATION_TTL_SECONDS;
+      this.redis = this.withRaceWindow(new RedisConversationStore(this.redisClient(), ttl));
     }
     return this.redis;
+  }
+
+  /** Every worker and host counts a user's turns in the same Redis key. */
+  sharedTurnLimitStore(): Store {
+    return new RedisTurnLimitStore(this.redisClient(), turnLimitPrefix(this.config));
   }
 
   /** STORE_WRITE_DELAY_MS: the explicit race window some scenarios need (0 = none). */
@@ -66,12 +80,17 @@ export async function startVariant(
   config: AppConfig,
   port: number,
 ): Promise<RunningServer> {
-  const ChatServiceClass = await loadChatServiceClass(app, scenario);
+  const variant = await loadVariant(app, scenario);
   const stores = new WorkerStores(config);
-  const service = new ChatServiceClass(stores.deps);
-  const turnGate = runsTurnGate(app, scenario) ? stores.turnGate() : undefined;
+  const service = new variant.AgentChatService(stores.deps);
+  const gated = runsTurnGate(app, scenario);
+  const turnGate = gated ? stores.turnGate() : undefined;
+  const turnLimitStore =
+    variant.turnLimitStore?.(stores.deps) ?? (gated ? stores.sharedTurnLimitStore() : undefined);
   // Give the store a moment to connect; if it cannot, listen anyway: turns answer 503
   // and /healthz shows the store unreachable, while the worker stays alive.
   if (stores.client) await waitUntilReady(stores.client, STORE_CONNECT_WAIT_MS);
-  return startServer({ app, scenario, service, config, turnGate, port });
+  // Under runCluster: a scrape of /metrics answers the sum over every worker.
+  const metrics = new ServiceMetrics({ app, scope: cluster.isWorker ? "cluster" : "process" });
+  return startServer({ app, scenario, service, config, turnGate, turnLimitStore, metrics, port });
 }

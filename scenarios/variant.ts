@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Store } from "express-rate-limit";
 import type { ChatService, ServiceDeps } from "../service/chat/chat-service.ts";
 import type { ConversationStore } from "../service/store/conversation-store.ts";
+import type { RedisClient } from "../service/store/redis-client.ts";
 import type { AppName, ScenarioName } from "./catalogue.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -11,10 +13,22 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export interface VariantDeps extends ServiceDeps {
   /** A store keeping one JSON file per conversation under `directory`. */
   fileStore(directory: string): ConversationStore;
+  /** The worker's Redis connection, the one `redisStore()` uses (opened on first use). */
+  redisClient(): RedisClient;
 }
 
 /** The constructor every `broken/<scenario>/chat-service.ts` and `fixed/<scenario>/...` exports. */
 export type ChatServiceClass = new (deps: VariantDeps) => ChatService;
+
+/** What a variant's module exports. */
+export interface VariantModule {
+  AgentChatService: ChatServiceClass;
+  /**
+   * Where the variant counts each user's turns for the rate limit (the rate-limit scenario).
+   * Absent: the fixed apps on Redis count in Redis, the others have no limit.
+   */
+  turnLimitStore?: (deps: VariantDeps) => Store;
+}
 
 /** Folder of the learner's exercise copies; tests point EXERCISES_DIR elsewhere. */
 export function exercisesDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -27,14 +41,15 @@ export function serviceModulePath(app: AppName, scenario: ScenarioName): string 
   return join(folder, scenario, "chat-service.ts");
 }
 
+export async function loadVariant(app: AppName, scenario: ScenarioName): Promise<VariantModule> {
+  const path = serviceModulePath(app, scenario);
+  if (!existsSync(path)) throw new Error(`no chat service at ${path}`);
+  return (await import(pathToFileURL(path).href)) as VariantModule;
+}
+
 export async function loadChatServiceClass(
   app: AppName,
   scenario: ScenarioName,
 ): Promise<ChatServiceClass> {
-  const path = serviceModulePath(app, scenario);
-  if (!existsSync(path)) throw new Error(`no chat service at ${path}`);
-  const module = (await import(pathToFileURL(path).href)) as {
-    AgentChatService: ChatServiceClass;
-  };
-  return module.AgentChatService;
+  return (await loadVariant(app, scenario)).AgentChatService;
 }

@@ -12,7 +12,7 @@ import { type DemoResult, runDemo } from "../lab/learn/demo/run-demo.ts";
 import { demoScenariosFlagSpec, parseLoadFlags } from "../lab/load/cli-options.ts";
 import { verdictTag } from "../lab/report/palette.ts";
 import { writeJson } from "../lab/report/write-json.ts";
-import { SCENARIOS, type ScenarioName } from "../scenarios/catalogue.ts";
+import { type ExpectedAnomaly, SCENARIOS, type ScenarioName } from "../scenarios/catalogue.ts";
 
 const { values } = parseArgs({ options: demoScenariosFlagSpec });
 const flags = parseLoadFlags({ conversations: "12", turns: "6", ...values });
@@ -45,9 +45,11 @@ const table = new Table({
 });
 let asExpected = true;
 for (const { scenario, broken, fixed } of rows) {
-  const expected = SCENARIOS.find((s) => s.name === scenario)?.brokenAnomalies ?? [];
+  const expected: readonly ExpectedAnomaly[] =
+    SCENARIOS.find((s) => s.name === scenario)?.brokenAnomalies ?? [];
   const t = broken.check.totals;
-  const seen = `lost ${t.lost}, stale ${t.stale}, divergent ${t.divergent}`;
+  const limited = expected.includes("over-limit") || t.overLimit > 0;
+  const seen = `lost ${t.lost}, stale ${t.stale}, divergent ${t.divergent}${limited ? `, over limit ${t.overLimit}` : ""}`;
   const ok =
     broken.summary.verdict === "invalid" &&
     expected.every((kind) => t[COUNT_OF[kind]] > 0) &&

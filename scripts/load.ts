@@ -8,8 +8,10 @@
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { checkRun } from "../lab/check/checker.ts";
+import { parseFlagsOrExit } from "../lab/cli-flags.ts";
 import {
   LOAD_FLAGS_HELP,
+  LoadCommandFlags,
   loadCommandFlagSpec,
   parseLoadFlags,
   resendRefused,
@@ -27,13 +29,14 @@ import type { HealthResponse } from "../service/contract.ts";
 const { values } = parseArgs({ options: loadCommandFlagSpec });
 if (values.help || !values.url) {
   console.log(
-    `Usage: npm run load -- --url URL [options]\n  --url URL[,URL...]  the app's base URL; several (comma-separated) for replicas of one app\n${LOAD_FLAGS_HELP}`,
+    `Usage: npm run load -- --url URL [options]\n  --url URL[,URL...]  the app's base URL; several (comma-separated) for replicas of one app\n  --turn-limit N      the app's RATE_LIMIT_TURNS_PER_MINUTE: count turns acknowledged beyond it\n${LOAD_FLAGS_HELP}`,
   );
   process.exit(values.help ? 0 : 2);
 }
 const hosts = values.url.split(",").map((u) => u.trim().replace(/\/$/, ""));
 const url = hosts[0] ?? "";
 const flags = parseLoadFlags(values);
+const { "turn-limit": turnLimitPerMinute } = parseFlagsOrExit(LoadCommandFlags, values);
 
 const health = await requestJson(`${url}/healthz`).catch((error: Error) => {
   console.error(pc.red(`cannot reach ${url}/healthz: ${error.message}`));
@@ -61,6 +64,7 @@ const load = await runLoad({
   timeoutSeconds: flags.timeout,
   maxSeconds: flags["max-seconds"],
   progress: Boolean(process.stderr.isTTY),
+  turnLimitPerMinute,
 });
 const check = checkRun(load);
 const summary = summarize(app, scenario, load, check);

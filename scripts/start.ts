@@ -10,7 +10,7 @@ import { startPrivateRedis } from "../lab/processes/redis-server.ts";
 import { backendOf, parseApp, parseScenario } from "../scenarios/catalogue.ts";
 import { startVariant } from "../scenarios/start-variant.ts";
 import { runCluster } from "../service/cluster.ts";
-import { DEFAULT_PORTS, loadConfig, warnIfDevSecret } from "../service/config.ts";
+import { type AppConfig, DEFAULT_PORTS, loadConfig, warnIfDevSecret } from "../service/config.ts";
 import { configureLogging, logger } from "../service/logger.ts";
 
 const { values } = parseArgs({
@@ -19,8 +19,10 @@ const { values } = parseArgs({
 const app = parseApp(values.app);
 const scenario = parseScenario(values.scenario);
 
+// A bad setting stops the app before anything (a private Redis) is started for it.
+loadConfigOrExit();
 if (cluster.isPrimary) await chooseRedis();
-const config = loadConfig();
+const config = loadConfigOrExit();
 configureLogging(config.LOG_LEVEL);
 const port = config.PORT ?? DEFAULT_PORTS[app];
 if (cluster.isPrimary) {
@@ -32,6 +34,16 @@ runCluster({
   workers: config.WORKERS,
   startWorker: async () => (await startVariant(app, scenario, config, port)).stop,
 });
+
+/** A bad or missing setting stops the app with the reason, not a stack trace. */
+function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    console.error(`${app} app cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
 
 /**
  * A variant on Redis without REDIS_URL or REDIS_CLUSTER_NODES gets a private, throwaway

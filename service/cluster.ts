@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { setTimeout as sleep } from "node:timers/promises";
 import { logger } from "./logger.ts";
+import { serveClusterMetrics } from "./metrics/cluster-metrics.ts";
 
 export interface ClusterOptions {
   /** How many worker processes to keep running. */
@@ -24,6 +25,8 @@ export function runCluster(options: ClusterOptions): void {
 function runPrimary({ workers, shutdownTimeoutMs = 10_000 }: ClusterOptions): void {
   let shuttingDown = false;
   const log = logger.child({ role: "primary" });
+  // A worker's /metrics asks here for the sum over every worker.
+  serveClusterMetrics();
   log.info({ event: "cluster_starting", workers }, `starting ${workers} worker(s)`);
 
   const fork = () => cluster.fork();

@@ -7,7 +7,12 @@ export const DEFAULT_PORTS = { broken: 3001, fixed: 3002, exercise: 3003 } as co
 /** The development secret: fine on a laptop, never in production. */
 export const DEV_AUTH_SECRET = "dev-only-secret-change-me";
 
+/** HMAC-SHA256 wants a key at least as long as its output: 32 bytes. */
+export const MIN_PRODUCTION_SECRET_BYTES = 32;
+
 const EnvFields = z.object({
+  /** `production` refuses the development secret (see AUTH_SECRET). */
+  NODE_ENV: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Names this host in `servedBy` when several app clusters stand for several machines. */
   HOST_LABEL: z.string().min(1).max(100).optional(),
@@ -29,7 +34,15 @@ const EnvFields = z.object({
       }
     })
     .optional(),
+  /** Signs and verifies bearer tokens. Required in production (at least 32 bytes). */
   AUTH_SECRET: z.string().min(1).optional(),
+  /** The secret before a rotation: tokens it signed still verify, new tokens use AUTH_SECRET. */
+  AUTH_SECRET_PREVIOUS: z.string().min(1).optional(),
+  /**
+   * Turns one user (tenant + user) may send per minute, counted across every worker and host
+   * in Redis; over it, 429 rate_limited. 0 = no limit.
+   */
+  RATE_LIMIT_TURNS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   AGENT_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(5),
   /** Idle conversations expire from Redis after this many seconds. */
   CONVERSATION_TTL_SECONDS: z.coerce
@@ -72,8 +85,40 @@ const EnvFields = z.object({
   MODEL_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
 });
 
-/** `AGENT_MODEL=openai` cannot start without knowing where the model is and which one to ask. */
+/** What to run to make a production secret: printed with the refusal. */
+const MAKE_A_SECRET = `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`;
+
+/** Settings that only make sense together: checked after each field is valid on its own. */
 const EnvSchema = EnvFields.superRefine((env, ctx) => {
+  requireProductionSecret(env, ctx);
+  requireModelLocation(env, ctx);
+});
+
+/** In production anyone who has read this repository must not be able to mint a token. */
+function requireProductionSecret(env: z.infer<typeof EnvFields>, ctx: z.RefinementCtx): void {
+  if (env.NODE_ENV !== "production") return;
+  const problem = (secret: string | undefined) =>
+    secret === undefined
+      ? "required"
+      : secret === DEV_AUTH_SECRET || Buffer.byteLength(secret) < MIN_PRODUCTION_SECRET_BYTES
+        ? "too weak"
+        : undefined;
+  const checks = [
+    ["AUTH_SECRET", problem(env.AUTH_SECRET)],
+    ["AUTH_SECRET_PREVIOUS", env.AUTH_SECRET_PREVIOUS && problem(env.AUTH_SECRET_PREVIOUS)],
+  ] as const;
+  for (const [name, found] of checks) {
+    if (!found) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [name],
+      message: `${found} when NODE_ENV=production (at least ${MIN_PRODUCTION_SECRET_BYTES} bytes, not the development default); make one with: ${MAKE_A_SECRET}`,
+    });
+  }
+}
+
+/** `AGENT_MODEL=openai` cannot start without knowing where the model is and which one to ask. */
+function requireModelLocation(env: z.infer<typeof EnvFields>, ctx: z.RefinementCtx): void {
   if (env.AGENT_MODEL !== "openai") return;
   for (const name of ["MODEL_BASE_URL", "MODEL_NAME"] as const) {
     if (!env[name]) {
@@ -85,9 +130,14 @@ const EnvSchema = EnvFields.superRefine((env, ctx) => {
       });
     }
   }
-});
+}
 
-export type AppConfig = z.infer<typeof EnvSchema> & { authSecret: string };
+export type AppConfig = z.infer<typeof EnvSchema> & {
+  /** Signs new tokens: AUTH_SECRET, or the development default outside production. */
+  authSecret: string;
+  /** Every secret a token may be signed with: the current one first, then AUTH_SECRET_PREVIOUS. */
+  verificationSecrets: string[];
+};
 
 /** Reads and validates the environment once; a bad value stops the process with a clear message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -96,7 +146,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new Error(`invalid environment: ${problems.join("; ")}`);
   }
-  return { ...parsed.data, authSecret: parsed.data.AUTH_SECRET ?? DEV_AUTH_SECRET };
+  const authSecret = parsed.data.AUTH_SECRET ?? DEV_AUTH_SECRET;
+  const previous = parsed.data.AUTH_SECRET_PREVIOUS;
+  return {
+    ...parsed.data,
+    authSecret,
+    verificationSecrets: previous === undefined ? [authSecret] : [authSecret, previous],
+  };
 }
 
 /** Says once, loudly, that the development secret is in use. */

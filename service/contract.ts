@@ -48,6 +48,18 @@ export interface MessagesResponse {
   servedBy: ServedBy;
 }
 
+/** Body of `GET /conversations/:id/messages?limit=N[&before=cursor]`: one page, oldest first. */
+export interface MessagesPageResponse {
+  conversationId: string;
+  messages: ChatMessage[];
+  /**
+   * Opaque cursor: `?limit=N&before=<it>` reads the page before this one. null when this page
+   * starts the history.
+   */
+  before: string | null;
+  servedBy: ServedBy;
+}
+
 /** Body of `GET /healthz`. */
 export interface HealthResponse {
   ok: boolean;

@@ -12,7 +12,8 @@ export type ServiceErrorCode =
   | "turn_fenced"
   | "store_unavailable"
   | "store_write_uncertain"
-  | "model_error";
+  | "model_error"
+  | "rate_limited";
 
 /** Another turn of this conversation holds its lease; this one ran nothing and stored nothing. */
 export class ConversationBusyError extends ServiceError {
@@ -83,6 +84,18 @@ export class ModelError extends ServiceError {
 
   constructor(message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** This user sent more turns this minute than RATE_LIMIT_TURNS_PER_MINUTE: nothing ran or was stored. */
+export class RateLimitedError extends ServiceError {
+  readonly code = "rate_limited";
+  override readonly name = "RateLimitedError";
+
+  constructor(readonly limitPerMinute: number) {
+    super(
+      `more than ${limitPerMinute} turns in a minute for this user; nothing was stored, retry after Retry-After seconds`,
+    );
   }
 }
 

@@ -2,7 +2,8 @@
  * The service's public face: what a reader copies into their own app. Everything a chat
  * service needs to keep no conversation state in the process: the HTTP contract, verified
  * identities and the state key, the Redis store and its Lua scripts, the turn gate that
- * fences each turn, the errors and their statuses, the cluster runner.
+ * fences each turn, the per-user turn limit, the metrics, the errors and their statuses, the
+ * cluster runner.
  */
 
 export { conversationKey } from "./auth/conversation-key.ts";
@@ -11,6 +12,9 @@ export {
   assistantMessage,
   type ChatService,
   type ConversationRef,
+  type HistoryPage,
+  type HistoryPageRequest,
+  historyPageOf,
   type ServiceDeps,
   type Turn,
   type TurnResult,
@@ -18,12 +22,18 @@ export {
 } from "./chat/chat-service.ts";
 export { StoredChatService } from "./chat/stored-chat-service.ts";
 export { type ClusterOptions, runCluster } from "./cluster.ts";
-export { type AppConfig, loadConfig, warnIfDevSecret } from "./config.ts";
+export {
+  type AppConfig,
+  loadConfig,
+  MIN_PRODUCTION_SECRET_BYTES,
+  warnIfDevSecret,
+} from "./config.ts";
 export type {
   ChatMessage,
   ErrorResponse,
   HealthResponse,
   Identity,
+  MessagesPageResponse,
   MessagesResponse,
   ServedBy,
   TurnResponse,
@@ -31,6 +41,7 @@ export type {
 export {
   ConversationBusyError,
   ModelError,
+  RateLimitedError,
   ServiceError,
   type ServiceErrorCode,
   StoreUnavailableError,
@@ -41,7 +52,15 @@ export {
 export { type AppOptions, createApp } from "./http/create-app.ts";
 export { SERVICE_ERROR_STATUS } from "./http/error-handler.ts";
 export { HttpError } from "./http/http-error.ts";
+export { rateLimitKey, turnRateLimit } from "./http/turn-rate-limit.ts";
 export { configureLogging, logger } from "./logger.ts";
+export { serveClusterMetrics } from "./metrics/cluster-metrics.ts";
+export {
+  ServiceMetrics,
+  type ServiceMetricsOptions,
+  type TurnOutcome,
+  turnOutcome,
+} from "./metrics/service-metrics.ts";
 export { AssistantAgent } from "./model/agent.ts";
 export { createModelClient } from "./model/create-model-client.ts";
 export type { ModelClient } from "./model/model-client.ts";
@@ -55,6 +74,7 @@ export {
   waitUntilReady,
 } from "./store/redis-client.ts";
 export { RedisConversationStore } from "./store/redis-store.ts";
+export { RedisTurnLimitStore, turnLimitPrefix } from "./store/turn-limit-store.ts";
 export { LeasedConversationStore, type TurnLease } from "./turns/leased-store.ts";
 export {
   type GateOutcome,

@@ -1,4 +1,10 @@
-import type { ConversationRef, Turn, TurnResult } from "../../service/chat/chat-service.ts";
+import type {
+  ConversationRef,
+  HistoryPage,
+  HistoryPageRequest,
+  Turn,
+  TurnResult,
+} from "../../service/chat/chat-service.ts";
 import { StoredChatService } from "../../service/chat/stored-chat-service.ts";
 import type { ChatMessage } from "../../service/contract.ts";
 
@@ -19,5 +25,9 @@ export class AgentChatService extends StoredChatService {
 
   override history(ref: ConversationRef): Promise<ChatMessage[]> {
     return super.history({ ...ref, key: this.keyOf(ref) });
+  }
+
+  override historyPage(ref: ConversationRef, page: HistoryPageRequest): Promise<HistoryPage> {
+    return super.historyPage({ ...ref, key: this.keyOf(ref) }, page);
   }
 }

@@ -10,6 +10,7 @@ export const COUNT_OF: Record<AnomalyKind, keyof AnomalyCounts> = {
   "stale-context": "staleContext",
   unexpected: "unexpected",
   divergent: "divergent",
+  "over-limit": "overLimit",
 };
 
 /** Every count at zero, one field per anomaly kind. */

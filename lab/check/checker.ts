@@ -4,9 +4,10 @@ import { findDivergent } from "./divergence.ts";
 import { findDuplicated, findUnexpected } from "./extra-messages.ts";
 import { findLost } from "./loss.ts";
 import { findInterleaved, findOutOfOrder } from "./ordering.ts";
+import { findOverLimit } from "./over-limit.ts";
 import { findStale, findStaleContext } from "./staleness.ts";
 import { countAnomalies, distinctWorkers, sumTotals } from "./totals.ts";
-import type { CheckResult, ConversationCheck } from "./types.ts";
+import type { Anomaly, CheckResult, ConversationCheck } from "./types.ts";
 import { decideVerdict } from "./verdict.ts";
 
 /** Every detector, in a fixed order so reports list anomalies the same from run to run. */
@@ -27,8 +28,15 @@ const DETECTORS: readonly Detector[] = [
  * Pure: it only looks at the run record.
  */
 export function checkRun(run: RunRecord): CheckResult {
+  // The limit is per user, across conversations: judged over the run, reported per conversation.
+  const overLimit = findOverLimit(run);
   const conversations = splitByConversation(run).map(({ conversationId, turns, reads }) =>
-    checkConversation(conversationId, turns, reads),
+    checkConversation(
+      conversationId,
+      turns,
+      reads,
+      overLimit.filter((anomaly) => anomaly.conversationId === conversationId),
+    ),
   );
   const totals = sumTotals(run, conversations);
   const { verdict, reasons } = decideVerdict(run, conversations, totals);
@@ -45,9 +53,10 @@ function checkConversation(
   conversationId: string,
   turnRecords: TurnRecord[],
   reads: FinalRead[],
+  runAnomalies: Anomaly[],
 ): ConversationCheck {
   const ctx = contextOf(conversationId, turnRecords, reads);
-  const anomalies = DETECTORS.flatMap((detect) => detect(ctx));
+  const anomalies = [...DETECTORS.flatMap((detect) => detect(ctx)), ...runAnomalies];
   const { turns, okTurns } = ctx;
   return {
     conversationId,

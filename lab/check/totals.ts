@@ -50,5 +50,6 @@ export function sumTotals(run: RunRecord, conversations: ConversationCheck[]): C
     staleContext: sum((c) => c.staleContext),
     unexpected: sum((c) => c.unexpected),
     divergent: sum((c) => c.divergent),
+    overLimit: sum((c) => c.overLimit),
   };
 }

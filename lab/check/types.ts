@@ -9,7 +9,8 @@ export type AnomalyKind =
   | "interleaved"
   | "stale-context"
   | "unexpected"
-  | "divergent";
+  | "divergent"
+  | "over-limit";
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -46,6 +47,8 @@ export interface AnomalyCounts {
   unexpected: number;
   /** Conversations whose successful final reads disagree with each other. */
   divergent: number;
+  /** Acknowledged turns beyond what the user's turn limit allows over the run. */
+  overLimit: number;
 }
 
 export interface ConversationCheck extends AnomalyCounts {

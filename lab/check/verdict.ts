@@ -17,6 +17,8 @@ const INVALID_REASONS: Record<keyof AnomalyCounts, (count: number) => string> = 
   unexpected: (n) =>
     `${n} unexpected ${plural(n, "message")} in final reads (never sent, altered, or from a rejected turn)`,
   divergent: (n) => `${n} ${plural(n, "conversation")} whose successful final reads disagree`,
+  overLimit: (n) =>
+    `${n} ${plural(n, "turn")} acknowledged over the user's turn limit (the limit did not hold across workers)`,
 };
 
 /** Anomalies make a run invalid; a clean run only passes if it could have caught the bug. */
@@ -42,6 +44,12 @@ function inconclusiveReasons(
   totals: CheckTotals,
 ): string[] {
   const reasons: string[] = [];
+  const limit = run.turnLimitPerMinute;
+  if (limit !== undefined && totals.turnsSent <= limit) {
+    reasons.push(
+      `only ${totals.turnsSent} ${plural(totals.turnsSent, "turn")} sent, no more than the limit of ${limit} a minute, so the limit was never tested`,
+    );
+  }
   if (totals.acknowledged === 0) {
     reasons.push("no turn was acknowledged, so there was no history the service had to keep");
   }

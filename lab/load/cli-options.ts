@@ -25,8 +25,14 @@ export const loadFlagSpec = LOAD_FLAGS.spec;
 export const LoadFlags = LOAD_FLAGS.schema;
 export type LoadFlags = z.infer<typeof LoadFlags>;
 
-/** `npm run load`: the load flags, and the URL(s) of the app under test. */
-export const loadCommandFlagSpec = { ...loadFlagSpec, ...specsOf(FLAG.url()) };
+/** `npm run load`'s own flags: the app's turn limit, checked when given. */
+export const LoadCommandFlags = defineFlags(FLAG.turnLimit()).schema;
+
+/** `npm run load`: the load flags, the URL(s) of the app under test, its turn limit. */
+export const loadCommandFlagSpec = {
+  ...loadFlagSpec,
+  ...specsOf(FLAG.url(), FLAG.turnLimit()),
+};
 
 /** `demo:broken` / `demo:fixed`: the load flags, and which app, scenario and Redis to run. */
 export const demoAppFlagSpec = {

@@ -29,6 +29,11 @@ export interface LoadOptions {
   maxSeconds: number;
   /** Read every history back after the load (needed by the checker; benchmarks skip it). */
   readBack?: boolean;
+  /**
+   * The app's per-user turn limit (RATE_LIMIT_TURNS_PER_MINUTE): the checker then counts every
+   * turn acknowledged beyond it (the load test plays one user). Unset: not checked.
+   */
+  turnLimitPerMinute?: number;
   /** Show a progress bar of turns answered (on a terminal). */
   progress: boolean;
   /** Resend definite refusals (503 store_unavailable, 409 busy) later: see SchedulerOptions. */

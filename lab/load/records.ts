@@ -74,4 +74,6 @@ export interface RunRecord {
   reads: FinalRead[];
   /** Worker processes the app was started with; 1 means a single process (nothing to split). */
   workersExpected: number;
+  /** The user's turn limit the app was started with (RATE_LIMIT_TURNS_PER_MINUTE), if checked. */
+  turnLimitPerMinute?: number;
 }

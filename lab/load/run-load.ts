@@ -96,6 +96,7 @@ function assembleResult(options: LoadOptions, run: FinishedRun): LoadResult {
     turns: run.scheduler.records,
     reads: run.reads,
     workersExpected: options.workers,
+    turnLimitPerMinute: options.turnLimitPerMinute,
     durationMs: run.durationMs,
     idleRequests: run.connections.idleRequests,
     timedOut: !run.connections.finished,

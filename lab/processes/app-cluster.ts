@@ -47,6 +47,9 @@ export async function startAppCluster(options: AppClusterOptions): Promise<AppCl
         ...process.env,
         // Logs go to the log file whatever the caller's own level is.
         LOG_LEVEL: "info",
+        // The load test plays one user sending thousands of turns a minute: no per-user limit,
+        // unless the scenario (rate-limit) or the caller sets one.
+        RATE_LIMIT_TURNS_PER_MINUTE: process.env.RATE_LIMIT_TURNS_PER_MINUTE ?? "0",
         ...options.env,
         PORT: String(port),
         WORKERS: String(options.workers),

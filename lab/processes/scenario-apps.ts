@@ -31,6 +31,8 @@ export interface ScenarioApps {
   /** The scenario that runs (the fixed memory app falls back to file-store without Redis). */
   scenario: ScenarioName;
   logFile: string;
+  /** The per-user turn limit the apps run with, when one is set (RATE_LIMIT_TURNS_PER_MINUTE). */
+  turnLimitPerMinute?: number;
   /** Stops the apps, then whatever they needed (Redis, the state directory). */
   stop(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
     const replicas = options.replicas ?? 1;
     const several = replicas > 1;
     const logFile = options.logFile(scenario);
+    const defaults = { ...scenarioEnv(scenario), ...options.env };
     for (let host = 1; host <= replicas; host++) {
       const cluster = await startAppCluster({
         app: options.app,
@@ -91,7 +94,7 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
         workers: options.workers,
         logFile: several ? logFile.replace(/\.log$/, `-host${host}.log`) : logFile,
         env: {
-          ...scenarioEnv(scenario),
+          ...defaults,
           REDIS_URL: redis?.url,
           REDIS_CLUSTER_NODES: redisCluster?.nodes,
           // Separate machines have separate disks: a state directory per host.
@@ -106,7 +109,8 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
         `${options.app} app${several ? ` host-${host}` : ""}: ${options.workers} worker(s) on ${cluster.url}, logs in ${cluster.logFile}`,
       );
     }
-    return { clusters, scenario, logFile, stop };
+    const limit = Number(defaults.RATE_LIMIT_TURNS_PER_MINUTE ?? 0);
+    return { clusters, scenario, logFile, turnLimitPerMinute: limit > 0 ? limit : undefined, stop };
   } catch (error) {
     await stop();
     throw error;

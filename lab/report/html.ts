@@ -82,6 +82,7 @@ const ROWS: Row[] = [
   ],
   ["unexpected messages", (r) => count(r.check.totals.unexpected)],
   ["divergent final reads", (r) => count(r.check.totals.divergent)],
+  ["acknowledged over the turn limit", (r) => count(r.check.totals.overLimit)],
   [
     "conversations affected",
     (r) =>

@@ -38,6 +38,7 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
     },
     { "divergent final reads": countTag(t.divergent, `${t.divergent} conversation(s)`) },
     { "failed / unknown outcome": `${t.failed} / ${t.unknownOutcome}` },
+    { "acknowledged over the turn limit": overLimitCell(load, check) },
     { "workers per conversation (mean)": String(summary.meanWorkersPerConversation) },
     { throughput: `${summary.turnsPerSecond} turns/s` },
     { "latency p50 / p99": `${summary.p50Ms} ms / ${summary.p99Ms} ms` },
@@ -56,6 +57,14 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
   return lines.join("\n");
 }
 
+/** Turns let through beyond the user's limit, and how many the limit refused (429). */
+export function overLimitCell(load: LoadResult, check: CheckResult): string {
+  const limit = load.options.turnLimitPerMinute;
+  if (limit === undefined) return pc.dim("no limit checked");
+  const refused = load.turns.filter((turn) => turn.status === 429).length;
+  return `${countTag(check.totals.overLimit)} (limit ${limit}/min; ${refused} refused with 429)`;
+}
+
 /** One line with the verdict and every count, for people and for grep. */
 export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckResult): string {
   const t = check.totals;
@@ -72,7 +81,7 @@ export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckR
     `Summary: ${summary.app}/${summary.scenario} (${shape}): ${verdictTag(summary.verdict)}; ` +
     `${t.turnsSent} sent, ${t.acknowledged} acknowledged, ${t.failed} failed, ${t.unknownOutcome} unknown; ` +
     `lost ${t.lost}, stale ${t.stale}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}, ` +
-    `interleaved ${t.interleaved}, stale context ${t.staleContext}, unexpected ${t.unexpected}, divergent ${t.divergent}`
+    `interleaved ${t.interleaved}, stale context ${t.staleContext}, unexpected ${t.unexpected}, divergent ${t.divergent}, over limit ${t.overLimit}`
   );
 }
 

@@ -46,9 +46,24 @@ export function issueToken(
   return `${body}.${sign(body, secret).toString("base64url")}`;
 }
 
+function signedWithAny(body: string, given: Buffer, secrets: readonly string[]): boolean {
+  return secrets.some((secret) => {
+    const expected = sign(body, secret);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
 export type VerifyResult = { ok: true; identity: Identity } | { ok: false; reason: string };
 
-export function verifyToken(token: string, secret: string, now = Date.now()): VerifyResult {
+/**
+ * Checks the token's signature against each of `secrets` (the current secret, then the one
+ * before a rotation), its format and its expiry.
+ */
+export function verifyToken(
+  token: string,
+  secrets: string | readonly string[],
+  now = Date.now(),
+): VerifyResult {
   const parts = token.split(".");
   const [body, signature] = parts;
   // Node's base64url decoder skips characters it does not know; check the alphabet first.
@@ -62,12 +77,14 @@ export function verifyToken(token: string, secret: string, now = Date.now()): Ve
   ) {
     return { ok: false, reason: "malformed token" };
   }
-  const expected = sign(body, secret);
   const given = Buffer.from(signature, "base64url");
   // Re-encoding must give the same text: the spare low bits of the last character would
   // otherwise let several spellings of one signature verify.
   const canonical = given.toString("base64url") === signature;
-  if (!canonical || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (
+    !canonical ||
+    !signedWithAny(body, given, typeof secrets === "string" ? [secrets] : secrets)
+  ) {
     return { ok: false, reason: "bad signature" };
   }
   let json: unknown;

@@ -30,6 +30,24 @@ export interface TurnResult {
   key?: string;
 }
 
+/** Which page of a conversation's history to read. */
+export interface HistoryPageRequest {
+  /** At most this many messages; at least 1. */
+  limit: number;
+  /** A previous page's cursor: this page ends just before that position. Absent: the newest page. */
+  before?: number;
+}
+
+/** Consecutive messages of a history, oldest first. */
+export interface HistoryPage {
+  messages: ChatMessage[];
+  /**
+   * The position (0 is the oldest) of the page's first message in the whole history: the
+   * cursor of the page before this one. null when this page starts the history.
+   */
+  before: number | null;
+}
+
 /** What every chat service (broken or fixed, any scenario) offers the HTTP layer. */
 export interface ChatService {
   /** Where conversation state lives: "memory", "redis", ... Logged on every turn. */
@@ -43,6 +61,11 @@ export interface ChatService {
   handleTurn(turn: Turn, store?: ConversationStore): Promise<TurnResult>;
   /** The conversation's messages, oldest first; [] for an unknown conversation. */
   history(ref: ConversationRef): Promise<ChatMessage[]>;
+  /**
+   * One page of the history, read without loading the rest of it. Optional: without it the
+   * HTTP layer cuts the page from `history()` (see historyPageOf), with the same answer.
+   */
+  historyPage?(ref: ConversationRef, page: HistoryPageRequest): Promise<HistoryPage>;
   /** Whether the state backend answers right now. Never throws. */
   storeReachable(): Promise<boolean>;
   /** Releases connections; called on graceful shutdown. */
@@ -72,4 +95,24 @@ function message(role: ChatMessage["role"], content: string, turn: Turn): ChatMe
     servedBy: turn.servedBy,
     at: new Date().toISOString(),
   };
+}
+
+/** Where the page of at most `limit` messages ending just before position `end` starts. */
+export function pageStart(end: number, limit: number): number {
+  return Math.max(0, end - limit);
+}
+
+/** The page whose first message sits at position `start`; nothing is before position 0. */
+export function pageAt(start: number, messages: ChatMessage[]): HistoryPage {
+  return { messages, before: start > 0 ? start : null };
+}
+
+/** The page cut from the whole history: for a service that can only load all of it. */
+export function historyPageOf(
+  history: readonly ChatMessage[],
+  { limit, before }: HistoryPageRequest,
+): HistoryPage {
+  const end = before ?? history.length;
+  const start = pageStart(end, limit);
+  return pageAt(start, history.slice(start, end));
 }

@@ -5,6 +5,10 @@ import {
   assistantMessage,
   type ChatService,
   type ConversationRef,
+  type HistoryPage,
+  type HistoryPageRequest,
+  pageAt,
+  pageStart,
   type ServiceDeps,
   type Turn,
   type TurnResult,
@@ -46,6 +50,19 @@ export class StoredChatService implements ChatService {
 
   async history(ref: ConversationRef): Promise<ChatMessage[]> {
     return this.store.load(ref.key);
+  }
+
+  /** One store read per page: the newest with its length (loadRecent), an older one by range. */
+  async historyPage(
+    ref: ConversationRef,
+    { limit, before }: HistoryPageRequest,
+  ): Promise<HistoryPage> {
+    if (before === undefined) {
+      const { messages, length } = await this.store.loadRecent(ref.key, limit);
+      return pageAt(length - messages.length, messages);
+    }
+    const start = pageStart(before, limit);
+    return pageAt(start, await this.store.loadRange(ref.key, start, before - start));
   }
 
   async storeReachable(): Promise<boolean> {

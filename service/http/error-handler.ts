@@ -1,7 +1,14 @@
 import type { NextFunction, Request, Response } from "express";
 import type { ErrorResponse } from "../contract.ts";
-import { ServiceError, type ServiceErrorCode } from "../errors.ts";
+import {
+  ServiceError,
+  type ServiceErrorCode,
+  StoreUnavailableError,
+  StoreWriteUncertainError,
+} from "../errors.ts";
 import { logger } from "../logger.ts";
+import type { ServiceMetrics } from "../metrics/service-metrics.ts";
+import { noteAnswer } from "./count-turns.ts";
 import { HttpError } from "./http-error.ts";
 
 /** Errors raised by express.json() (http-errors) carry a `type` and an HTTP `status`. */
@@ -39,6 +46,7 @@ export const SERVICE_ERROR_STATUS: Record<ServiceErrorCode, number> = {
   store_unavailable: 503,
   store_write_uncertain: 503,
   model_error: 502,
+  rate_limited: 429,
 };
 
 function toHttpError(error: unknown): HttpError {
@@ -58,14 +66,25 @@ function toHttpError(error: unknown): HttpError {
   return new HttpError(500, "internal_error", "internal error");
 }
 
-/** Every error becomes `{ error: { code, message } }` with its status. */
-export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction) {
-  const httpError = toHttpError(error);
-  if (httpError.status >= 500)
-    logger.error({ err: error, code: httpError.code }, httpError.message);
-  const body: ErrorResponse = { error: { code: httpError.code, message: httpError.message } };
-  res.status(httpError.status).json(body);
+/**
+ * Every error becomes `{ error: { code, message } }` with its status; a failed Redis command
+ * is counted in `metrics` when given.
+ */
+export function handleErrors(metrics?: ServiceMetrics) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    const httpError = toHttpError(error);
+    if (httpError.status >= 500)
+      logger.error({ err: error, code: httpError.code }, httpError.message);
+    if (error instanceof StoreUnavailableError) metrics?.storeFailed("unavailable");
+    if (error instanceof StoreWriteUncertainError) metrics?.storeFailed("uncertain");
+    noteAnswer(res, { errorCode: httpError.code });
+    const body: ErrorResponse = { error: { code: httpError.code, message: httpError.message } };
+    res.status(httpError.status).json(body);
+  };
 }
+
+/** The error handler of an app that counts nothing. */
+export const errorHandler = handleErrors();
 
 /** The last route: a JSON 404 instead of Express's HTML page. */
 export function notFound(req: Request): never {

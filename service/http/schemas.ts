@@ -1,5 +1,6 @@
 import type { Request } from "express";
 import { z } from "zod";
+import type { HistoryPageRequest } from "../chat/chat-service.ts";
 import { HttpError } from "./http-error.ts";
 
 /**
@@ -30,6 +31,40 @@ const ConversationParams = z
 
 /** The conversation routes take no query parameters: one sent anyway is a client mistake. */
 const NoQuery = z.object({}).strict();
+
+/** The longest page one read of the messages may ask for. */
+const MAX_PAGE_LIMIT = 1000;
+const LIMIT_MESSAGE = `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`;
+const CURSOR_MESSAGE = "before must be the cursor a previous page gave as its before";
+
+/** Plain decimal digits only: no sign, exponent, fraction or spaces that Number() would take. */
+const PageLimit = z
+  .string({ error: "limit must be given once" })
+  .regex(/^[0-9]{1,4}$/, LIMIT_MESSAGE)
+  .transform(Number)
+  .pipe(z.number().min(1, LIMIT_MESSAGE).max(MAX_PAGE_LIMIT, LIMIT_MESSAGE));
+
+/** A position in the history, as a page's `before` gives it: at most 15 digits stay exact. */
+const PageCursor = z
+  .string({ error: "before must be given once" })
+  .regex(/^(0|[1-9][0-9]{0,14})$/, CURSOR_MESSAGE)
+  .transform(Number);
+
+/** The messages route pages with `limit` and `before`, and takes nothing else. */
+const MessagesQuery = z
+  .strictObject(
+    { limit: PageLimit.optional(), before: PageCursor.optional() },
+    {
+      error: (issue) =>
+        issue.code === "unrecognized_keys"
+          ? `unknown query parameter ${issue.keys.join(", ")}: this route takes only limit and before`
+          : undefined,
+    },
+  )
+  .refine((query) => query.before === undefined || query.limit !== undefined, {
+    message: "before needs limit, the size of the page",
+    path: ["before"],
+  });
 
 const ConversationHeaders = z.object({
   "idempotency-key": z
@@ -90,15 +125,32 @@ function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
-/** The route's conversation id, and no query string. */
-export function parseConversationRequest(req: Request): { conversationId: string } {
+function parseConversationParams(req: Request): { conversationId: string } {
   const params = ConversationParams.safeParse(req.params);
   if (!params.success) throw new HttpError(400, "invalid_params", describeIssues(params.error));
+  return params.data;
+}
+
+/** The route's conversation id, and no query string. */
+export function parseConversationRequest(req: Request): { conversationId: string } {
+  const params = parseConversationParams(req);
   const query = NoQuery.safeParse(req.query);
   if (!query.success) {
     throw new HttpError(400, "invalid_params", "this route takes no query parameters");
   }
-  return params.data;
+  return params;
+}
+
+/** The conversation id, and the page asked for: none (the whole history) without `limit`. */
+export function parseMessagesRequest(req: Request): {
+  conversationId: string;
+  page?: HistoryPageRequest;
+} {
+  const params = parseConversationParams(req);
+  const query = MessagesQuery.safeParse(req.query);
+  if (!query.success) throw new HttpError(400, "invalid_params", describeIssues(query.error));
+  const { limit, before } = query.data;
+  return limit === undefined ? params : { ...params, page: { limit, before } };
 }
 
 export function parseConversationHeaders(req: Request): z.infer<typeof ConversationHeaders> {

@@ -7,8 +7,10 @@ import type { AppConfig } from "../config.ts";
 import type { ChatMessage, ServedBy, TurnResponse } from "../contract.ts";
 import { TurnInProgressError } from "../errors.ts";
 import { logger } from "../logger.ts";
+import type { ServiceMetrics } from "../metrics/service-metrics.ts";
 import type { GateOutcome, TurnGate } from "../turns/turn-gate.ts";
 import { identityOf } from "./auth-middleware.ts";
+import { noteAnswer } from "./count-turns.ts";
 import { HttpError } from "./http-error.ts";
 import {
   parseConversationHeaders,
@@ -25,7 +27,12 @@ interface TurnRouteOptions {
   config: AppConfig;
   servedBy: ServedBy;
   turnGate?: TurnGate;
+  /** Checked once the request is known to be valid, so a refused request costs no quota. */
+  rateLimit?: RequestHandler;
+  metrics: ServiceMetrics;
 }
+
+type TurnBody = ReturnType<typeof parseTurnBody>;
 
 /** A turn request's conversation id and headers, validated before its body is read. */
 interface TurnTarget {
@@ -34,16 +41,22 @@ interface TurnTarget {
 }
 
 /**
- * `POST /conversations/:id/turns` after authentication: validate the target, read the body,
- * run the turn (under its lease when the app has a turn gate), log it, answer.
+ * `POST /conversations/:id/turns` after authentication: validate the target, read and
+ * validate the body, apply the rate limit, run the turn (under its lease when the app has a
+ * turn gate), log it, answer.
  */
 export function turnRoute(options: TurnRouteOptions): RequestHandler[] {
-  const { service, config, servedBy, turnGate } = options;
+  const { service, config, servedBy, turnGate, metrics } = options;
   const turnBody = turnBodySchema(config.TEXT_MAX_CHARS);
 
-  const handleTurn: RequestHandler = async (req, res) => {
+  const validateTurnBody: RequestHandler = (req, res, next) => {
+    res.locals.turnBody = parseTurnBody(turnBody, req.body);
+    next();
+  };
+
+  const handleTurn: RequestHandler = async (_req, res) => {
     const { conversationId, headers } = res.locals.turnTarget as TurnTarget;
-    const body = parseTurnBody(turnBody, req.body);
+    const body = res.locals.turnBody as TurnBody;
     const turn: Turn = {
       key: conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId),
       conversationId,
@@ -53,6 +66,7 @@ export function turnRoute(options: TurnRouteOptions): RequestHandler[] {
       servedBy,
     };
     const outcome = await runTurn(service, turnGate, turn);
+    if (outcome.waitedMs !== undefined) metrics.leaseWaited(outcome.waitedMs / 1000);
     if (outcome.ran) {
       logTurn(options, turn, outcome.value);
       res.json(answerOf(turn, outcome.value));
@@ -61,18 +75,24 @@ export function turnRoute(options: TurnRouteOptions): RequestHandler[] {
     // A repeated turnId that already completed: answer from the stored messages.
     const messages = await service.history(turn);
     logger.info({ event: "turn_replayed", ...logContext(options, turn) });
-    res.json(replayed(turn, messages, config.CONTEXT_WINDOW_MESSAGES));
+    const answer = replayed(turn, messages, config.CONTEXT_WINDOW_MESSAGES);
+    noteAnswer(res, { replayed: true });
+    res.json(answer);
   };
 
-  return [validateTurnTarget, readJsonBody(config.BODY_LIMIT), handleTurn];
+  const checks = [validateTurnTarget, readJsonBody(config.BODY_LIMIT), validateTurnBody];
+  return [...checks, ...(options.rateLimit ? [options.rateLimit] : []), handleTurn];
 }
+
+/** What the gate says, or (without a gate, so without a lease to wait for) that the turn ran. */
+type RunOutcome = GateOutcome<TurnResult> | { ran: true; value: TurnResult; waitedMs?: undefined };
 
 /** Runs the turn under its conversation's lease when there is a gate, else straight. */
 async function runTurn(
   service: ChatService,
   gate: TurnGate | undefined,
   turn: Turn,
-): Promise<GateOutcome<TurnResult>> {
+): Promise<RunOutcome> {
   if (!gate) return { ran: true, value: await service.handleTurn(turn) };
   return gate.run(turn.key, turn.turnId, (store) => service.handleTurn(turn, store));
 }

@@ -39,6 +39,14 @@ export interface ConversationStore {
   loadRecent(key: string, recent: number): Promise<RecentHistory>;
 
   /**
+   * The messages at positions [start, start + count) of the history (0 is the oldest), oldest
+   * first, in one bounded read; fewer (or none) where the history is shorter. `start` is at
+   * least 0; a `count` of 0 or less reads nothing. Histories only grow at the end, so a
+   * position names the same message for as long as the conversation lives.
+   */
+  loadRange(key: string, start: number, count: number): Promise<ChatMessage[]>;
+
+  /**
    * Appends `messages` after the existing ones as one atomic step (all or none) and
    * refreshes the conversation's idle expiry. Resolves with the history's new length.
    * With a `fence`, the append also records the turn as completed and ends its lease, and

@@ -42,6 +42,14 @@ export class RedisConversationStore implements ConversationStore {
     return { messages: decodeMessages(raw), length };
   }
 
+  async loadRange(key: string, start: number, count: number): Promise<ChatMessage[]> {
+    // Without this guard a count of 0 would be LRANGE start -1: everything from start on.
+    if (count <= 0) return [];
+    const list = conversationKeys(key).messages;
+    const raw = await this.read(() => this.redis.lrange(list, start, start + count - 1));
+    return decodeMessages(raw);
+  }
+
   async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
     const keys = conversationKeys(key);
     // Nothing to store: no write, and no fence to check (a leased turn keeps its lease).

@@ -43,6 +43,10 @@ export class LeasedConversationStore implements ConversationStore {
     return { messages: lease.recent.slice(-recent), length: lease.length };
   }
 
+  loadRange(key: string, start: number, count: number): Promise<ChatMessage[]> {
+    return this.inner.loadRange(key, start, count);
+  }
+
   async append(key: string, messages: readonly ChatMessage[]): Promise<number> {
     const { lease } = this;
     // Another key, or nothing to store: no fenced append, so the gate still ends the lease.

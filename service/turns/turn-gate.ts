@@ -43,8 +43,13 @@ export function turnGateSettings(config: AppConfig) {
   } satisfies Partial<TurnGateOptions>;
 }
 
-/** A turn ran (`value` is what it returned), or its turnId had already completed (`position`). */
-export type GateOutcome<T> = { ran: true; value: T } | { ran: false; position: number };
+/**
+ * A turn ran (`value` is what it returned), or its turnId had already completed (`position`);
+ * `waitedMs`: how long it waited for the conversation's lease.
+ */
+export type GateOutcome<T> = ({ ran: true; value: T } | { ran: false; position: number }) & {
+  waitedMs: number;
+};
 
 /**
  * One turn of a conversation at a time, across every worker and host, plus idempotency by
@@ -66,12 +71,14 @@ export class TurnGate {
     turnId: string,
     body: (store: ConversationStore) => Promise<T>,
   ): Promise<GateOutcome<T>> {
-    const deadline = Date.now() + this.options.waitMs;
+    const started = Date.now();
+    const deadline = started + this.options.waitMs;
     for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
       const attempt = await this.acquire(key, turnId);
-      if (attempt.state === "done") return { ran: false, position: attempt.position };
+      const waitedMs = Date.now() - started;
+      if (attempt.state === "done") return { ran: false, position: attempt.position, waitedMs };
       if (attempt.state === "acquired")
-        return { ran: true, value: await this.hold(attempt.lease, body) };
+        return { ran: true, value: await this.hold(attempt.lease, body), waitedMs };
       if (this.options.strategy === "reject" || Date.now() >= deadline)
         throw this.refusal(attempt.state);
       await sleep(pause);

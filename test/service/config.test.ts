@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../service/config.ts";
+import { DEV_AUTH_SECRET, loadConfig, MIN_PRODUCTION_SECRET_BYTES } from "../../service/config.ts";
 import { AssistantAgent } from "../../service/model/agent.ts";
 import { createModelClient } from "../../service/model/create-model-client.ts";
 import { OpenAICompatibleModel } from "../../service/model/openai-compatible.ts";
@@ -51,5 +51,50 @@ describe("model configuration", () => {
     expect(() => createModelClient({ AGENT_LATENCY_MS: 0, AGENT_MODEL: "openai" })).toThrow(
       "AGENT_MODEL=openai needs MODEL_BASE_URL and MODEL_NAME",
     );
+  });
+});
+
+describe("the token secret", () => {
+  const strong = "s".repeat(MIN_PRODUCTION_SECRET_BYTES);
+
+  it("outside production falls back to the development default, with nothing to rotate", () => {
+    const config = loadConfig({});
+    expect(config.authSecret).toBe(DEV_AUTH_SECRET);
+    expect(config.verificationSecrets).toEqual([DEV_AUTH_SECRET]);
+  });
+
+  it("in production refuses a missing, short or development secret and says how to make one", () => {
+    for (const AUTH_SECRET of [
+      undefined,
+      "s".repeat(MIN_PRODUCTION_SECRET_BYTES - 1),
+      DEV_AUTH_SECRET,
+    ]) {
+      expect(() => loadConfig({ NODE_ENV: "production", AUTH_SECRET })).toThrow(
+        /AUTH_SECRET: (required|too weak) when NODE_ENV=production .*randomBytes\(32\)/,
+      );
+    }
+  });
+
+  it("counts bytes, not characters: 16 two-byte characters are 32 bytes", () => {
+    expect(loadConfig({ NODE_ENV: "production", AUTH_SECRET: "é".repeat(16) }).authSecret).toBe(
+      "é".repeat(16),
+    );
+  });
+
+  it("in production accepts a strong secret and a strong previous one, current first", () => {
+    const previous = "p".repeat(40);
+    const config = loadConfig({
+      NODE_ENV: "production",
+      AUTH_SECRET: strong,
+      AUTH_SECRET_PREVIOUS: previous,
+    });
+    expect(config.authSecret).toBe(strong);
+    expect(config.verificationSecrets).toEqual([strong, previous]);
+  });
+
+  it("in production refuses a weak previous secret too", () => {
+    expect(() =>
+      loadConfig({ NODE_ENV: "production", AUTH_SECRET: strong, AUTH_SECRET_PREVIOUS: "old" }),
+    ).toThrow(/AUTH_SECRET_PREVIOUS: too weak/);
   });
 });

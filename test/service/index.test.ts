@@ -65,6 +65,7 @@ describe("the README's own-app snippet, with nothing but service/index.ts", () =
         REDIS_URL: redis.url,
         AUTH_SECRET: SECRET,
         LOG_LEVEL: "silent",
+        RATE_LIMIT_TURNS_PER_MINUTE: "3",
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -81,5 +82,10 @@ describe("the README's own-app snippet, with nothing but service/index.ts", () =
     expect(again).toMatchObject({ status: 200, body: { replayed: true, historyLength: 2 } });
     const history = await api.messages("trip-1");
     expect((history.body as { messages: { content: string }[] }).messages).toHaveLength(4);
+    // RATE_LIMIT_TURNS_PER_MINUTE=3: three turns went through, the fourth is refused.
+    const limited = await api.turn("trip-1", { text: "One more?", turnId: "t3" });
+    expect(limited).toMatchObject({ status: 429, body: { error: { code: "rate_limited" } } });
+    const metrics = await client(`http://127.0.0.1:${port}/agent`).get("/metrics");
+    expect(String(metrics.body)).toContain('agent_turns_total{app="my-app",outcome="rate_limited"} 1');
   });
 });

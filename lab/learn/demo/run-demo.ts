@@ -54,7 +54,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     note: options.note,
   });
   try {
-    const { scenario, clusters, logFile } = apps;
+    const { scenario, clusters, logFile, turnLimitPerMinute } = apps;
     const [first] = clusters;
     if (!first) throw new Error("no app cluster started");
     const token = issueToken({ tenant: "workshop", user: `demo-${process.pid}` }, secret);
@@ -74,6 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       timeoutSeconds: options.timeout,
       maxSeconds: options["max-seconds"],
       progress: options.progress,
+      turnLimitPerMinute,
     });
     const check = checkRun(load);
     const summary = summarize(options.app, scenario, load, check);

@@ -16,6 +16,7 @@ export const NO_ANOMALIES: AnomalyCounts = {
   staleContext: 0,
   unexpected: 0,
   divergent: 0,
+  overLimit: 0,
 };
 
 /** The message a turn stores for `role`; the user's is the turn's text. */

@@ -32,7 +32,7 @@ describe("the load test's flags", () => {
 
   it("each command adds its own flags to the same load flags", () => {
     const loadFlags = Object.keys(loadFlagSpec);
-    expect(Object.keys(loadCommandFlagSpec)).toEqual([...loadFlags, "url"]);
+    expect(Object.keys(loadCommandFlagSpec)).toEqual([...loadFlags, "url", "turn-limit"]);
     expect(Object.keys(demoAppFlagSpec)).toEqual([
       ...loadFlags,
       "app",

@@ -11,6 +11,13 @@ const SECRET = "unit-secret";
 const FAR_FUTURE = 4102444800;
 
 describe("bearer tokens", () => {
+  it("survives a secret rotation: a token signed with the previous secret still verifies", () => {
+    const old = issueToken({ tenant: "acme", user: "ann" }, "old-secret");
+    expect(verifyToken(old, ["new-secret", "old-secret"])).toMatchObject({ ok: true });
+    expect(verifyToken(old, ["new-secret"])).toMatchObject({ ok: false, reason: "bad signature" });
+    expect(verifyToken(old, [])).toMatchObject({ ok: false, reason: "bad signature" });
+  });
+
   it("round-trips a tenant and a user", () => {
     const token = issueToken({ tenant: "acme", user: "ann" }, SECRET);
     expect(verifyToken(token, SECRET)).toEqual({

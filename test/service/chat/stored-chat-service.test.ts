@@ -8,7 +8,7 @@ import { conversationKeys } from "../../../service/store/commands.ts";
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
 
-const METHODS = ["handleTurn", "history", "storeReachable", "close"] as const;
+const METHODS = ["handleTurn", "history", "historyPage", "storeReachable", "close"] as const;
 
 /** A method's source as the module loader emitted it, without its names for imported bindings. */
 function sourceOf(method: (...args: never[]) => unknown): string {

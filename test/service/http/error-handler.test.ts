@@ -4,6 +4,7 @@ import { requestJson } from "../../../lab/load/http-json.ts";
 import {
   ConversationBusyError,
   ModelError,
+  RateLimitedError,
   StoreUnavailableError,
   StoreWriteUncertainError,
   TurnFencedError,
@@ -20,6 +21,7 @@ const CASES = [
   [new StoreUnavailableError(new Error("down")), 503, "store_unavailable"],
   [new StoreWriteUncertainError(new Error("timeout")), 503, "store_write_uncertain"],
   [new ModelError("no reply"), 502, "model_error"],
+  [new RateLimitedError(20), 429, "rate_limited"],
   [new Error("a bug"), 500, "internal_error"],
 ] as const;
 

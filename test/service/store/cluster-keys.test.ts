@@ -8,6 +8,7 @@ import {
 import { conversationKey } from "../../../service/auth/conversation-key.ts";
 import { parseClusterNodes } from "../../../service/config.ts";
 import type { ChatMessage, Identity } from "../../../service/contract.ts";
+import { rateLimitKey } from "../../../service/http/turn-rate-limit.ts";
 import { conversationKeys } from "../../../service/store/commands.ts";
 import {
   createRedisClusterClient,
@@ -16,6 +17,7 @@ import {
   waitUntilReady,
 } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
+import { RedisTurnLimitStore } from "../../../service/store/turn-limit-store.ts";
 import { TurnGate } from "../../../service/turns/turn-gate.ts";
 import { keySlot, masterPortOf } from "./cluster-helpers.ts";
 
@@ -146,10 +148,10 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
           const after = await leased.append(key, pair(turnId));
           return { length, after };
         });
-        expect(outcome).toEqual({ ran: true, value: { length: before, after: before + 2 } });
+        expect(outcome).toMatchObject({ ran: true, value: { length: before, after: before + 2 } });
       }
       // A repeated turnId is answered from the store, nothing added.
-      expect(await gate.run(key, "t1", async () => "ran again")).toEqual({
+      expect(await gate.run(key, "t1", async () => "ran again")).toMatchObject({
         ran: false,
         position: 0,
       });
@@ -164,5 +166,18 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
       expect(await askRedis(master, "LLEN", conversationKeys(key).messages)).toBe(4);
       expect(await askRedis(master, "EXISTS", conversationKeys(key).turns)).toBe(1);
     }
+  });
+
+  it("counts turn limits on every master (the rate-limit scripts are loaded on each)", async () => {
+    const store = new RedisTurnLimitStore(client, `${PREFIX}turn-limit:`);
+    await store.init({ windowMs: 60_000 } as Parameters<RedisTurnLimitStore["init"]>[0]);
+    const masters = new Set<number>();
+    for (const identity of IDENTITIES) {
+      const key = rateLimitKey(identity);
+      expect((await store.increment(key)).totalHits).toBe(1);
+      expect((await store.increment(key)).totalHits).toBe(2);
+      masters.add(await masterPortOf(inspector, await keySlot(inspector, store.prefixKey(key))));
+    }
+    expect(masters.size).toBeGreaterThan(1);
   });
 });

@@ -82,12 +82,12 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
   it("runs a turn, then answers the same turnId from the store without running it again", async () => {
     const key = newKey();
     const first = await gate("reject").run(key, "t1", turn(key, "t1"));
-    expect(first).toEqual({ ran: true, value: { before: 0, after: 2 } });
+    expect(first).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
     let ranAgain = false;
     const again = await gate("reject").run(key, "t1", async () => {
       ranAgain = true;
     });
-    expect(again).toEqual({ ran: false, position: 0 });
+    expect(again).toMatchObject({ ran: false, position: 0 });
     expect(ranAgain).toBe(false);
     expect(await inspector.llen(conversationKeys(key).messages)).toBe(2);
   });
@@ -95,10 +95,10 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
   it("a turn that stores nothing gives its lease back and is not recorded as done", async () => {
     const key = newKey();
     const empty = await gate("reject").run(key, "e", (leased) => leased.append(key, []));
-    expect(empty).toEqual({ ran: true, value: 0 });
+    expect(empty).toMatchObject({ ran: true, value: 0 });
     expect(await leaseHolder(key)).toBeNull();
     expect(await inspector.exists(conversationKeys(key).messages)).toBe(0);
-    expect(await gate("reject").run(key, "e", turn(key, "e"))).toEqual({
+    expect(await gate("reject").run(key, "e", turn(key, "e"))).toMatchObject({
       ran: true,
       value: { before: 0, after: 2 },
     });
@@ -118,7 +118,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
       code: "turn_in_progress",
     });
     a.release();
-    expect(await running).toEqual({ ran: true, value: { before: 0, after: 2 } });
+    expect(await running).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
     expect(await inspector.lrange(conversationKeys(key).messages, 0, -1)).toHaveLength(2);
     expect(await turnIds(key)).toEqual(["a", "a"]);
     // Storing the turn also ended its lease.
@@ -141,6 +141,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     });
     try {
       // A wait far longer than the test needs: b must wait for a, however slow the machine.
+      const secondStarted = Date.now();
       const second = gate("enqueue", 5000, 30_000).run(key, "b", turn(key, "b"));
       const secondState = settledFlag(second);
       // Two attempts: the first found the conversation busy (a holds it), so b tried again.
@@ -150,10 +151,13 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
       });
       expect(secondState.settled).toBe(false);
       expect(await leaseHolder(key)).toMatch(/^\d+:a$/);
+      const releasedAt = Date.now();
       a.release();
       const [ra, rb] = await Promise.all([first, second]);
-      expect(ra).toEqual({ ran: true, value: { before: 0, after: 2 } });
-      expect(rb).toEqual({ ran: true, value: { before: 2, after: 4 } });
+      expect(ra).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
+      expect(rb).toMatchObject({ ran: true, value: { before: 2, after: 4 } });
+      // The wait it reports (for the lease-wait metric) covers at least the time a held it.
+      expect(rb.waitedMs).toBeGreaterThanOrEqual(releasedAt - secondStarted);
       expect(await turnIds(key)).toEqual(["a", "a", "b", "b"]);
     } finally {
       monitor.disconnect();
@@ -170,7 +174,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
       code: "conversation_busy",
     });
     a.release();
-    expect(await running).toEqual({ ran: true, value: { before: 0, after: 2 } });
+    expect(await running).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
     expect(await inspector.llen(conversationKeys(key).messages)).toBe(2);
     expect(await turnIds(key)).toEqual(["a", "a"]);
     // Nothing of b: not recorded as a completed turn either.
@@ -189,7 +193,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
       return (await inspector.exists(conversationKeys(key).lease)) === 0;
     });
     const other = await gate("reject").run(key, "other", turn(key, "other"));
-    expect(other).toEqual({ ran: true, value: { before: 0, after: 2 } });
+    expect(other).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
     // The slow turn was still running all along; its write comes only now, and is refused.
     expect(slowState.settled).toBe(false);
     slowTurn.release();
