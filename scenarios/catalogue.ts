@@ -25,6 +25,11 @@ export interface Scenario {
   /** True when the broken variant fails even with a single worker. */
   brokenWithOneWorker: boolean;
   backends: { broken: Backend; fixed: Backend };
+  /**
+   * Where the state the lesson is about lives in each variant, in plain words for every
+   * label: "history in worker memory", "history in Redis", ...
+   */
+  keeps: { broken: string; fixed: string };
   /** Environment both variants run with by default: makes any race window explicit. */
   env: Record<string, string>;
   /** For the exercise: where to look, without giving the answer away. */
@@ -47,6 +52,7 @@ export const SCENARIOS = [
     brokenAnomalies: ["lost", "stale", "divergent"],
     brokenWithOneWorker: false,
     backends: { broken: "memory", fixed: "redis" },
+    keeps: { broken: "history in worker memory", fixed: "history in Redis" },
     env: {},
     hint: "Where does `histories` live, and which process can see it? ServiceDeps offers a shared store.",
   },
@@ -61,6 +67,7 @@ export const SCENARIOS = [
     brokenAnomalies: ["lost", "stale"],
     brokenWithOneWorker: true,
     backends: { broken: "redis", fixed: "redis" },
+    keeps: { broken: "history in Redis", fixed: "history in Redis" },
     env: {},
     hint: "Follow the new messages: which object receives them, and which object is saved?",
   },
@@ -75,6 +82,7 @@ export const SCENARIOS = [
     brokenAnomalies: ["stale"],
     brokenWithOneWorker: true,
     backends: { broken: "redis", fixed: "redis" },
+    keeps: { broken: "history in Redis", fixed: "history in Redis" },
     env: { STORE_WRITE_DELAY_MS: "250" },
     hint: "When does the response go out, compared with when the write completes?",
   },
@@ -89,6 +97,7 @@ export const SCENARIOS = [
     brokenAnomalies: ["stale"],
     brokenWithOneWorker: true,
     backends: { broken: "redis", fixed: "redis" },
+    keeps: { broken: "history in Redis", fixed: "history in Redis" },
     env: {},
     hint: "What message list does the new GroupChat start with?",
   },
@@ -102,6 +111,7 @@ export const SCENARIOS = [
     brokenAnomalies: ["lost", "stale", "divergent"],
     brokenWithOneWorker: false,
     backends: { broken: "redis", fixed: "redis" },
+    keeps: { broken: "history in Redis, under a key per worker", fixed: "history in Redis" },
     env: {},
     hint: "Print the key each worker uses for the same conversation.",
   },
@@ -115,6 +125,10 @@ export const SCENARIOS = [
     brokenAnomalies: ["lost", "stale", "divergent"],
     brokenWithOneWorker: false,
     backends: { broken: "files", fixed: "files" },
+    keeps: {
+      broken: "history in files, a directory per worker",
+      fixed: "history in files, one directory per machine",
+    },
     env: {},
     hint: "Which directory does each worker read and write?",
   },
@@ -129,6 +143,7 @@ export const SCENARIOS = [
     brokenAnomalies: ["lost"],
     brokenWithOneWorker: true,
     backends: { broken: "redis", fixed: "redis" },
+    keeps: { broken: "history in Redis", fixed: "history in Redis" },
     env: { STORE_WRITE_DELAY_MS: "20" },
     hint: "What does the save write, and what if another turn saved in between?",
     load: { overlap: 3 },
@@ -146,6 +161,7 @@ export const SCENARIOS = [
     brokenAnomalies: ["over-limit"],
     brokenWithOneWorker: false,
     backends: { broken: "redis", fixed: "redis" },
+    keeps: { broken: "turn counts in worker memory", fixed: "turn counts in Redis" },
     env: { RATE_LIMIT_TURNS_PER_MINUTE: "20" },
     hint: "Where does the limiter keep its count, and which process can see it?",
     // The exercise flow checks histories, not limits: a demo and a test, not an exercise.
@@ -177,6 +193,16 @@ export function parseScenario(value: string | undefined): ScenarioName {
   throw new Error(
     `--scenario must be one of ${SCENARIO_NAMES.join(", ")} (got ${JSON.stringify(name)})`,
   );
+}
+
+/**
+ * One label for a variant everywhere (terminal, HTML report, page, chat, chaos, bench): the
+ * app, the scenario and where its state lives, as separate words, e.g.
+ * `fixed · memory scenario · history in Redis`. An exercise is the learner's copy.
+ */
+export function variantLabel(app: AppName, scenario: ScenarioName): string {
+  const keeps = app === "exercise" ? "your copy" : getScenario(scenario).keeps[app];
+  return `${app} · ${scenario} scenario · ${keeps}`;
 }
 
 /** The backend an app needs: exercises start from the broken variant, and may become the fixed one. */
