@@ -81,7 +81,8 @@ export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckR
     `Summary: ${summary.app}/${summary.scenario} (${shape}): ${verdictTag(summary.verdict)}; ` +
     `${t.turnsSent} sent, ${t.acknowledged} acknowledged, ${t.failed} failed, ${t.unknownOutcome} unknown; ` +
     `lost ${t.lost}, stale ${t.stale}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}, ` +
-    `interleaved ${t.interleaved}, stale context ${t.staleContext}, unexpected ${t.unexpected}, divergent ${t.divergent}, over limit ${t.overLimit}`
+    `interleaved ${t.interleaved}, stale context ${t.staleContext}, unexpected ${t.unexpected}, divergent ${t.divergent}` +
+    (load.options.turnLimitPerMinute === undefined ? "" : `, over limit ${t.overLimit}`)
   );
 }
 
