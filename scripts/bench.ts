@@ -74,18 +74,25 @@ try {
   }
   if (flags.only.includes("growth")) {
     note("growth: preloading histories of 10 ... 10,000 messages");
-    const rows = await measureGrowth(env, ["fixed (redis)", "naive save"]);
+    const rows = await measureGrowth(env, [
+      "fixed · history in Redis",
+      "naive save · history in Redis",
+    ]);
     result.growth = rows;
     console.log(`${renderGrowth(rows)}\n`);
   }
   if (flags.only.includes("memory")) {
     note("memory: writing conversations in batches, sampling worker memory after each");
-    const memory = await measureWorkerMemory(env, ["broken (memory)", "fixed (redis)"], {
-      workers: flags.workers,
-      batches: 3,
-      conversationsPerBatch: 2000,
-      turns: 2,
-    });
+    const memory = await measureWorkerMemory(
+      env,
+      ["broken · history in worker memory", "fixed · history in Redis"],
+      {
+        workers: flags.workers,
+        batches: 3,
+        conversationsPerBatch: 2000,
+        turns: 2,
+      },
+    );
     note("memory: checking that a short TTL removes idle conversations");
     const ttl = await checkTtl(env);
     result.memory = { ...memory, ttl };

@@ -5,12 +5,14 @@
  *   npm run chat -- --app fixed --workers 2       # always its own cluster, 2 workers
  *   printf 'hi\nagain\n/history\n' | npm run chat -- --app broken   # scripted
  */
+
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { type ChatTarget, findOrStartApp } from "../lab/learn/chat/app-target.ts";
 import { runChatLoop } from "../lab/learn/chat/chat-loop.ts";
 import { banner } from "../lab/learn/chat/format.ts";
 import { ChatSession } from "../lab/learn/chat/session.ts";
+import { keepsOf } from "../lab/report/verdict-sentence.ts";
 import { parseApp, parseScenario, SCENARIOS } from "../scenarios/catalogue.ts";
 import { issueToken } from "../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../service/config.ts";
@@ -85,7 +87,7 @@ try {
   console.log(
     banner({
       ...found,
-      title: known?.title,
+      keeps: keepsOf(found.app, found.scenario),
       problem: about,
       conversationId: session.conversationId,
     }),

@@ -52,7 +52,9 @@ try {
     note: (message) => console.log(pc.dim(message)),
   });
   console.log(`\n${renderReport(result.summary, result.load, result.check)}\n`);
-  console.log(`${renderScenarioNotes(getScenario(result.scenario), app)}\n`);
+  console.log(
+    `${renderScenarioNotes(getScenario(result.scenario), app, result.summary.verdict === "valid")}\n`,
+  );
   if (flags.json) {
     await writeRunReport(flags.json, result);
     console.log(pc.dim(`JSON result written to ${flags.json}`));

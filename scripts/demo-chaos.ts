@@ -8,8 +8,14 @@
  */
 import { parseArgs } from "node:util";
 import pc from "picocolors";
+import { chaosJson } from "../lab/chaos/chaos-json.ts";
 import { CHAOS_HELP, chaosFlagSpec, parseChaosFlags } from "../lab/chaos/cli-options.ts";
-import { chaosNotes, chaosVerdictLine, renderChaosTable } from "../lab/chaos/render.ts";
+import {
+  chaosNotes,
+  chaosVerdictLine,
+  renderChaosTable,
+  turnsSummary,
+} from "../lab/chaos/render.ts";
 import { type ChaosCase, DEFAULT_CHAOS_OPTIONS, runChaosCase } from "../lab/chaos/run-case.ts";
 import { RedisNotInstalledError } from "../lab/processes/redis-server.ts";
 import { verdictTag } from "../lab/report/palette.ts";
@@ -55,7 +61,7 @@ try {
         result.skipped
           ? pc.dim("n/a")
           : o
-            ? `${verdictTag(o.verdict)} ${pc.dim(`(lost ${o.lost}, unknown ${o.unknown})`)}`
+            ? `${verdictTag(o.verdict)} ${pc.dim(`(lost ${o.lost}; ${turnsSummary(o.turns)})`)}`
             : "",
       );
     }
@@ -69,11 +75,11 @@ try {
 }
 
 console.log(`\n${renderChaosTable(cases)}`);
-console.log(chaosNotes(options.sticky));
+console.log(chaosNotes(options));
 const verdict = chaosVerdictLine(cases);
 console.log(verdict.line);
 if (flags.json) {
-  await writeJson(flags.json, { options, cases });
+  await writeJson(flags.json, chaosJson(options, cases));
   console.log(pc.dim(`JSON result written to ${flags.json}`));
 }
 process.exit(verdict.ok ? 0 : 1);

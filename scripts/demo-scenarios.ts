@@ -5,12 +5,11 @@
  *   npm run demo:scenarios -- --conversations 24 --turns 8 --json .runs/scenarios.json
  */
 import { parseArgs } from "node:util";
-import Table from "cli-table3";
 import pc from "picocolors";
 import { COUNT_OF } from "../lab/check/anomaly-counts.ts";
 import { type DemoResult, runDemo } from "../lab/learn/demo/run-demo.ts";
 import { demoScenariosFlagSpec, parseLoadFlags } from "../lab/load/cli-options.ts";
-import { verdictTag } from "../lab/report/palette.ts";
+import { textTable, verdictTag } from "../lab/report/palette.ts";
 import { writeJson } from "../lab/report/write-json.ts";
 import { type ExpectedAnomaly, SCENARIOS, type ScenarioName } from "../scenarios/catalogue.ts";
 
@@ -37,11 +36,10 @@ for (const scenario of SCENARIOS) {
   rows.push({ scenario: name, broken: await run("broken"), fixed: await run("fixed") });
 }
 
-const table = new Table({
+const table = textTable({
   head: ["scenario", "broken verdict", "broken anomalies", "expected", "fixed verdict"].map((h) =>
     pc.bold(h),
   ),
-  style: { head: [] },
 });
 let asExpected = true;
 for (const { scenario, broken, fixed } of rows) {

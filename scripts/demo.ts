@@ -7,10 +7,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import concurrently from "concurrently";
+import concurrently, { type Command, Logger } from "concurrently";
 import pc from "picocolors";
 import { defaultHtmlFile, writeHtmlReport } from "../lab/report/html.ts";
 import { renderComparison } from "../lab/report/print.ts";
+import { keepsOf } from "../lab/report/verdict-sentence.ts";
 import type { RunReport } from "../lab/report/write-json.ts";
 
 /** Removes `--name VALUE` / `--name=VALUE` from args; returns the value (the demo sets these per app). */
@@ -57,13 +58,20 @@ const command = (app: string) =>
     .map(quote)
     .join(" ");
 
+/** concurrently's logger without its "exited with code 0" lines: only a failure is news. */
+class QuietSuccessLogger extends Logger {
+  override logCommandEvent(text: string, command: Command): void {
+    if (!text.endsWith(" exited with code 0")) super.logCommandEvent(text, command);
+  }
+}
+
 const { result } = concurrently(
   [
     { command: command("broken"), name: "broken", prefixColor: "red" },
     { command: command("fixed"), name: "fixed", prefixColor: "green" },
   ],
   // Print each app's report whole, one after the other, although both run at once.
-  { group: true, prefix: "name" },
+  { group: true, logger: new QuietSuccessLogger({ prefixFormat: "name" }) },
 );
 try {
   await result;
@@ -82,8 +90,9 @@ console.log(`\n${pc.bold("Broken vs fixed, same load, same machine, same time:")
 console.log(renderComparison(reports.map((r) => r.summary)));
 if (broken && fixed) {
   console.log(
-    `The broken app lost ${broken.lost} of ${broken.acknowledged} acknowledged turns and answered ${broken.stale} from a stale history; ` +
-      `the fixed app lost ${fixed.lost} and answered ${fixed.stale} stale.`,
+    `The broken app (${keepsOf(broken.app, broken.scenario)}) acknowledged ${broken.acknowledged} turns: ` +
+      `${broken.lostEverywhere} are missing from every read, ${broken.lost} from some read, and ${broken.stale} replies missed earlier turns. ` +
+      `The fixed app (${keepsOf(fixed.app, fixed.scenario)}): ${fixed.lostEverywhere}, ${fixed.lost} and ${fixed.stale}.`,
   );
 }
 console.log(pc.dim(`Full results (JSON) and cluster logs: ${runDir}/ and .runs/*.log`));

@@ -65,8 +65,13 @@ const EnvFields = z.object({
   CONTEXT_WINDOW_MESSAGES: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Fixed apps on Redis: what a turn gets while another turn of its conversation runs. */
   TURN_STRATEGY: z.enum(["reject", "enqueue", "off"]).default("enqueue"),
-  /** How long one turn may hold its conversation (its lease), in ms. */
-  TURN_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /**
+   * A turn's lease on its conversation, in ms: renewed every third of it while the turn runs,
+   * so after a crash the conversation is free again within this long.
+   */
+  TURN_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  /** The longest a turn may keep renewing its lease, in ms: a runaway turn is then fenced. */
+  TURN_MAX_MS: z.coerce.number().int().min(100).max(24 * 3_600_000).default(300_000),
   /** `enqueue`: how long a turn waits for its conversation, in ms. */
   TURN_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Largest accepted JSON body, in bytes-ish units understood by express.json (e.g. "16kb"). */

@@ -26,18 +26,18 @@ export interface Contender {
 
 /** The cost floor, the fix, and the article's whole-history save (sequential: correct, just slow). */
 export const CONTENDERS: readonly Contender[] = [
-  { label: "broken (memory)", app: "broken", scenario: "memory" },
-  { label: "fixed (redis)", app: "fixed", scenario: "memory" },
+  { label: "broken · history in worker memory", app: "broken", scenario: "memory" },
+  { label: "fixed · history in Redis", app: "fixed", scenario: "memory" },
   // What an acknowledged turn that survives a crash costs: an fsync before each write's answer.
   {
-    label: "fixed (redis, AOF always)",
+    label: "fixed · history in Redis, AOF always",
     app: "fixed",
     scenario: "memory",
     persistence: "aof-always",
   },
   // No artificial write delay here: this measures the pattern, not the lesson's race window.
   {
-    label: "naive save",
+    label: "naive save · history in Redis",
     app: "broken",
     scenario: "naive-save",
     env: { STORE_WRITE_DELAY_MS: "0" },

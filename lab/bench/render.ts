@@ -1,5 +1,5 @@
-import Table from "cli-table3";
 import pc from "picocolors";
+import { textTable } from "../report/palette.ts";
 import { contenderOf } from "./bench-apps.ts";
 import { GROWTH_LENGTHS, type GrowthRow } from "./growth.ts";
 import type { MemoryRow, RedisMemory, TtlCheck } from "./memory.ts";
@@ -14,9 +14,8 @@ function ratio(value: number, ok: boolean): string {
 }
 
 export function renderThroughput(rows: readonly ThroughputRow[], rounds: number): string {
-  const table = new Table({
+  const table = textTable({
     head: head(["app", "turns/s", "p50 ms", "p99 ms", "throughput vs broken", "p99 vs broken"]),
-    style: { head: [] },
   });
   for (const row of rows) {
     const isFixed = contenderOf(row.label).app === "fixed";
@@ -33,9 +32,8 @@ export function renderThroughput(rows: readonly ThroughputRow[], rounds: number)
 }
 
 export function renderRoundTrips(rows: readonly RoundTripsRow[]): string {
-  const table = new Table({
+  const table = textTable({
     head: head(["app", "Redis round trips per turn", "one turn's commands"]),
-    style: { head: [] },
   });
   for (const row of rows) {
     const count =
@@ -48,13 +46,12 @@ export function renderRoundTrips(rows: readonly RoundTripsRow[]): string {
 }
 
 export function renderGrowth(rows: readonly GrowthRow[]): string {
-  const table = new Table({
+  const table = textTable({
     head: head([
       "app",
       ...GROWTH_LENGTHS.map((n) => `${n.toLocaleString("en")} msgs`),
       "agent saw at 10,000",
     ]),
-    style: { head: [] },
   });
   for (const row of rows) {
     table.push([
@@ -72,12 +69,11 @@ export function renderMemory(
   ttl: TtlCheck | undefined,
 ): string {
   const checkpoints = rows[0]?.checkpoints.map((c) => c.conversations) ?? [];
-  const table = new Table({
+  const table = textTable({
     head: head([
       "app (mean per worker)",
       ...checkpoints.map((n) => `after ${n.toLocaleString("en")} conv.`),
     ]),
-    style: { head: [] },
   });
   for (const row of rows) {
     table.push([

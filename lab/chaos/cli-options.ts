@@ -51,8 +51,9 @@ every history: an acknowledged turn must never disappear.
   --persistence P      the fixed app's Redis: ${PERSISTENCE_CHOICES.join(" | ")} (default ${d.persistence})
   --hop                turns hop across workers (default: sticky routing, which hides the
                        broken app's bug until a worker goes away)
-  --timeout SECONDS    wait this long for one answer before its outcome is unknown (default ${d.timeoutSeconds})
-  --json FILE          write every case (fault event, outcome, turns, reads, checker) as JSON`;
+  --timeout SECONDS    wait this long for one answer before the turn counts as "no answer" (default ${d.timeoutSeconds})
+  --json FILE          write the outcome categories and every case (fault event, outcome, each turn
+                       with its category, reads, checker) as JSON`;
 
 export function parseChaosFlags(values: Record<string, unknown>): ChaosFlags {
   return parseFlagsOrExit(ChaosFlags, values);

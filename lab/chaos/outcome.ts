@@ -1,7 +1,7 @@
 import type { CheckResult, Verdict } from "../check/types.ts";
-import type { NoAnswer } from "../load/records.ts";
 import type { LoadResult } from "../load/run-load.ts";
 import type { FaultEvent } from "./faults.ts";
+import { answerLabel, categoryOfAnswer, countTurns, type TurnCategory } from "./turn-categories.ts";
 
 /** What one app went through under one fault, in the numbers the chaos table shows. */
 export interface ChaosOutcome {
@@ -9,23 +9,20 @@ export interface ChaosOutcome {
   struck: boolean;
   verdict: Verdict;
   turnsSent: number;
-  acknowledged: number;
-  /** Acknowledged turns missing from the final history: must be 0. */
+  /** Every turn sent in exactly one category (see CATEGORY_TABLE): they add up to turnsSent. */
+  turns: Record<TurnCategory, number>;
+  /** Each category's turns by what put them there ("HTTP 503 store_write_uncertain": 1). */
+  causes: Record<TurnCategory, Record<string, number>>;
+  /** Acknowledged turns missing from the final history: 0 for the fixed app. */
   lost: number;
   /** Of those, turns the signalled worker had answered (worker faults). */
   lostFromVictim: number;
-  /** Turns whose answer never came (cut off by the fault): neither lost nor stored, unknown. */
-  unknown: number;
-  /** Of those: the connection dropped; no answer within the client's timeout; or an answer
-   * saying the write was sent but not confirmed (503 store_write_uncertain). */
-  unknownConnectionLost: number;
-  unknownTimedOut: number;
-  unknownWriteUnconfirmed: number;
-  /** Turns finally refused (after every resend), so nothing may be stored. */
-  failed: number;
-  /** Non-2xx answers to turn attempts, by error code ("503 store_unavailable": 41). */
-  refusals: Record<string, number>;
-  /** The slowest non-2xx answer, in ms: a refusal must come fast, not after a hang. */
+  /**
+   * Sends (not turns) definitely refused, by answer: a turn refused for now is resent with
+   * the same turnId, so it can be refused many times and still end acknowledged.
+   */
+  refusedSends: Record<string, number>;
+  /** The slowest refused send, in ms: a refusal must come fast, not after a hang. */
   slowestRefusalMs?: number;
   /** From the store coming back to the next acknowledged turn, in ms (Redis faults). */
   recoveryMs?: number;
@@ -39,37 +36,26 @@ export function measureOutcome(
   event: FaultEvent | undefined,
   replaced: boolean | undefined,
 ): ChaosOutcome {
-  const t = check.totals;
-  const refusals: Record<string, number> = {};
-  for (const answer of load.errorAnswers) {
-    const label = `${answer.status} ${answer.code ?? "(no code)"}`;
-    refusals[label] = (refusals[label] ?? 0) + 1;
-  }
-  const slowest = Math.max(...load.errorAnswers.map((a) => a.latencyMs));
+  const refused = load.errorAnswers.filter((a) => categoryOfAnswer(a) === "refused");
+  const slowest = Math.max(...refused.map((a) => a.latencyMs));
   return {
     struck: event !== undefined,
     verdict: check.verdict,
-    turnsSent: t.turnsSent,
-    acknowledged: t.acknowledged,
-    lost: t.lost,
+    turnsSent: check.totals.turnsSent,
+    ...countTurns(load.turns, load.errorAnswers),
+    lost: check.totals.lost,
     lostFromVictim: lostFromVictim(load, check, event?.victimPid),
-    unknown: t.unknownOutcome,
-    unknownConnectionLost: unknownBecause(load, "connection-lost"),
-    unknownTimedOut: unknownBecause(load, "timeout"),
-    unknownWriteUnconfirmed: load.turns.filter(
-      (turn) =>
-        turn.outcome === "unknown" && turn.noAnswer === undefined && turn.status !== undefined,
-    ).length,
-    failed: t.failed,
-    refusals,
+    refusedSends: countBy(refused.map(answerLabel)),
     slowestRefusalMs: Number.isFinite(slowest) ? slowest : undefined,
     recoveryMs: recoveryMs(load, event),
     replaced,
   };
 }
 
-function unknownBecause(load: LoadResult, why: NoAnswer): number {
-  return load.turns.filter((turn) => turn.outcome === "unknown" && turn.noAnswer === why).length;
+function countBy(labels: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
+  return counts;
 }
 
 function lostFromVictim(load: LoadResult, check: CheckResult, victimPid?: number): number {

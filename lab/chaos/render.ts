@@ -1,10 +1,18 @@
-import Table from "cli-table3";
 import pc from "picocolors";
-import { countTag, verdictTag } from "../report/palette.ts";
+import { getScenario } from "../../scenarios/catalogue.ts";
+import { countTag, textTable, verdictTag } from "../report/palette.ts";
 import { round } from "../stats.ts";
 import { FAULTS, type FaultName } from "./faults.ts";
 import type { ChaosOutcome } from "./outcome.ts";
 import { type ChaosCase, RESEND_BACKOFF_MS } from "./run-case.ts";
+import {
+  CATEGORY_LABEL,
+  CATEGORY_MEANING,
+  CATEGORY_TABLE,
+  NO_ANSWER_LABEL,
+  TURN_CATEGORIES,
+  type TurnCategory,
+} from "./turn-categories.ts";
 
 /** What the fixed app must show under a fault: nothing acknowledged lost, and a verdict. */
 function fixedSurvived(c: ChaosCase): boolean {
@@ -12,16 +20,51 @@ function fixedSurvived(c: ChaosCase): boolean {
   return !!o && o.struck && o.lost === 0 && o.verdict === "valid" && o.replaced !== false;
 }
 
-/** Why the outcomes are unknown: "2 connections dropped, 1 write not confirmed". */
-function unknownWhy(o: ChaosOutcome): string {
-  const parts = [
-    o.unknownConnectionLost > 0
-      ? `${o.unknownConnectionLost} ${o.unknownConnectionLost === 1 ? "connection" : "connections"} dropped`
-      : "",
-    o.unknownTimedOut > 0 ? `${o.unknownTimedOut} no answer in time` : "",
-    o.unknownWriteUnconfirmed > 0 ? `${o.unknownWriteUnconfirmed} write not confirmed` : "",
-  ].filter(Boolean);
-  return parts.join(", ") || "no answer";
+/** "146 acknowledged, 0 refused, 0 uncertain, 2 no answer": every category, zeros too. */
+export function turnsSummary(turns: Record<TurnCategory, number>): string {
+  return categoryCounts(turns, TURN_CATEGORIES);
+}
+
+function categoryCounts(turns: Record<TurnCategory, number>, of: readonly TurnCategory[]): string {
+  return of.map((c) => `${turns[c]} ${CATEGORY_LABEL[c]}`).join(", ");
+}
+
+/** The turns summary on two lines of the cell's width, so they add up at a glance. */
+function turnsLines(o: ChaosOutcome): string[] {
+  return [
+    `${o.turnsSent} turns sent: ${categoryCounts(o.turns, ["acknowledged"])},`,
+    `  ${categoryCounts(o.turns, ["refused", "uncertain", "noAnswer"])}`,
+  ];
+}
+
+/** What put the turns that were not acknowledged there: "2 no answer:" / "  connection dropped ×2". */
+function causeLines(o: ChaosOutcome): string[] {
+  return TURN_CATEGORIES.filter((c) => c !== "acknowledged" && o.turns[c] > 0).flatMap((c) => [
+    `${o.turns[c]} ${CATEGORY_LABEL[c]}:`,
+    ...timesLines(o.causes[c]),
+  ]);
+}
+
+/** "  HTTP 503 store_unavailable ×41", one line each, so none is cut at the cell's edge. */
+function timesLines(counts: Record<string, number>): string[] {
+  return Object.entries(counts).map(([label, n]) => pc.dim(`  ${label} ×${n}`));
+}
+
+function refusedSendLines(o: ChaosOutcome): string[] {
+  const total = Object.values(o.refusedSends).reduce((sum, n) => sum + n, 0);
+  if (total === 0) return [];
+  return [
+    `${total} ${total === 1 ? "send" : "sends"} refused, slowest ${round(o.slowestRefusalMs ?? 0)} ms`,
+    ...timesLines(o.refusedSends),
+  ];
+}
+
+function workerLines(c: ChaosCase, o: ChaosOutcome): string[] {
+  if (c.event?.victimPid === undefined) return [];
+  return [
+    ...(o.lost > 0 ? [`${o.lostFromVictim} of the lost were answered by the victim`] : []),
+    o.replaced ? pc.green("worker replaced ✓") : pc.red("worker NOT replaced ✗"),
+  ];
 }
 
 /** One cell: what one app went through under one fault, a few short lines. */
@@ -31,38 +74,28 @@ function cell(c: ChaosCase | undefined): string {
   const o = c.outcome;
   if (!o) return pc.dim("no result");
   if (!o.struck) return pc.yellow("the run ended before the fault struck: nothing shown");
-  const lines = [
-    `${verdictTag(o.verdict)}  lost ${countTag(o.lost)} of ${o.acknowledged} acknowledged`,
-  ];
-  const unsettled = [
-    o.unknown > 0 ? `${o.unknown} unknown outcome (${unknownWhy(o)})` : "",
-    o.failed > 0 ? `${o.failed} refused` : "",
-  ].filter(Boolean);
-  if (unsettled.length) lines.push(unsettled.join(", "));
-  if (c.event?.victimPid !== undefined) {
-    if (o.lost > 0) lines.push(`${o.lostFromVictim} of the lost were answered by the victim`);
-    lines.push(o.replaced ? pc.green("worker replaced ✓") : pc.red("worker NOT replaced ✗"));
-  }
-  const refusals = Object.entries(o.refusals);
-  if (refusals.length) {
-    const total = refusals.reduce((sum, [, n]) => sum + n, 0);
-    lines.push(`${total} refusals, slowest ${round(o.slowestRefusalMs ?? 0)} ms`);
-    for (const [label, n] of refusals) lines.push(pc.dim(`  ${label} ×${n}`));
-  }
-  if (o.recoveryMs !== undefined) {
-    lines.push(`next turn acknowledged ${round(o.recoveryMs)} ms after Redis was back`);
-  }
-  return lines.join("\n");
+  const recovery =
+    o.recoveryMs === undefined
+      ? []
+      : [`next turn acknowledged ${round(o.recoveryMs)} ms after Redis was back`];
+  return [
+    `${verdictTag(o.verdict)}  lost ${countTag(o.lost)} of ${o.turns.acknowledged} acknowledged`,
+    ...turnsLines(o),
+    ...causeLines(o),
+    ...workerLines(c, o),
+    ...refusedSendLines(o),
+    ...recovery,
+  ].join("\n");
 }
 
 /** The chaos table: one row per fault, the apps that ran side by side. */
 export function renderChaosTable(cases: readonly ChaosCase[]): string {
   const faults = [...new Set(cases.map((c) => c.fault))];
   const apps = (["broken", "fixed"] as const).filter((app) => cases.some((c) => c.app === app));
-  const label = { broken: "broken (memory)", fixed: "fixed (redis)" };
-  const table = new Table({
-    head: ["fault", ...apps.map((app) => label[app])].map((h) => pc.bold(h)),
-    style: { head: [] },
+  // The chaos runs the memory scenario: the app, then where it keeps its history.
+  const label = (app: "broken" | "fixed") => `${pc.bold(app)}\n${getScenario("memory").keeps[app]}`;
+  const table = textTable({
+    head: [pc.bold("fault"), ...apps.map(label)],
     colWidths: [30, ...apps.map(() => 44)],
     wordWrap: true,
   });
@@ -101,20 +134,48 @@ export function chaosVerdictLine(cases: readonly ChaosCase[]): { ok: boolean; li
   };
 }
 
-/** How to read the table, printed under it. */
-export function chaosNotes(sticky: boolean): string {
+/** How to read the table, printed under it; the categories come from CATEGORY_TABLE. */
+export function chaosNotes(options: { sticky: boolean; timeoutSeconds: number }): string {
   const lines = [
-    "lost: acknowledged (200) turns missing from the final history. Must be 0.",
-    "unknown outcome: the answer never came (the worker died with the connection, or Redis died mid-write:",
-    "  503 store_write_uncertain). The client cannot know whether it was stored; the checker accepts either.",
-    "refusals: 503 store_unavailable means nothing was stored; the load test resends the same turnId",
-    `  every ${RESEND_BACKOFF_MS} ms, as a well-behaved client would, so the turn goes through once Redis is back.`,
+    "Every turn sent counts in exactly one of four categories; they add up to the turns sent.",
+    ...TURN_CATEGORIES.map((c) => categoryNote(c, options.timeoutSeconds)),
+    "  The checker accepts an uncertain or no-answer turn stored or not.",
+    "lost: acknowledged turns missing from the final history (the fixed app must show 0; the broken",
+    "  one is expected to lose some under these faults).",
+    "sends refused: counts sends, not turns. A turn refused with HTTP 503 or 409 is resent with the",
+    `  same turnId every ${RESEND_BACKOFF_MS} ms, as a well-behaved client would, so during an outage it can be`,
+    "  refused many times and still end acknowledged once Redis is back.",
   ];
-  if (sticky) {
+  if (options.sticky) {
     lines.push(
       "sticky routing: each conversation stays on one connection, so on one worker. The broken app looks",
       "  healthy (see no-fault) until a worker goes away, even gracefully: its memory goes with it.",
     );
   }
   return pc.dim(lines.join("\n"));
+}
+
+/** "  refused: a definite refusal ...:" then its answers, wrapped between labels. */
+function categoryNote(category: TurnCategory, timeoutSeconds: number): string {
+  const labels = CATEGORY_TABLE.filter((row) => row.category === category).map((row) =>
+    row.label === NO_ANSWER_LABEL.timeout ? `${row.label} (${timeoutSeconds} s)` : row.label,
+  );
+  return [
+    `  ${CATEGORY_LABEL[category]}: ${CATEGORY_MEANING[category]}:`,
+    ...wrapList(labels),
+  ].join("\n");
+}
+
+/** "a, b, c" over lines of up to 100 characters, indented, never breaking inside an item. */
+function wrapList(items: readonly string[], width = 100, indent = "    "): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const [i, item] of items.entries()) {
+    const piece = i < items.length - 1 ? `${item},` : item;
+    if (line && indent.length + line.length + 1 + piece.length > width) {
+      lines.push(indent + line);
+      line = piece;
+    } else line = line ? `${line} ${piece}` : piece;
+  }
+  return [...lines, indent + line];
 }

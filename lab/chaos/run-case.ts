@@ -36,7 +36,7 @@ export interface ChaosOptions {
   persistence: RedisPersistence;
   /** Pin each conversation to one connection: the broken app then looks healthy until a fault. */
   sticky: boolean;
-  /** Seconds to wait for one answer before its outcome is unknown. */
+  /** Seconds to wait for one answer before the turn counts as "no answer". */
   timeoutSeconds: number;
   maxSeconds: number;
   logDir: string;
@@ -73,8 +73,8 @@ export interface ChaosCase {
 }
 
 /**
- * A client that waits and resends a definite refusal: during an outage the turn is
- * refused (503, nothing stored), and goes through once the store is back.
+ * A client that waits and resends a definite refusal: during an outage the turn is refused
+ * (HTTP 503 store_unavailable, nothing stored), and goes through once the store is back.
  */
 export const RESEND_BACKOFF_MS = 100;
 

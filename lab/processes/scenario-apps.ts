@@ -7,6 +7,7 @@ import {
   getScenario,
   type ScenarioName,
 } from "../../scenarios/catalogue.ts";
+import { plural } from "../check/wording.ts";
 import { type AppCluster, startAppCluster, waitForStore } from "./app-cluster.ts";
 import { type RedisClusterHandle, startLocalRedisCluster } from "./redis-cluster.ts";
 import { ensureRedis, type RedisHandle, RedisNotInstalledError } from "./redis-server.ts";
@@ -106,7 +107,7 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
       clusters.push(cluster);
       if (redisCluster) await waitForStore(cluster.url, options.workers);
       note(
-        `${options.app} app${several ? ` host-${host}` : ""}: ${options.workers} worker(s) on ${cluster.url}, logs in ${cluster.logFile}`,
+        `${options.app} app${several ? ` host-${host}` : ""}: ${options.workers} ${plural(options.workers, "worker")} on ${cluster.url}, logs in ${cluster.logFile}`,
       );
     }
     const limit = Number(defaults.RATE_LIMIT_TURNS_PER_MINUTE ?? 0);

@@ -1,6 +1,7 @@
 import type { LoadResult } from "../load/run-load.ts";
 import { html, type SafeHtml } from "./html-escape.ts";
 import { workerColour } from "./html-palette.ts";
+import { tableBox } from "./html-table.ts";
 import { transcriptModel } from "./transcript-model.ts";
 import { type WorkerRef, workerColourIndex, workerLongName } from "./worker-name.ts";
 
@@ -36,10 +37,10 @@ export function transcriptHtml(load: LoadResult, conversationId: string): SafeHt
     ({ servedBy, count }) =>
       html`<li>${workerBadge(servedBy ?? { workerId: 0 })} has ${count}</li>`,
   );
-  return html`<table class="transcript">
+  return html`${tableBox(html`<table class="transcript">
 <caption>Conversation <code>${conversationId}</code>, turn by turn</caption>
 <thead><tr><th scope="col">turn</th><th scope="col">worker</th><th scope="col">agent saw</th><th scope="col">should see</th><th scope="col">user said / agent replied</th></tr></thead>
-<tbody>${rows}</tbody></table>
+<tbody>${rows}</tbody></table>`)}
 <p>Final reads of this conversation (of ${model.acknowledgedMessages} messages acknowledged):</p>
 ${reads.length ? html`<ul class="reads">${reads}</ul>` : html`<p class="muted">none</p>`}`;
 }

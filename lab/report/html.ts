@@ -4,8 +4,11 @@ import { barChart } from "./html-chart.ts";
 import { html, SafeHtml } from "./html-escape.ts";
 import { LOST_COLOUR, STALE_COLOUR, workerColour } from "./html-palette.ts";
 import { REPORT_CSS } from "./html-styles.ts";
+import { tableBox } from "./html-table.ts";
 import { transcriptHtml, workerBadge } from "./html-transcript.ts";
+import { runLabel } from "./print.ts";
 import { pickConversation } from "./transcript.ts";
+import { verdictSentence } from "./verdict-sentence.ts";
 import { clusterShape, type WorkerRef, workerColourIndex, workerLongName } from "./worker-name.ts";
 import type { RunReport } from "./write-json.ts";
 
@@ -17,8 +20,8 @@ import type { RunReport } from "./write-json.ts";
 export function renderHtmlReport(reports: RunReport[]): string {
   const title =
     reports.length === 1 && reports[0]
-      ? `Load run: ${reports[0].summary.app} app, scenario ${reports[0].summary.scenario}`
-      : `Load runs: ${reports.map((r) => `${r.summary.app} (${r.summary.scenario})`).join(" vs ")}`;
+      ? `Load run: ${runLabel(reports[0].summary)}`
+      : `Load runs: ${reports.map((r) => runLabel(r.summary)).join(" vs ")}`;
   const page = html`<!doctype html>
 <html lang="en">
 <head>
@@ -65,26 +68,43 @@ const count = (n: number, text: string | number = n) =>
 const ROWS: Row[] = [
   ["verdict", (r) => verdictTag(r.summary.verdict)],
   ["workers", (r) => `${r.summary.workers}${r.summary.sticky ? " (sticky)" : ""}`],
-  ["turns sent / acknowledged", (r) => `${r.summary.turnsSent} / ${r.summary.acknowledged}`],
-  ["lost turns", (r) => count(r.summary.lost, `${r.summary.lost} (${r.summary.lostPct}%)`)],
-  ["stale replies", (r) => count(r.summary.stale, `${r.summary.stale} (${r.summary.stalePct}%)`)],
   [
-    "history a reader sees (mean)",
+    "turns acknowledged (HTTP 200)",
+    (r) => `${r.summary.acknowledged} of ${r.summary.turnsSent} sent`,
+  ],
+  [
+    "acknowledged, missing from every read",
+    (r) =>
+      count(
+        r.summary.lostEverywhere,
+        `${r.summary.lostEverywhere} (${r.summary.lostEverywherePct}%)`,
+      ),
+  ],
+  [
+    "acknowledged, missing from some read",
+    (r) => count(r.summary.lost, `${r.summary.lost} (${r.summary.lostPct}%)`),
+  ],
+  [
+    "share of its history one read shows",
     (r) => count(r.summary.historyVisiblePct < 100 ? 1 : 0, `${r.summary.historyVisiblePct}%`),
   ],
   [
-    "duplicated / out of order",
-    (r) => html`${count(r.check.totals.duplicated)} / ${count(r.check.totals.outOfOrder)}`,
+    "replies that missed earlier turns",
+    (r) => count(r.summary.stale, `${r.summary.stale} (${r.summary.stalePct}%)`),
   ],
   [
-    "interleaved / stale context",
+    "messages duplicated / out of order / never sent",
+    (r) =>
+      html`${count(r.check.totals.duplicated)} / ${count(r.check.totals.outOfOrder)} / ${count(r.check.totals.unexpected)}`,
+  ],
+  [
+    "overlapping turns interleaved / answered without earlier ones",
     (r) => html`${count(r.check.totals.interleaved)} / ${count(r.check.totals.staleContext)}`,
   ],
-  ["unexpected messages", (r) => count(r.check.totals.unexpected)],
-  ["divergent final reads", (r) => count(r.check.totals.divergent)],
+  ["conversations whose reads disagree", (r) => count(r.check.totals.divergent)],
   ["acknowledged over the turn limit", (r) => count(r.check.totals.overLimit)],
   [
-    "conversations affected",
+    "conversations with any anomaly",
     (r) =>
       count(
         r.summary.conversationsAffected,
@@ -92,24 +112,29 @@ const ROWS: Row[] = [
       ),
   ],
   [
-    "failed / unknown outcome",
+    "turns refused (nothing stored) / outcome unknown",
     (r) => `${r.check.totals.failed} / ${r.check.totals.unknownOutcome}`,
   ],
-  ["workers per conversation (mean)", (r) => String(r.summary.meanWorkersPerConversation)],
-  ["throughput", (r) => `${r.summary.turnsPerSecond} turns/s`],
+  [
+    "workers that served one conversation (mean)",
+    (r) => String(r.summary.meanWorkersPerConversation),
+  ],
+  ["acknowledged turns per second", (r) => String(r.summary.turnsPerSecond)],
   ["latency p50 / p99", (r) => `${r.summary.p50Ms} / ${r.summary.p99Ms} ms`],
 ];
 
 function summaryTable(reports: RunReport[]): SafeHtml {
   const head = reports.map(
     (r) =>
-      html`<th scope="col">${r.summary.app} <span class="muted">(${r.summary.scenario})</span></th>`,
+      html`<th scope="col">${r.summary.app} <span class="muted">${runLabel(r.summary).slice(r.summary.app.length + 3)}</span></th>`,
   );
   const rows = ROWS.map(
     ([label, cell]) =>
       html`<tr><th scope="row">${label}</th>${reports.map((r) => html`<td>${cell(r)}</td>`)}</tr>`,
   );
-  return html`<table class="summary"><thead><tr><td></td>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  return tableBox(
+    html`<table class="summary"><thead><tr><td></td>${head}</tr></thead><tbody>${rows}</tbody></table>`,
+  );
 }
 
 function verdictTag(verdict: string): SafeHtml {
@@ -134,7 +159,8 @@ function appSection(report: RunReport): SafeHtml {
   const shown = pickConversation(check);
   const wentWrong = shown && shown.stale + shown.lost > 0;
   return html`<section class="card" aria-labelledby="${id}">
-<h2 id="${id}">${summary.app} app · scenario ${summary.scenario} ${verdictTag(summary.verdict)}</h2>
+<h2 id="${id}">${runLabel(summary)} ${verdictTag(summary.verdict)}</h2>
+<p class="verdict-sentence">${verdictSentence(summary, check)}</p>
 <p class="run">${shape.join(" · ")}</p>
 ${check.reasons.length ? html`<ul class="reasons">${check.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ""}
 <h3>Lost and stale turns per conversation</h3>
@@ -150,8 +176,10 @@ function lostStaleChart({ check }: RunReport): SafeHtml {
   const conversations = check.conversations;
   const chart = barChart({
     description: `Lost and stale turns for each of ${conversations.length} conversations; ${check.totals.lost} lost and ${check.totals.stale} stale in all.`,
+    groupKind: "conversation",
     groups: conversations.map((c, i) => ({
       label: String(i + 1),
+      key: c.conversationId,
       bars: [
         { value: c.lost, colour: LOST_COLOUR, label: `${c.conversationId}: ${c.lost} lost` },
         { value: c.stale, colour: STALE_COLOUR, label: `${c.conversationId}: ${c.stale} stale` },
@@ -171,7 +199,7 @@ function lostStaleChart({ check }: RunReport): SafeHtml {
       ? html`<p class="good">No lost and no stale turn: every bar is zero.</p>`
       : "";
   return html`${chart}${none}<details><summary>The numbers, per conversation</summary>
-<table><thead><tr><th scope="col">#</th><th scope="col">conversation</th><th scope="col">acknowledged</th><th scope="col">lost</th><th scope="col">stale</th><th scope="col">workers</th></tr></thead><tbody>${rows}</tbody></table></details>`;
+${tableBox(html`<table><thead><tr><th scope="col">#</th><th scope="col">conversation</th><th scope="col">acknowledged</th><th scope="col">lost</th><th scope="col">stale</th><th scope="col">workers</th></tr></thead><tbody>${rows}</tbody></table>`)}</details>`;
 }
 
 function workerChart({ load }: RunReport): SafeHtml {
@@ -190,8 +218,10 @@ function workerChart({ load }: RunReport): SafeHtml {
   if (workers.length === 0) return html`<p class="muted">No acknowledged turn.</p>`;
   const chart = barChart({
     description: `Acknowledged turns per worker: ${workers.map((w) => `${w.name} ${w.turns}`).join(", ")}.`,
+    groupKind: "worker",
     groups: workers.map(({ name, worker, turns }) => ({
       label: name,
+      key: name,
       bars: [
         {
           value: turns,

@@ -1,8 +1,26 @@
+import Table, { type TableConstructorOptions } from "cli-table3";
 import pc from "picocolors";
 import type { Verdict } from "../check/types.ts";
 import { workerColourIndex, workerName } from "./worker-name.ts";
 
-const WORKER_COLOURS = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red] as const;
+/** None of the verdict colours (green, red, yellow): a worker never reads as a pass or a fail. */
+const WORKER_COLOURS = [
+  pc.cyan,
+  pc.magenta,
+  pc.blue,
+  pc.cyanBright,
+  pc.magentaBright,
+  pc.blueBright,
+] as const;
+
+/**
+ * A cli-table3 table that colours nothing itself: grey borders only where picocolors colours
+ * (a terminal, without NO_COLOR), plain text in a file or a pipe.
+ */
+export function textTable(options: TableConstructorOptions = {}): Table.Table {
+  const border = pc.isColorSupported ? ["grey"] : [];
+  return new Table({ ...options, style: { head: [], border, ...options.style } });
+}
 
 /** "w2" (or "h2/w1") in a colour of its own, so a reader can follow one worker down a transcript. */
 export function workerTag(workerId: number | undefined, hostname?: string): string {

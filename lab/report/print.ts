@@ -1,49 +1,85 @@
-import Table from "cli-table3";
 import pc from "picocolors";
 import type { AppName, Scenario } from "../../scenarios/catalogue.ts";
 import type { CheckResult } from "../check/types.ts";
+import { plural } from "../check/wording.ts";
 import type { LoadResult } from "../load/run-load.ts";
-import { countTag, verdictTag } from "./palette.ts";
+import { countTag, textTable, verdictTag } from "./palette.ts";
 import type { RunSummary } from "./summary.ts";
 import { pickConversation, renderTranscript } from "./transcript.ts";
+import { keepsOf, verdictSentence } from "./verdict-sentence.ts";
 import { clusterShape } from "./worker-name.ts";
+
+/** "broken · memory scenario · history in worker memory": the app, the scenario, where state lives. */
+export function runLabel(summary: Pick<RunSummary, "app" | "scenario">): string {
+  const keeps = keepsOf(summary.app, summary.scenario);
+  return [summary.app, `${summary.scenario} scenario`, ...(keeps ? [keeps] : [])].join(" · ");
+}
+
+const pctOf = (n: number, pct: number) => `${n} (${pct}%)`;
 
 /** The full report of one run, meant to be readable when projected in a workshop. */
 export function renderReport(summary: RunSummary, load: LoadResult, check: CheckResult): string {
   const t = check.totals;
-  const title = `${summary.app} app · scenario ${summary.scenario} · ${summary.workers} worker(s)${summary.sticky ? " · sticky connections" : ""}`;
-  const table = new Table({ style: { head: [] } });
+  const workers = `${summary.workers} ${plural(summary.workers, "worker")}`;
+  const title = `${runLabel(summary)} · ${workers}${summary.sticky ? " · sticky connections" : ""}`;
+  const table = textTable();
   table.push(
     { verdict: verdictTag(summary.verdict) },
-    { "turns sent / acknowledged": `${summary.turnsSent} / ${summary.acknowledged}` },
-    { "lost turns": countTag(summary.lost, `${summary.lost} (${summary.lostPct}%)`) },
+    { "turns acknowledged (HTTP 200)": `${summary.acknowledged} of ${summary.turnsSent} sent` },
     {
-      "history a reader sees (mean)": countTag(
-        summary.historyVisiblePct < 100 ? 1 : 0,
-        `${summary.historyVisiblePct}% of acknowledged turns`,
+      "acknowledged, missing from every read": countTag(
+        summary.lostEverywhere,
+        pctOf(summary.lostEverywhere, summary.lostEverywherePct),
       ),
     },
-    { "stale replies": countTag(summary.stale, `${summary.stale} (${summary.stalePct}%)`) },
     {
-      "conversations affected": countTag(
+      "acknowledged, missing from some read": countTag(
+        summary.lost,
+        pctOf(summary.lost, summary.lostPct),
+      ),
+    },
+    {
+      "share of its history one read shows": countTag(
+        summary.historyVisiblePct < 100 ? 1 : 0,
+        `${summary.historyVisiblePct}% (mean over reads)`,
+      ),
+    },
+    {
+      "replies that missed earlier turns": countTag(
+        summary.stale,
+        pctOf(summary.stale, summary.stalePct),
+      ),
+    },
+    {
+      "conversations with any anomaly": countTag(
         summary.conversationsAffected,
         `${summary.conversationsAffected} of ${summary.conversations}`,
       ),
     },
     {
-      "duplicated / out of order / unexpected": `${countTag(t.duplicated)} / ${countTag(t.outOfOrder)} / ${countTag(t.unexpected)}`,
+      "messages duplicated / out of order / never sent": `${countTag(t.duplicated)} / ${countTag(t.outOfOrder)} / ${countTag(t.unexpected)}`,
     },
     {
-      "interleaved / stale context": `${countTag(t.interleaved)} / ${countTag(t.staleContext)}`,
+      "overlapping turns interleaved / answered without earlier ones": `${countTag(t.interleaved)} / ${countTag(t.staleContext)}`,
     },
-    { "divergent final reads": countTag(t.divergent, `${t.divergent} conversation(s)`) },
-    { "failed / unknown outcome": `${t.failed} / ${t.unknownOutcome}` },
+    {
+      "conversations whose reads disagree": countTag(
+        t.divergent,
+        `${t.divergent} of ${summary.conversations}`,
+      ),
+    },
+    { "turns refused (nothing stored) / outcome unknown": `${t.failed} / ${t.unknownOutcome}` },
     { "acknowledged over the turn limit": overLimitCell(load, check) },
-    { "workers per conversation (mean)": String(summary.meanWorkersPerConversation) },
-    { throughput: `${summary.turnsPerSecond} turns/s` },
+    { "workers that served one conversation (mean)": String(summary.meanWorkersPerConversation) },
+    { "acknowledged turns per second": String(summary.turnsPerSecond) },
     { "latency p50 / p99": `${summary.p50Ms} ms / ${summary.p99Ms} ms` },
   );
-  const lines = [pc.bold(title), table.toString(), summaryLine(summary, load, check)];
+  const lines = [
+    pc.bold(title),
+    table.toString(),
+    pc.bold(verdictSentence(summary, check)),
+    summaryLine(summary, load, check),
+  ];
   for (const reason of check.reasons)
     lines.push(`  ${summary.verdict === "invalid" ? pc.red("✗") : pc.yellow("?")} ${reason}`);
   const shown = pickConversation(check);
@@ -86,35 +122,46 @@ export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckR
   );
 }
 
-/** Side by side: one column per run. */
+/** Side by side: one column per run, headed by what it is and where its state lives. */
 export function renderComparison(summaries: readonly RunSummary[]): string {
-  const table = new Table({
-    head: ["", ...summaries.map((s) => pc.bold(`${s.app} (${s.scenario})`))],
-    style: { head: [] },
-  });
+  const heading = (s: RunSummary) =>
+    [pc.bold(s.app), `${s.scenario} scenario`, keepsOf(s.app, s.scenario) ?? ""].join("\n").trim();
+  const table = textTable({ head: ["", ...summaries.map(heading)] });
   const row = (label: string, cell: (s: RunSummary) => string) =>
     table.push([label, ...summaries.map(cell)]);
   row("verdict", (s) => verdictTag(s.verdict));
   row("workers", (s) => `${s.workers}${s.sticky ? " (sticky)" : ""}`);
-  row("turns acknowledged", (s) => `${s.acknowledged} of ${s.turnsSent}`);
-  row("lost turns", (s) => countTag(s.lost, `${s.lost} (${s.lostPct}%)`));
-  row("history a reader sees", (s) =>
+  row("turns acknowledged (HTTP 200)", (s) => `${s.acknowledged} of ${s.turnsSent}`);
+  row("acknowledged, missing from every read", (s) =>
+    countTag(s.lostEverywhere, pctOf(s.lostEverywhere, s.lostEverywherePct)),
+  );
+  row("acknowledged, missing from some read", (s) => countTag(s.lost, pctOf(s.lost, s.lostPct)));
+  row("share of its history one read shows", (s) =>
     countTag(s.historyVisiblePct < 100 ? 1 : 0, `${s.historyVisiblePct}%`),
   );
-  row("stale replies", (s) => countTag(s.stale, `${s.stale} (${s.stalePct}%)`));
-  row("conversations affected", (s) =>
+  row("replies that missed earlier turns", (s) => countTag(s.stale, pctOf(s.stale, s.stalePct)));
+  row("conversations with any anomaly", (s) =>
     countTag(s.conversationsAffected, `${s.conversationsAffected} of ${s.conversations}`),
   );
-  row("workers per conversation", (s) => String(s.meanWorkersPerConversation));
-  row("throughput", (s) => `${s.turnsPerSecond} turns/s`);
+  row("workers that served one conversation", (s) => String(s.meanWorkersPerConversation));
+  row("acknowledged turns per second", (s) => String(s.turnsPerSecond));
   row("latency p50 / p99", (s) => `${s.p50Ms} / ${s.p99Ms} ms`);
   return table.toString();
 }
 
-/** The scenario's lesson under the report: what goes wrong, where to see it, the fix. */
-export function renderScenarioNotes(scenario: Scenario, app: AppName): string {
-  const lines = [pc.bold(`Scenario ${scenario.name}: ${scenario.title}`)];
+/**
+ * The scenario's lesson under the report: where each variant keeps its state, what goes
+ * wrong, where to see it, the fix. A broken run that passed says what hid the bug.
+ */
+export function renderScenarioNotes(scenario: Scenario, app: AppName, passed = false): string {
+  const lines = [pc.bold(`The ${scenario.name} scenario: ${scenario.title}`)];
+  lines.push(
+    `  ${pc.cyan("state lives")}      broken: ${scenario.keeps.broken} · fixed: ${scenario.keeps.fixed}`,
+  );
+  const hidden = app === "broken" && passed;
   lines.push(`  ${pc.red("what goes wrong")}  ${scenario.problem}`);
+  if (hidden)
+    lines.push(`  ${pc.yellow("not this time")}    the verdict line above says what hid it`);
   lines.push(`  ${pc.yellow("in the logs")}      ${scenario.inTheLogs}`);
   lines.push(`  ${pc.green("the fix")}          ${scenario.fix}`);
   const other = app === "fixed" ? "broken" : "fixed";

@@ -12,8 +12,12 @@ export interface RunSummary {
   conversations: number;
   turnsSent: number;
   acknowledged: number;
+  /** Acknowledged turns missing from at least one successful final read (the checker's `lost`). */
   lost: number;
   lostPct: number;
+  /** Acknowledged turns missing from every successful final read of their conversation. */
+  lostEverywhere: number;
+  lostEverywherePct: number;
   stale: number;
   stalePct: number;
   conversationsAffected: number;
@@ -47,6 +51,8 @@ export function summarize(
     acknowledged: t.acknowledged,
     lost: t.lost,
     lostPct: pct(t.lost),
+    lostEverywhere: lostFromEveryRead(load),
+    lostEverywherePct: pct(lostFromEveryRead(load)),
     stale: t.stale,
     stalePct: pct(t.stale),
     conversationsAffected: t.conversationsAffected,
@@ -56,6 +62,23 @@ export function summarize(
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),
   };
+}
+
+/** Acknowledged turns that no successful read of their conversation shows: gone for everyone. */
+function lostFromEveryRead(load: LoadResult): number {
+  const shownBy = new Map<string, Set<string>>();
+  for (const read of load.reads) {
+    if (!read.ok) continue;
+    const shown = shownBy.get(read.conversationId) ?? new Set<string>();
+    for (const message of read.messages) shown.add(message.turnId);
+    shownBy.set(read.conversationId, shown);
+  }
+  return load.turns.filter(
+    (turn) =>
+      turn.outcome === "ok" &&
+      shownBy.has(turn.conversationId) &&
+      !shownBy.get(turn.conversationId)?.has(turn.turnId),
+  ).length;
 }
 
 /** What a user reloading the page sees: per successful read, the share of acknowledged turns in it. */

@@ -1,8 +1,7 @@
-import Table from "cli-table3";
 import pc from "picocolors";
 import type { CheckResult, ConversationCheck } from "../check/types.ts";
 import type { LoadResult } from "../load/run-load.ts";
-import { workerTag } from "./palette.ts";
+import { textTable, workerTag } from "./palette.ts";
 import { transcriptModel } from "./transcript-model.ts";
 
 /** The conversation that shows the bug best: most stale replies, then most lost turns. */
@@ -18,11 +17,10 @@ export function pickConversation(check: CheckResult): ConversationCheck | undefi
  */
 export function renderTranscript(load: LoadResult, conversationId: string): string {
   const model = transcriptModel(load, conversationId);
-  const table = new Table({
+  const table = textTable({
     head: ["turn", "worker", "agent saw", "should see", "reply"].map((h) => pc.bold(h)),
     colWidths: [6, 8, 11, 12, 72],
     wordWrap: true,
-    style: { head: [] },
   });
   for (const { turn, expected, seen, forgot, reply } of model.rows) {
     table.push([

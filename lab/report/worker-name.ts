@@ -27,5 +27,7 @@ export function workerColourIndex(worker: WorkerRef): number {
 
 /** "hosts x workers" on several hosts, else "workers": how a run's cluster was shaped. */
 export function clusterShape(workers: number, hosts: number): string {
-  return hosts > 1 ? `${hosts} hosts x ${workers / hosts} workers` : `${workers} workers`;
+  const perHost = workers / Math.max(1, hosts);
+  const counted = (n: number) => `${n} ${n === 1 ? "worker" : "workers"}`;
+  return hosts > 1 ? `${hosts} hosts x ${counted(perHost)}` : counted(workers);
 }

@@ -22,6 +22,6 @@ export class ScriptedModel implements ModelClient {
       return `You said "${current.content}". I remember no earlier message from you.`;
     }
     const first = userMessages[0]?.content ?? "";
-    return `You said "${current.content}". I remember ${earlier} earlier message(s) from you; the first was "${first}".`;
+    return `You said "${current.content}". I remember ${earlier === 1 ? "1 earlier message" : `${earlier} earlier messages`} from you; the first was "${first}".`;
   }
 }

@@ -31,6 +31,7 @@ export interface StoreCommands {
   ): Promise<string[]>;
   loadRecent(messages: string, recent: number): Promise<[number, ...string[]]>;
   releaseTurn(lease: string, holder: string): Promise<number>;
+  renewTurn(lease: string, holder: string, leaseMs: number): Promise<number>;
 }
 
 /** What append-turn-3.lua returns instead of a length when it refuses the write. */

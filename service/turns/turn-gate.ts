@@ -1,11 +1,15 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Redis } from "ioredis";
 import type { AppConfig } from "../config.ts";
 import { ConversationBusyError, StoreUnavailableError, TurnInProgressError } from "../errors.ts";
 import { conversationKeys, type StoreCommands, withStoreCommands } from "../store/commands.ts";
 import type { ConversationStore } from "../store/conversation-store.ts";
 import { decodeMessages } from "../store/redis-store.ts";
+import { LeaseReleases } from "./lease-releases.ts";
+import { LeaseRenewal } from "./lease-renewal.ts";
 import { LeasedConversationStore, type TurnLease } from "./leased-store.ts";
+
+/** The longest a waiting turn sleeps before asking again, even if no release was heard. */
+const MAX_WAIT_SLICE_MS = 1000;
 
 /**
  * What a turn arriving while another turn of its conversation runs gets:
@@ -21,8 +25,13 @@ export interface TurnGateOptions {
   /** The store the turns read and write; the gate fences its appends. */
   store: ConversationStore;
   strategy: TurnStrategy;
-  /** How long a turn may hold its conversation before another may take over. */
+  /**
+   * How long a turn's lease lasts unless renewed: while the turn runs it is renewed every
+   * third of this, so it is also how long a crashed worker keeps its conversation.
+   */
   leaseMs: number;
+  /** The longest a turn may keep renewing its lease (a runaway turn is then fenced). */
+  maxMs: number;
   /** `enqueue`: how long a turn waits for its conversation before giving up. */
   waitMs: number;
   /** Idle expiry of the conversation's keys, in seconds. */
@@ -37,6 +46,7 @@ export function turnGateSettings(config: AppConfig) {
   return {
     strategy: config.TURN_STRATEGY,
     leaseMs: config.TURN_LEASE_MS,
+    maxMs: config.TURN_MAX_MS,
     waitMs: config.TURN_WAIT_MS,
     ttlSeconds: config.CONVERSATION_TTL_SECONDS,
     contextWindow: config.CONTEXT_WINDOW_MESSAGES,
@@ -61,9 +71,11 @@ export type GateOutcome<T> = ({ ran: true; value: T } | { ran: false; position: 
  */
 export class TurnGate {
   private readonly redis: (Redis | Cluster) & StoreCommands;
+  private readonly releases: LeaseReleases;
 
   constructor(private readonly options: TurnGateOptions) {
     this.redis = withStoreCommands(options.redis);
+    this.releases = new LeaseReleases(options.redis);
   }
 
   async run<T>(
@@ -72,29 +84,47 @@ export class TurnGate {
     body: (store: ConversationStore) => Promise<T>,
   ): Promise<GateOutcome<T>> {
     const started = Date.now();
-    const deadline = started + this.options.waitMs;
-    for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
-      const attempt = await this.acquire(key, turnId);
-      const waitedMs = Date.now() - started;
-      if (attempt.state === "done") return { ran: false, position: attempt.position, waitedMs };
-      if (attempt.state === "acquired")
-        return { ran: true, value: await this.hold(attempt.lease, body), waitedMs };
-      if (this.options.strategy === "reject" || Date.now() >= deadline)
-        throw this.refusal(attempt.state);
-      await sleep(pause);
+    const leaseKey = conversationKeys(key).lease;
+    let watching = false;
+    try {
+      for (;;) {
+        const attempt = await this.acquire(key, turnId);
+        const waitedMs = Date.now() - started;
+        if (attempt.state === "done") return { ran: false, position: attempt.position, waitedMs };
+        if (attempt.state === "acquired")
+          return { ran: true, value: await this.hold(attempt.lease, body), waitedMs };
+        const left = started + this.options.waitMs - Date.now();
+        if (this.options.strategy === "reject" || left <= 0) throw this.refusal(attempt.state);
+        // Listen first, then ask again: a release between the two cannot go unheard.
+        if (!watching && (watching = await this.releases.watch(leaseKey))) continue;
+        const slice = Math.min(left, attempt.endsInMs + 5, MAX_WAIT_SLICE_MS);
+        await this.releases.wait(leaseKey, watching ? slice : Math.min(slice, 50));
+      }
+    } finally {
+      if (watching) this.releases.unwatch(leaseKey);
     }
   }
 
-  /** Runs the turn under its lease; a turn that did not store itself gives the lease back. */
+  /** Stops listening for releases (the worker is shutting down). */
+  close(): void {
+    this.releases.close();
+  }
+
+  /**
+   * Runs the turn under its lease, renewed while it runs; a turn that did not store itself
+   * gives the lease back.
+   */
   private async hold<T>(lease: TurnLease, body: (store: ConversationStore) => Promise<T>) {
     const leased = new LeasedConversationStore(this.options.store, lease);
+    const leaseKey = conversationKeys(lease.key).lease;
+    const holder = `${lease.token}:${lease.turnId}`;
+    const { leaseMs, maxMs } = this.options;
+    const renewal = new LeaseRenewal({ redis: this.redis, leaseKey, holder, leaseMs, maxMs });
     try {
       return await body(leased);
     } finally {
-      if (!leased.appended) {
-        const holder = `${lease.token}:${lease.turnId}`;
-        await this.redis.releaseTurn(conversationKeys(lease.key).lease, holder).catch(() => 0);
-      }
+      renewal.stop();
+      if (!leased.appended) await this.redis.releaseTurn(leaseKey, holder).catch(() => 0);
     }
   }
 
@@ -135,7 +165,12 @@ export class TurnGate {
       const lease = { key, turnId, token: detail, length: Number(length), window: contextWindow };
       return { state, lease: { ...lease, recent: decodeMessages(raw) } };
     }
-    return { state: state === "running" ? "running" : "busy" };
+    // running: { "running", ms }; busy: { "busy", turnId, ms }
+    const endsInMs = Number(state === "running" ? detail : length);
+    return {
+      state: state === "running" ? "running" : "busy",
+      endsInMs: endsInMs > 0 ? endsInMs : leaseMs,
+    };
   }
 }
 
@@ -143,4 +178,5 @@ export class TurnGate {
 type Attempt =
   | { state: "done"; position: number }
   | { state: "acquired"; lease: TurnLease }
-  | { state: "running" | "busy" };
+  /** `endsInMs`: when the holder's lease ends unless it is renewed. */
+  | { state: "running" | "busy"; endsInMs: number };

@@ -86,6 +86,8 @@ describe("the README's own-app snippet, with nothing but service/index.ts", () =
     const limited = await api.turn("trip-1", { text: "One more?", turnId: "t3" });
     expect(limited).toMatchObject({ status: 429, body: { error: { code: "rate_limited" } } });
     const metrics = await client(`http://127.0.0.1:${port}/agent`).get("/metrics");
-    expect(String(metrics.body)).toContain('agent_turns_total{app="my-app",outcome="rate_limited"} 1');
+    expect(String(metrics.body)).toContain(
+      'agent_turns_total{app="my-app",outcome="rate_limited"} 1',
+    );
   });
 });

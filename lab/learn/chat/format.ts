@@ -57,7 +57,8 @@ const HINTS: Record<string, string> = {
 export interface BannerInfo {
   app: string;
   scenario: string;
-  title?: string;
+  /** Where this variant keeps its state: "history in Redis", ... */
+  keeps?: string;
   /** The scenario's problem in plain words: what to expect from the broken variant. */
   problem?: string;
   url: string;
@@ -69,7 +70,11 @@ export interface BannerInfo {
 
 export function banner(info: BannerInfo): string {
   return [
-    `${pc.bold(`Chatting with the ${info.app} app`)} (scenario ${info.scenario}${info.title ? `: ${info.title}` : ""})`,
+    [
+      pc.bold(`Chatting with the ${info.app} app`),
+      `${info.scenario} scenario`,
+      ...(info.keeps ? [info.keeps] : []),
+    ].join(" · "),
     `${info.url}, ${info.where}. Conversation ${pc.bold(info.conversationId)}.`,
     ...(info.logFile
       ? [pc.dim(`The app's JSON logs (one "turn" line per turn): ${info.logFile}`)]

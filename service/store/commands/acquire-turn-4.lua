@@ -15,8 +15,9 @@
 
   Output:
     { "done", position }   the turn already completed: answer from the stored messages
-    { "running" }          this very turn is running elsewhere (a retry)
-    { "busy", turnId }     another turn of the conversation is running
+    { "running", ms }      this very turn is running elsewhere (a retry)
+    { "busy", turnId, ms } another turn of the conversation is running; its lease ends in
+                           ms milliseconds at the latest (unless it is renewed)
     { "acquired", token, length, message, ... }
                            this turn may run (its writes must carry the token), with the
                            history's length and most recent messages: no second round trip
@@ -28,10 +29,11 @@ end
 local holder = redis.call("GET", KEYS[1])
 if holder then
   local holderTurn = string.match(holder, "^%d+:(.*)$")
+  local ms = tostring(redis.call("PTTL", KEYS[1]))
   if holderTurn == ARGV[1] then
-    return { "running" }
+    return { "running", ms }
   end
-  return { "busy", holderTurn }
+  return { "busy", holderTurn, ms }
 end
 local token = redis.call("INCR", KEYS[3])
 redis.call("EXPIRE", KEYS[3], ARGV[3])

@@ -3,7 +3,8 @@
   (fencing token) and the history is still the one it read (version = length). A worker
   whose lease expired, or that read a history another turn has since extended, is refused:
   no lost update, no reply generated from a stale history. On success it also records the
-  turn as completed and releases the lease, in the same step.
+  turn as completed and releases the lease, in the same step, and tells the turns waiting for
+  the lease (pub/sub on the lease key's own name).
 
   Input:
     KEYS[1] the conversation's message list (JSON strings, oldest first)
@@ -37,4 +38,5 @@ redis.call("HSET", KEYS[3], ARGV[3], length)
 redis.call("EXPIRE", KEYS[1], ARGV[1])
 redis.call("EXPIRE", KEYS[3], ARGV[1])
 redis.call("DEL", KEYS[2])
+redis.call("PUBLISH", KEYS[2], "released")
 return after

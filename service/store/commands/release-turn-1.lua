@@ -1,5 +1,6 @@
 --[[
-  Releases a conversation's lease, only if it is still this turn's.
+  Releases a conversation's lease, only if it is still this turn's, and tells the turns
+  waiting for it (pub/sub on the lease key's own name).
 
   Input:
     KEYS[1] the conversation's lease
@@ -9,6 +10,8 @@
     1 if released, 0 if the lease had expired or belongs to another turn
 ]]
 if redis.call("GET", KEYS[1]) == ARGV[1] then
-  return redis.call("DEL", KEYS[1])
+  redis.call("DEL", KEYS[1])
+  redis.call("PUBLISH", KEYS[1], "released")
+  return 1
 end
 return 0

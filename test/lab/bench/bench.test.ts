@@ -17,14 +17,21 @@ describe("benchmark measurements that are counts", () => {
   it("a fixed turn costs 2 Redis round trips (lease + recent history, then fenced append)", async () => {
     const rows = await measureRoundTrips(env, 6);
     const by = Object.fromEntries(rows.map((r) => [r.label, r]));
-    expect(by["broken (memory)"]?.roundTripsPerTurn).toBe(0);
-    expect(by["fixed (redis)"]?.roundTripsPerTurn).toBe(2);
-    expect(by["fixed (redis)"]?.sample).toEqual(["evalsha acquireTurn", "evalsha appendTurn"]);
-    expect(by["naive save"]?.roundTripsPerTurn).toBe(2);
+    expect(by["broken · history in worker memory"]?.roundTripsPerTurn).toBe(0);
+    expect(by["fixed · history in Redis"]?.roundTripsPerTurn).toBe(2);
+    expect(by["fixed · history in Redis"]?.sample).toEqual([
+      "evalsha acquireTurn",
+      "evalsha appendTurn",
+    ]);
+    expect(by["naive save · history in Redis"]?.roundTripsPerTurn).toBe(2);
   });
 
   it("the fixed agent sees a bounded window however long the history; the naive one sees it all", async () => {
-    const rows = await measureGrowth(env, ["fixed (redis)", "naive save"], 2);
+    const rows = await measureGrowth(
+      env,
+      ["fixed · history in Redis", "naive save · history in Redis"],
+      2,
+    );
     const [fixed, naive] = rows;
     expect(fixed?.messagesSeen[10_000]).toBe(101);
     expect(naive?.messagesSeen[10_000]).toBe(10_003);

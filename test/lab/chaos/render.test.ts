@@ -1,22 +1,23 @@
 import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { ChaosOutcome } from "../../../lab/chaos/outcome.ts";
-import { chaosVerdictLine, renderChaosTable } from "../../../lab/chaos/render.ts";
+import { chaosNotes, chaosVerdictLine, renderChaosTable } from "../../../lab/chaos/render.ts";
 import type { ChaosCase } from "../../../lab/chaos/run-case.ts";
 
 const survived: ChaosOutcome = {
   struck: true,
   verdict: "valid",
   turnsSent: 10,
-  acknowledged: 9,
+  turns: { acknowledged: 9, refused: 0, uncertain: 0, noAnswer: 1 },
+  causes: {
+    acknowledged: { "HTTP 200": 9 },
+    refused: {},
+    uncertain: {},
+    noAnswer: { "connection dropped": 1 },
+  },
   lost: 0,
   lostFromVictim: 0,
-  unknown: 1,
-  unknownConnectionLost: 1,
-  unknownTimedOut: 0,
-  unknownWriteUnconfirmed: 0,
-  failed: 0,
-  refusals: { "503 store_unavailable": 4 },
+  refusedSends: { "HTTP 503 store_unavailable": 4 },
   slowestRefusalMs: 3.2,
   recoveryMs: 120,
 };
@@ -49,7 +50,34 @@ describe("the chaos verdict (what demo:chaos exits with)", () => {
     );
     expect(table).toContain("n/a: there is no Redis to fail");
     expect(table).toContain("lost 0 of 9 acknowledged");
-    expect(table).toContain("1 unknown outcome (1 connection dropped)");
-    expect(table).toContain("503 store_unavailable ×4");
+    expect(table).toContain("10 turns sent: 9 acknowledged,");
+    expect(table).toContain("  0 refused, 0 uncertain, 1 no answer");
+    expect(table).toContain("1 no answer:");
+    expect(table).toContain("  connection dropped ×1");
+    expect(table).toContain("4 sends refused, slowest 3.2 ms");
+    expect(table).toContain("HTTP 503 store_unavailable ×4");
   });
 });
+
+describe("the chaos legend", () => {
+  const notes = flat(stripVTControlCharacters(chaosNotes({ sticky: true, timeoutSeconds: 3 })));
+
+  it("defines the four categories with the answers of each, as the table names them", () => {
+    expect(notes).toMatch(/acknowledged: [^:]*: HTTP 200 refused:/);
+    expect(notes).toMatch(
+      /refused: [^:]*: HTTP 503 store_unavailable, HTTP 409 conversation_busy,/,
+    );
+    expect(notes).toMatch(/uncertain: [^:]*: HTTP 503 store_write_uncertain, /);
+    expect(notes).toMatch(/no answer: [^:]*: connection dropped, no answer in time \(3 s\)/);
+  });
+
+  it("phrases lost so it holds for the broken app too, and never shows a bare status", () => {
+    expect(notes).toContain("the fixed app must show 0; the broken one is expected to lose some");
+    expect(notes).not.toMatch(/Must be 0|\(\d{3}\)/);
+  });
+});
+
+/** The legend as one line, to match a sentence across its line breaks. */
+function flat(text: string): string {
+  return text.replace(/\s+/g, " ");
+}

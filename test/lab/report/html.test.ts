@@ -128,7 +128,7 @@ describe("the HTML report of real runs, opened offline in headless chromium", ()
       const header = await page.locator("table.summary thead").textContent();
       expect(header).toMatch(/broken.*fixed/s);
       const lostRow = await page
-        .locator("table.summary tr", { hasText: "lost turns" })
+        .locator("table.summary tr", { hasText: "acknowledged, missing from some read" })
         .locator("td")
         .allTextContents();
       // The broken run's cell shows exactly its own count and share, and that count is not 0.
@@ -139,8 +139,10 @@ describe("the HTML report of real runs, opened offline in headless chromium", ()
 
       const sections = page.locator(".apps > section");
       expect(await sections.count()).toBe(2);
-      // Two charts per app (lost/stale per conversation, turns per worker), inline SVG.
-      expect(await page.locator(".apps svg[role=img]").count()).toBe(4);
+      // Two charts per app (lost/stale per conversation, turns per worker), inline SVG: one
+      // image to a screen reader, drawn as one SVG per row of bars.
+      expect(await page.locator(".apps [role=img]").count()).toBe(4);
+      expect(await page.locator(".apps [role=img] svg").count()).toBeGreaterThanOrEqual(4);
       const broken = sections.nth(0);
       expect(await broken.locator("h3").allTextContents()).toContain(
         "A conversation where the agent forgets",

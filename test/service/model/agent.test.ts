@@ -38,10 +38,10 @@ describe("the scripted AssistantAgent (the default)", () => {
       user("What is my name?"),
     ];
     expect(await agent.generateReply(history)).toBe(
-      'You said "What is my name?". I remember 2 earlier message(s) from you; the first was "Hi, my name is Ada.".',
+      'You said "What is my name?". I remember 2 earlier messages from you; the first was "Hi, my name is Ada.".',
     );
     expect(await agent.generateReply(history.slice(0, 3))).toBe(
-      'You said "I like tea.". I remember 1 earlier message(s) from you; the first was "Hi, my name is Ada.".',
+      'You said "I like tea.". I remember 1 earlier message from you; the first was "Hi, my name is Ada.".',
     );
   });
 

@@ -124,6 +124,7 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
       store,
       strategy: "reject",
       leaseMs: 5000,
+      maxMs: 60_000,
       waitMs: 1000,
       ttlSeconds: 60,
       contextWindow: 100,

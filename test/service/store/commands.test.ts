@@ -13,6 +13,7 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
       "appendTurn",
       "loadRecent",
       "releaseTurn",
+      "renewTurn",
       "replaceMessages",
     ]);
     for (const name of names)
@@ -21,7 +22,7 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
       (client as unknown as { scriptsSet: Record<string, { numberOfKeys: number }> }).scriptsSet[
         name
       ]?.numberOfKeys;
-    expect(names.map(numberOfKeys)).toEqual([4, 1, 3, 1, 1, 1]);
+    expect(names.map(numberOfKeys)).toEqual([4, 1, 3, 1, 1, 1, 1]);
     client.disconnect();
   });
 });

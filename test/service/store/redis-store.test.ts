@@ -178,6 +178,7 @@ describe("RedisConversationStore against a real Redis", () => {
       store,
       strategy: "reject",
       leaseMs: 60_000,
+      maxMs: 60_000,
       waitMs: 0,
       ttlSeconds: 60,
       contextWindow: 100,

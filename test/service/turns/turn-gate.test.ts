@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisHandle, startPrivateRedis } from "../../../lab/processes/redis-server.ts";
 import type { ChatMessage } from "../../../service/contract.ts";
-import { conversationKeys } from "../../../service/store/commands.ts";
+import { conversationKeys, scriptNamesBySha } from "../../../service/store/commands.ts";
 import type { ConversationStore } from "../../../service/store/conversation-store.ts";
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
@@ -30,16 +30,21 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     created.push(...Object.values(conversationKeys(key)));
     return key;
   };
-  const gate = (strategy: TurnStrategy, leaseMs = 5000, waitMs = 2000) =>
-    new TurnGate({
+  const gates: TurnGate[] = [];
+  const gate = (strategy: TurnStrategy, leaseMs = 5000, waitMs = 2000, maxMs = 60_000) => {
+    const made = new TurnGate({
       redis: client,
       store,
       strategy,
       leaseMs,
+      maxMs,
       waitMs,
       ttlSeconds: 60,
       contextWindow: 100,
     });
+    gates.push(made);
+    return made;
+  };
   // One turn as a chat service runs it, through the store its lease hands it: load, append.
   const turn = (key: string, turnId: string) => async (leased: ConversationStore) => {
     const before = (await leased.load(key)).length;
@@ -73,6 +78,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     store = new RedisConversationStore(client, 60);
   });
   afterAll(async () => {
+    for (const made of gates) made.close();
     if (created.length) await inspector.del(...created);
     inspector?.disconnect();
     client?.disconnect();
@@ -181,11 +187,11 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     expect(await inspector.hexists(conversationKeys(key).turns, "b")).toBe(0);
   });
 
-  it("refuses the write of a turn whose lease expired and was taken over (fencing token)", async () => {
+  it("refuses the write of a runaway turn: past its longest time it stops renewing, its lease lapses and is taken over", async () => {
     const key = newKey();
-    // A lease of 100 ms; the turn is held past its expiry, meanwhile another turn takes over.
+    // A 100 ms lease and 100 ms in all: it stops renewing at once; another turn takes over.
     const slowTurn = heldTurn(key, "slow");
-    const slow = gate("reject", 100).run(key, "slow", slowTurn.body);
+    const slow = gate("reject", 100, 2000, 100).run(key, "slow", slowTurn.body);
     const slowState = settledFlag(slow);
     await slowTurn.started;
     // Redis expires the lease by itself (EXISTS also expires a key past its time).
@@ -212,5 +218,63 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     });
     await expect(result).rejects.toMatchObject({ code: "turn_fenced", reason: "history_changed" });
     expect(await inspector.llen(conversationKeys(key).messages)).toBe(1);
+  });
+
+  it("keeps a turn three times longer than its lease: renewed while it runs, it completes once", async () => {
+    const key = newKey();
+    const longTurn = heldTurn(key, "long");
+    const long = gate("reject", 1000).run(key, "long", longTurn.body);
+    await longTurn.started;
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // 2.5 leases later the conversation is still this turn's.
+    await expect(gate("reject").run(key, "other", turn(key, "other"))).rejects.toMatchObject({
+      code: "conversation_busy",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    longTurn.release();
+    expect(await long).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
+    expect(await turnIds(key)).toEqual(["long", "long"]);
+  });
+
+  it("fences a turn whose worker stalled past its lease: the renewal finds it gone and stores nothing", async () => {
+    const key = newKey();
+    const stalled = gate("reject", 300).run(key, "stalled", async (leased) => {
+      await leased.load(key);
+      // The event loop blocked for 1.5 leases: no renewal could run, Redis expired the lease.
+      const until = Date.now() + 450;
+      while (Date.now() < until) {}
+      return leased.append(key, pair("stalled"));
+    });
+    await expect(stalled).rejects.toMatchObject({ code: "turn_fenced", reason: "lease_lost" });
+    expect(await inspector.llen(conversationKeys(key).messages)).toBe(0);
+  });
+
+  it("enqueue: a waiting turn is woken by the release itself, not by polling", async () => {
+    const key = newKey();
+    const a = heldTurn(key, "a");
+    const first = gate("enqueue").run(key, "a", a.body);
+    await a.started;
+    const monitor = await inspector.monitor();
+    const attemptsOfB: string[] = [];
+    const acquireSha = [...scriptNamesBySha()].find(([, name]) => name === "acquireTurn")?.[0];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      const isAcquire = String(args[0]).toLowerCase() === "evalsha" && args[1] === acquireSha;
+      if (isAcquire && args.includes(conversationKeys(key).lease) && args.includes("b"))
+        attemptsOfB.push("acquire");
+    });
+    try {
+      const second = gate("enqueue", 5000, 30_000).run(key, "b", turn(key, "b"));
+      // Held for 1.5 s: polling every few ms would ask dozens of times.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const beforeRelease = attemptsOfB.length;
+      a.release();
+      expect(await second).toMatchObject({ ran: true, value: { before: 2, after: 4 } });
+      await first;
+      // Asked, listened, asked again, then slept until the release (or a 1 s safety slice).
+      expect(beforeRelease).toBeLessThanOrEqual(3);
+      expect(attemptsOfB.length - beforeRelease).toBe(1);
+    } finally {
+      monitor.disconnect();
+    }
   });
 });

@@ -172,11 +172,14 @@ function renderTally(app) {
 async function checkHealth(app) {
   const answers = await Promise.all([1, 2, 3, 4].map(() => call(app, "/healthz")));
   const health = columns[app].health;
+  const [summary, detail] = [health.querySelector("summary"), health.querySelector("p")];
   const good = answers.filter((a) => a.ok);
   if (good.length === 0) {
     const failure = answers[0];
     health.className = "health error";
-    health.textContent = `✗ ${failure.status ?? "no answer"} ${failure.code}: ${failure.message}`;
+    health.open = true;
+    summary.textContent = `✗ ${failure.status ?? "no answer"} ${failure.code}: ${failure.message}`;
+    detail.textContent = "";
     return;
   }
   // Read defensively: whatever answers on that port may not be one of the sandbox's apps.
@@ -186,7 +189,13 @@ async function checkHealth(app) {
     (a, b) => Number(a) - Number(b),
   );
   health.className = store.reachable ? "health" : "health error";
-  health.textContent =
+  health.open = !store.reachable;
+  const answering = `${workers.length} ${workers.length === 1 ? "worker" : "workers"} answering`;
+  summary.textContent = store.reachable
+    ? `Connected: ${answering}`
+    : `✗ Its store does not answer (${answering})`;
+  // The technical line, for whoever opens it.
+  detail.textContent =
     `/healthz: app ${name}, scenario ${scenario}, store ${store.backend}` +
     `${store.reachable ? "" : " (UNREACHABLE)"}, workers seen: ${workers.join(", ")}`;
 }

@@ -1,0 +1,57 @@
+import {
+  type AppName,
+  getScenario,
+  SCENARIO_NAMES,
+  type ScenarioName,
+} from "../../scenarios/catalogue.ts";
+import type { CheckResult } from "../check/types.ts";
+import { plural } from "../check/wording.ts";
+import type { RunSummary } from "./summary.ts";
+
+/** The scenario behind a summary, when the app is one of the sandbox's own. */
+function knownScenario(name: string) {
+  return (SCENARIO_NAMES as readonly string[]).includes(name)
+    ? getScenario(name as ScenarioName)
+    : undefined;
+}
+
+/** Where the variant keeps the state its lesson is about, when the names are the sandbox's. */
+export function keepsOf(app: string, scenario: string): string | undefined {
+  const known = knownScenario(scenario);
+  if (!known) return undefined;
+  if (app === "broken" || app === "fixed") return known.keeps[app as Exclude<AppName, "exercise">];
+  return app === "exercise" ? "your copy" : undefined;
+}
+
+/** Why a run passed although the app is broken: one worker, or sticky routing, hid the bug. */
+function hiddenBy(summary: RunSummary): string | undefined {
+  if (summary.app !== "broken" || summary.verdict !== "valid") return undefined;
+  if (knownScenario(summary.scenario)?.brokenWithOneWorker) return undefined;
+  if (summary.workers === 1) {
+    return "one worker served every turn, so one process held each whole conversation and nothing had to cross workers (with --workers 4 the same code fails)";
+  }
+  if (summary.sticky) {
+    return "--sticky kept each conversation on one connection, so on one worker, and nothing had to cross workers (without --sticky the same code fails)";
+  }
+  return undefined;
+}
+
+/** The verdict, and why, in one sentence a learner reads without the README. */
+export function verdictSentence(summary: RunSummary, check: CheckResult): string {
+  const t = check.totals;
+  if (summary.verdict === "unknown")
+    return `UNKNOWN: ${check.reasons[0] ?? "the run proved nothing"}.`;
+  if (summary.verdict === "invalid") {
+    if (summary.lost > 0)
+      return `INVALID: the app answered 200 to ${summary.lost} ${plural(summary.lost, "turn")} that some later read of their conversation does not show: the agent forgets them.`;
+    if (summary.stale > 0)
+      return `INVALID: ${summary.stale} ${plural(summary.stale, "reply")} came from a history missing turns acknowledged before them.`;
+    if (t.overLimit > 0)
+      return `INVALID: ${t.overLimit} more ${plural(t.overLimit, "turn")} got through than the user's limit allows.`;
+    return `INVALID: ${check.reasons[0]}.`;
+  }
+  const hidden = hiddenBy(summary);
+  if (hidden) return `VALID, but only because ${hidden}.`;
+  const workers = `${summary.workers} ${plural(summary.workers, "worker")}`;
+  return `VALID: every acknowledged turn is in every read of its conversation and every reply saw the history before it, across ${workers}.`;
+}
