@@ -5,8 +5,10 @@ import { getScenario, type Scenario, type ScenarioName } from "../../../scenario
 import { RedisNotInstalledError } from "../../processes/redis-server.ts";
 import { type DemoResult, runDemo } from "../demo/run-demo.ts";
 import { type CompileResult, compileExercise } from "./compile.ts";
+import { type MissingPart, PART_DEMAND, PART_LABEL, partsFor } from "./parts.ts";
 import { exerciseFile, ROOT } from "./prepare.ts";
 import type { CheckStatus } from "./status.ts";
+import { checkWholeFix } from "./whole-fix.ts";
 
 export interface CheckOptions {
   scenario: ScenarioName;
@@ -24,7 +26,7 @@ export interface CheckOptions {
 
 /** One line of what the check found; the kind decides how it is shown. */
 export interface OutcomeMessage {
-  kind: "success" | "failure" | "reason" | "tip" | "note" | "output";
+  kind: "success" | "failure" | "reason" | "missing" | "tip" | "note" | "output";
   text: string;
 }
 
@@ -36,6 +38,8 @@ export interface CheckOutcome {
   solved: boolean;
   /** What the check found, in plain words, in the order to show them. */
   messages: OutcomeMessage[];
+  /** The parts of a whole fix the copy lacks (parts.ts), when the app ran; one hint each. */
+  missing: MissingPart[];
   /** The load test and the checker's result, when the app ran. */
   result?: DemoResult;
   /** The cluster's JSON log of this run, when there is one. */
@@ -89,14 +93,14 @@ async function failureExcerpt(file: string, count = 15): Promise<string> {
 
 /** What one step of the check concluded; `checkExercise` adds which scenario and file. */
 type Finding = Pick<CheckOutcome, "status" | "messages"> &
-  Partial<Pick<CheckOutcome, "result" | "logFile">>;
+  Partial<Pick<CheckOutcome, "result" | "logFile" | "missing">>;
 
 function toOutcome(
   scenario: ScenarioName,
   file: string,
-  { status, messages, ...extra }: Finding,
+  { status, messages, missing = [], ...extra }: Finding,
 ): CheckOutcome {
-  return { scenario, file, status, solved: status === "solved", messages, ...extra };
+  return { scenario, file, status, solved: status === "solved", messages, missing, ...extra };
 }
 
 function missingFile(name: ScenarioName, file: string): Finding {
@@ -189,13 +193,14 @@ function logLine(result: DemoResult): OutcomeMessage {
 
 function solved(scenario: Scenario, workers: number, result: DemoResult): Finding {
   const { totals } = result.check;
+  const parts = partsFor(scenario.name as ScenarioName).map((part) => PART_DEMAND[part]);
   const messages: OutcomeMessage[] = [
     {
       kind: "success",
       text:
         `Solved: "${scenario.title}". ${totals.acknowledged} turns in ${totals.conversations} ` +
         `conversations on ${workers} workers: every turn was stored, and every reply was built ` +
-        "from the whole history before it.",
+        `from the history before it. And the fix is whole: ${parts.join("; ")}.`,
     },
     { kind: "note", text: `The reference fix: ${scenario.fix}` },
     {
@@ -207,8 +212,51 @@ function solved(scenario: Scenario, workers: number, result: DemoResult): Findin
   return { status: "solved", messages, result, logFile: result.logFile };
 }
 
-/** Not solved: the checker's reasons, where to look in the logs, and the hint. */
-function unsolved(scenario: Scenario, workers: number, result: DemoResult): Finding {
+/** One line per missing part, named: "close(): close() left 1 Redis connection open: ...". */
+function missingLines(missing: readonly MissingPart[]): OutcomeMessage[] {
+  return missing.map(({ part, hint }) => ({
+    kind: "missing",
+    text: `${PART_LABEL[part]}: ${hint}`,
+  }));
+}
+
+function partsMissing(count: number): string {
+  return count === 1 ? "1 part is missing" : `${count} parts are missing`;
+}
+
+/** After the checker's findings: the parts of a whole fix that are missing too, if any. */
+function alsoMissing(missing: readonly MissingPart[]): OutcomeMessage[] {
+  if (missing.length === 0) return [];
+  const headline = `And a whole fix does more: ${partsMissing(missing.length)}.`;
+  return [{ kind: "failure", text: headline }, ...missingLines(missing)];
+}
+
+/** The histories are right, but not everything a whole fix does is there. */
+function partialFix(workers: number, result: DemoResult, missing: MissingPart[]): Finding {
+  const messages: OutcomeMessage[] = [
+    {
+      kind: "failure",
+      text:
+        `Not solved yet: the histories are right with ${workers} workers (the checker says VALID), ` +
+        `but the fix is not whole: ${partsMissing(missing.length)}.`,
+    },
+    ...missingLines(missing),
+    {
+      kind: "tip",
+      text: 'What a whole fix changes is marked "TODO(exercise)" in your copy: each hint above names one of those places.',
+    },
+    logLine(result),
+  ];
+  return { status: "unsolved", messages, result, logFile: result.logFile, missing };
+}
+
+/** Not solved: the checker's reasons, where to look in the logs, the hint, and any part missing. */
+function unsolved(
+  scenario: Scenario,
+  workers: number,
+  result: DemoResult,
+  missing: MissingPart[],
+): Finding {
   const { check } = result;
   const headline =
     check.verdict === "invalid"
@@ -227,19 +275,41 @@ function unsolved(scenario: Scenario, workers: number, result: DemoResult): Find
       text: "This bug shows even with a single worker: look at what one turn does, not only at how turns are spread over workers.",
     });
   }
-  return { status: "unsolved", messages, result, logFile: result.logFile };
+  messages.push(...alsoMissing(missing));
+  return { status: "unsolved", messages, result, logFile: result.logFile, missing };
 }
 
-/** The app ran: the checker's verdict decides solved or not. */
-function judge(scenario: Scenario, workers: number, result: DemoResult): Finding {
-  return result.check.verdict === "valid"
-    ? solved(scenario, workers, result)
-    : unsolved(scenario, workers, result);
+/** The app ran: solved only when the checker says valid and no part of a whole fix is missing. */
+function judge(
+  scenario: Scenario,
+  workers: number,
+  result: DemoResult,
+  missing: MissingPart[],
+): Finding {
+  if (result.check.verdict !== "valid") return unsolved(scenario, workers, result, missing);
+  return missing.length > 0
+    ? partialFix(workers, result, missing)
+    : solved(scenario, workers, result);
+}
+
+/** The probes of a whole fix could not run (not the same as finding a part missing). */
+function probesFailed(result: DemoResult, output: string): Finding {
+  return {
+    status: "error",
+    messages: [
+      { kind: "failure", text: "The checks of a whole fix could not run:" },
+      ...lines("output", output),
+      logLine(result),
+    ],
+    result,
+    logFile: result.logFile,
+  };
 }
 
 /**
  * Checks the learner's copy of one scenario (`<exercisesDir>/<scenario>/chat-service.ts`):
- * type check, load, then the app under load with the checker, as `npm run exercise -- <name>`.
+ * type check, load, the app under load with the checker, then the rest of a whole fix
+ * (whole-fix.ts), as `npm run exercise -- <name>`.
  * Never throws for a failing exercise: the outcome says what happened.
  */
 export async function checkExercise(options: CheckOptions): Promise<CheckOutcome> {
@@ -263,5 +333,9 @@ export async function checkExercise(options: CheckOptions): Promise<CheckOutcome
   } catch (error) {
     return toOutcome(name, file, await runFailed(error, name, logDir, startedAt));
   }
-  return toOutcome(name, file, judge(scenario, workers, result));
+  const parts = partsFor(name).map((part) => PART_LABEL[part]);
+  note(`checking the rest of a whole fix: ${parts.join(", ")}`);
+  const wholeFix = await checkWholeFix(name);
+  if (!wholeFix.ok) return toOutcome(name, file, probesFailed(result, wholeFix.output));
+  return toOutcome(name, file, judge(scenario, workers, result, wholeFix.missing));
 }

@@ -15,12 +15,33 @@ export interface CompileResult {
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 const LOADER = join(ROOT, "lab", "learn", "exercises", "load-module.ts");
 
-function run(args: string[]): Promise<{ code: number | null; output: string }> {
+export interface NodeRun {
+  /** The exit code; null when the child was killed (see `timeoutMs`). */
+  code: number | null;
+  output: string;
+}
+
+/**
+ * Runs `node <args>` from the root and collects its stdout and stderr. The child leads a
+ * process group of its own, so what it started (a redis-server) goes with it when it is
+ * killed: after `timeoutMs`, or when this process exits first.
+ */
+export function runNode(args: string[], timeoutMs?: number): Promise<NodeRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    const killGroup = () => {
+      try {
+        if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // The group is gone already.
+      }
+    };
+    process.once("exit", killGroup);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(killGroup, timeoutMs);
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk;
@@ -29,7 +50,12 @@ function run(args: string[]): Promise<{ code: number | null; output: string }> {
       output += chunk;
     });
     child.once("error", reject);
-    child.once("close", (code) => resolve({ code, output: output.trim() }));
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      process.off("exit", killGroup);
+      const killed = code === null ? `\n(killed: no end within ${timeoutMs ?? "?"} ms)` : "";
+      resolve({ code, output: output.trim() + killed });
+    });
   });
 }
 
@@ -45,7 +71,7 @@ export async function typecheck(file: string): Promise<CompileResult> {
     JSON.stringify({ extends: join(ROOT, "tsconfig.json"), include: [], files: [file] }),
   );
   try {
-    const { code, output } = await run([TSC, "--noEmit", "--pretty", "false", "-p", config]);
+    const { code, output } = await runNode([TSC, "--noEmit", "--pretty", "false", "-p", config]);
     return code === 0 ? { ok: true, output } : { ok: false, stage: "typecheck", output };
   } finally {
     await rm(config, { force: true });
@@ -54,7 +80,7 @@ export async function typecheck(file: string): Promise<CompileResult> {
 
 /** Loads the module in a fresh process, as a worker would (tsx). */
 export async function loadCheck(file: string): Promise<CompileResult> {
-  const { code, output } = await run(["--import", "tsx", LOADER, file]);
+  const { code, output } = await runNode(["--import", "tsx", LOADER, file]);
   return code === 0 ? { ok: true, output } : { ok: false, stage: "load", output };
 }
 

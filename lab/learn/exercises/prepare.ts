@@ -4,11 +4,12 @@ import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getScenario, type Scenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
 import { exercisesDir } from "../../../scenarios/variant.ts";
+import { PART_DEMAND, partsFor } from "./parts.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-/** Appended to each line of the learner's copy that the reference solution changes. */
-export const TODO_MARKER = "// TODO(exercise): the reference solution changes this line";
+/** Appended to the line declaring each place (a field, a method, ...) that a whole fix changes. */
+export const TODO_MARKER = "// TODO(exercise): the reference solution changes this";
 
 /** File name of the status cache, next to the learner's copy. */
 export const STATUS_FILE = ".status.json";
@@ -38,11 +39,16 @@ export function rewriteImports(source: string, destDir: string): string {
   );
 }
 
+/** One step of a line diff: a line both have, a line of `from` removed, or line `line` of `to` added before line `at` of `from`. */
+export type LineEdit =
+  | { op: "keep" | "remove"; at: number }
+  | { op: "add"; at: number; line: number };
+
 /**
- * Indexes (0-based) of the lines of `from` that a line diff against `to` removes: the
- * lines outside a longest common subsequence (lines compared without surrounding spaces).
+ * A line diff from `from` to `to` along a longest common subsequence of their lines
+ * (compared without surrounding spaces), in order.
  */
-export function removedLines(from: string, to: string): number[] {
+export function lineDiff(from: string, to: string): LineEdit[] {
   const a = from.split("\n").map((line) => line.trim());
   const b = to.split("\n").map((line) => line.trim());
   // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
@@ -57,20 +63,28 @@ export function removedLines(from: string, to: string): number[] {
           : Math.max(next[j] as number, row[j + 1] as number);
     }
   }
-  const removed: number[] = [];
+  const edits: LineEdit[] = [];
   let i = 0;
   let j = 0;
-  while (i < a.length) {
-    if (j < b.length && a[i] === b[j]) {
-      i++;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      edits.push({ op: "keep", at: i++ });
       j++;
-    } else if (j < b.length && (lcs[i]?.[j + 1] as number) >= (lcs[i + 1]?.[j] as number)) {
-      j++;
+    } else if (
+      j < b.length &&
+      (i === a.length || (lcs[i]?.[j + 1] as number) >= (lcs[i + 1]?.[j] as number))
+    ) {
+      edits.push({ op: "add", at: i, line: j++ });
     } else {
-      removed.push(i++);
+      edits.push({ op: "remove", at: i++ });
     }
   }
-  return removed;
+  return edits;
+}
+
+/** Indexes (0-based) of the lines of `from` that a line diff against `to` removes. */
+export function removedLines(from: string, to: string): number[] {
+  return lineDiff(from, to).flatMap((edit) => (edit.op === "remove" ? [edit.at] : []));
 }
 
 /** Blank lines and comment lines carry no behaviour: no marker there. */
@@ -79,10 +93,95 @@ function isCode(line: string): boolean {
   return text !== "" && !/^(\/\/|\/\*|\*)/.test(text);
 }
 
-/** The lines of the broken variant to mark: code lines a line diff against the fixed one removes. */
-export function todoLines(broken: string, fixed: string): number[] {
+/**
+ * What a line belongs to, as a learner reads the file: an import, a top-level declaration
+ * (a class, a function, a type), or a member of a class (a field, the constructor, a method).
+ * `line` is where it is declared; a member's `parent` is its class.
+ */
+interface Place {
+  line: number;
+  kind: "import" | "class" | "member" | "declaration";
+  parent?: Place;
+}
+
+/** Column 0, a word: `import`, `export`, `class`, `const`, ... (not a comment, not a closing bracket). */
+const TOP_LEVEL = /^[A-Za-z]/;
+/** Two spaces in, a word: a class member as Biome formats it (its body is deeper). */
+const MEMBER = /^ {2}[A-Za-z#_$[]/;
+const CLASS = /^(export\s+)?(default\s+)?(abstract\s+)?class\b/;
+
+function topLevelPlace(line: string, at: number): Place {
+  const kind = /^import\b/.test(line) ? "import" : CLASS.test(line) ? "class" : "declaration";
+  return { line: at, kind };
+}
+
+/** The place each line of `source` belongs to (undefined before the first declaration). */
+export function placesOf(source: string): (Place | undefined)[] {
+  let top: Place | undefined;
+  let member: Place | undefined;
+  let inClassBody = false;
+  return source.split("\n").map((line, at) => {
+    if (TOP_LEVEL.test(line)) {
+      top = topLevelPlace(line, at);
+      member = undefined;
+      // `class X extends Y {}` on one line has no body.
+      inClassBody = top.kind === "class" && !/\}\s*$/.test(line);
+    } else if (inClassBody && MEMBER.test(line)) {
+      member = { line: at, kind: "member", parent: top };
+    } else if (inClassBody && line.startsWith("}")) {
+      member = undefined;
+      inClassBody = false;
+    }
+    return member ?? top;
+  });
+}
+
+/** The place around an insertion before line `at`: the one both neighbouring code lines share. */
+function placeAround(
+  at: number,
+  lines: string[],
+  places: (Place | undefined)[],
+): Place | undefined {
+  let above = at - 1;
+  while (above >= 0 && !isCode(lines[above] ?? "")) above--;
+  let below = at;
+  while (below < lines.length && !isCode(lines[below] ?? "")) below++;
+  const place = places[above];
+  // Between two places, an insertion is a new one (a new method, an import): nothing to mark.
+  return place && place === places[below] ? place : undefined;
+}
+
+/** The places the diff against `fixed` touches: removed code lines, and code added inside. */
+function touchedPlaces(broken: string, fixed: string): Set<Place> {
   const lines = broken.split("\n");
-  return removedLines(broken, fixed).filter((index) => isCode(lines[index] ?? ""));
+  const added = fixed.split("\n");
+  const places = placesOf(broken);
+  const touched = new Set<Place>();
+  for (const edit of lineDiff(broken, fixed)) {
+    const place =
+      edit.op === "remove" && isCode(lines[edit.at] ?? "")
+        ? places[edit.at]
+        : edit.op === "add" && isCode(added[edit.line] ?? "")
+          ? placeAround(edit.at, lines, places)
+          : undefined;
+    if (place) touched.add(place);
+  }
+  return touched;
+}
+
+/**
+ * The lines of the broken variant to mark: one per place a whole fix changes, on the line
+ * that declares it. Imports are not places (they follow from the code); a class is one only
+ * when none of its members is (the members say where to look).
+ */
+export function todoLines(broken: string, fixed: string): number[] {
+  const touched = touchedPlaces(broken, fixed);
+  const hasTouchedMember = (place: Place) => [...touched].some((other) => other.parent === place);
+  return [...touched]
+    .filter((place) => place.kind !== "import")
+    .filter((place) => place.kind !== "class" || !hasTouchedMember(place))
+    .map((place) => place.line)
+    .sort((x, y) => x - y);
 }
 
 function wrap(text: string, width = 88): string[] {
@@ -100,6 +199,12 @@ function wrap(text: string, width = 88): string[] {
   return lines;
 }
 
+function wholeFixDemands(scenario: Scenario): string {
+  return partsFor(scenario.name as ScenarioName)
+    .map((part) => PART_DEMAND[part])
+    .join("; ");
+}
+
 /** The comment at the top of a learner's copy: what is wrong, what to make true, how to check. */
 export function exerciseHeader(scenario: Scenario): string {
   const command = `npm run exercise -- ${scenario.name}`;
@@ -109,15 +214,17 @@ export function exerciseHeader(scenario: Scenario): string {
     wrap(
       "TODO: make this chat service keep every conversation's history complete and up to date, " +
         "whichever worker serves each turn: every acknowledged turn is stored, and every reply is " +
-        "generated from the whole history before it. The checker must say VALID with 4 workers." +
+        "generated from the history before it. The checker must say VALID with 4 workers." +
         (scenario.brokenWithOneWorker
           ? " This one is broken even with a single worker: it is not only about routing."
           : ""),
     ),
+    wrap(`A whole fix also does the rest, and the check proves it: ${wholeFixDemands(scenario)}.`),
     wrap(`Hint: ${scenario.hint}`),
     wrap(
-      `Lines marked "TODO(exercise)" are the ones the reference solution changes (it may add ` +
-        "lines too). Change only this file; what it imports lives in service/ and scenarios/.",
+      'Each place the reference solution changes is marked "TODO(exercise)" where it is declared ' +
+        "(a field, a method): a whole fix changes every one of them, and may add lines and methods " +
+        "too. Change only this file; what it imports lives in service/ and scenarios/.",
     ),
     [
       `Check:      ${command}`,

@@ -8,6 +8,7 @@ const STYLE: Record<OutcomeMessage["kind"], (text: string) => string> = {
   success: (text) => pc.bold(pc.green(`✓ ${text}`)),
   failure: (text) => pc.bold(pc.red(`✗ ${text}`)),
   reason: (text) => `  ${pc.red("•")} ${text}`,
+  missing: (text) => `  ${pc.red("✗")} ${text}`,
   tip: (text) => pc.yellow(text),
   note: (text) => pc.dim(text),
   output: (text) => `    ${text}`,

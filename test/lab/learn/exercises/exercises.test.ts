@@ -47,7 +47,7 @@ afterAll(async () => {
 
 describe("the learner's copy", () => {
   it.each(EXERCISES.map((s) => s.name))(
-    "%s: header, TODO markers on the lines the fix changes, imports rewritten, type-checks and loads",
+    "%s: header, a TODO marker per place the fix changes, imports rewritten, type-checks and loads",
     async (name) => {
       const scenario = EXERCISES.find((s) => s.name === name) as (typeof EXERCISES)[number];
       const file = await writeExerciseCopy(name, "broken", DEEP_DIR);
@@ -64,13 +64,13 @@ describe("the learner's copy", () => {
       expect(header).toContain(scenario.problem);
       expect(header).toContain("TODO:");
       expect(header).toContain(scenario.hint);
+      expect(header).toContain("A whole fix also does the rest");
       expect(header).toContain(`npm run exercise -- ${name}`);
 
       // The body is the broken file, line for line, with imports rewritten and markers appended.
       const body = text.slice(end).split("\n");
       const source = broken.split("\n");
       expect(body).toHaveLength(source.length);
-      const fixedLines = new Set(fixed.split("\n").map((line) => line.trim()));
       const marked: number[] = [];
       body.forEach((line, i) => {
         const plain = line.endsWith(` ${TODO_MARKER}`)
@@ -78,8 +78,8 @@ describe("the learner's copy", () => {
           : line;
         if (plain !== line) marked.push(i);
         expect(plain).toBe((source[i] as string).replaceAll('"../../', '"../../../../../'));
-        // A marked line is one the fixed file does not have.
-        if (plain !== line) expect(fixedLines.has((source[i] as string).trim())).toBe(false);
+        // A marked line declares something (a member, a top-level declaration), never an import.
+        if (plain !== line) expect(plain).toMatch(/^( {2})?(?!import\b)[A-Za-z]/);
       });
       expect(marked.length).toBeGreaterThan(0);
       expect(marked).toEqual(todoLines(broken, fixed));
@@ -95,14 +95,41 @@ describe("the learner's copy", () => {
     },
   );
 
-  it("marks exactly the line the copied-state fix changes", async () => {
-    const file = await writeExerciseCopy("copied-state", "broken", DEEP_DIR);
-    const markedLines = (await readFile(file, "utf8"))
+  /** The lines of the learner's copy that carry a marker, without it. */
+  async function markedDeclarations(name: ScenarioName): Promise<string[]> {
+    const file = await writeExerciseCopy(name, "broken", DEEP_DIR);
+    return (await readFile(file, "utf8"))
       .split("\n")
-      .filter((line) => line.endsWith(TODO_MARKER));
-    expect(markedLines).toEqual([
-      `    const after = await store.append(turn.key, state.messages.slice(loaded)); ${TODO_MARKER}`,
+      .filter((line) => line.endsWith(` ${TODO_MARKER}`))
+      .map((line) => line.slice(0, -TODO_MARKER.length - 1).trim());
+  }
+
+  it("marks each place the memory fix changes once, on its declaration", async () => {
+    expect(await markedDeclarations("memory")).toEqual([
+      'readonly backend = "memory";',
+      "private readonly histories = new Map<string, ChatMessage[]>();",
+      "constructor(deps: ServiceDeps) {",
+      "async handleTurn(turn: Turn): Promise<TurnResult> {",
+      "async history(ref: ConversationRef): Promise<ChatMessage[]> {",
+      "async storeReachable(): Promise<boolean> {",
+      "async close(): Promise<void> {}",
     ]);
+  });
+
+  it.each([
+    [
+      "copied-state",
+      "override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {",
+    ],
+    // The whole override goes, with its imports: the method is the place, not the class.
+    [
+      "unawaited-write",
+      "override async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {",
+    ],
+    ["file-store", "constructor(deps: VariantDeps) {"],
+    ["unstable-key", "private keyOf(ref: ConversationRef): string {"],
+  ] as const)("marks the one place the %s fix changes", async (name, declaration) => {
+    expect(await markedDeclarations(name)).toEqual([declaration]);
   });
 
   it("the reference solution goes through the same copy, imports rewritten, no header", async () => {
