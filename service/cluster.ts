@@ -27,7 +27,10 @@ function runPrimary({ workers, shutdownTimeoutMs = 10_000 }: ClusterOptions): vo
   const log = logger.child({ role: "primary" });
   // A worker's /metrics asks here for the sum over every worker.
   serveClusterMetrics();
-  log.info({ event: "cluster_starting", workers }, `starting ${workers} ${workers === 1 ? "worker" : "workers"}`);
+  log.info(
+    { event: "cluster_starting", workers },
+    `starting ${workers} ${workers === 1 ? "worker" : "workers"}`,
+  );
 
   const fork = () => cluster.fork();
   for (let i = 0; i < workers; i++) fork();

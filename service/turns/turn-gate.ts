@@ -96,7 +96,10 @@ export class TurnGate {
         const left = started + this.options.waitMs - Date.now();
         if (this.options.strategy === "reject" || left <= 0) throw this.refusal(attempt.state);
         // Listen first, then ask again: a release between the two cannot go unheard.
-        if (!watching && (watching = await this.releases.watch(leaseKey))) continue;
+        if (!watching) {
+          watching = await this.releases.watch(leaseKey);
+          if (watching) continue;
+        }
         const slice = Math.min(left, attempt.endsInMs + 5, MAX_WAIT_SLICE_MS);
         await this.releases.wait(leaseKey, watching ? slice : Math.min(slice, 50));
       }
