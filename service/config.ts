@@ -71,7 +71,7 @@ const EnvFields = z.object({
    */
   TURN_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
   /** The longest a turn may keep renewing its lease, in ms: a runaway turn is then fenced. */
-  TURN_MAX_MS: z.coerce.number().int().min(100).max(24 * 3_600_000).default(300_000),
+  TURN_MAX_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
   /** `enqueue`: how long a turn waits for its conversation, in ms. */
   TURN_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Largest accepted JSON body, in bytes-ish units understood by express.json (e.g. "16kb"). */
