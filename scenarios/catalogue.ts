@@ -196,13 +196,15 @@ export function parseScenario(value: string | undefined): ScenarioName {
 }
 
 /**
- * One label for a variant everywhere (terminal, HTML report, page, chat, chaos, bench): the
- * app, the scenario and where its state lives, as separate words, e.g.
- * `fixed · memory scenario · history in Redis`. An exercise is the learner's copy.
+ * Where a variant keeps the state its lesson is about ("history in Redis"), the third word of
+ * every label (app · scenario · where state lives); undefined for names the sandbox does not know
+ * (a report of someone else's app).
  */
-export function variantLabel(app: AppName, scenario: ScenarioName): string {
-  const keeps = app === "exercise" ? "your copy" : getScenario(scenario).keeps[app];
-  return `${app} · ${scenario} scenario · ${keeps}`;
+export function keepsOf(app: string, scenario: string): string | undefined {
+  const known = SCENARIOS.find((s) => s.name === scenario) as Scenario | undefined;
+  if (!known) return undefined;
+  if (app === "broken" || app === "fixed") return known.keeps[app];
+  return app === "exercise" ? "your copy" : undefined;
 }
 
 /** The backend an app needs: exercises start from the broken variant, and may become the fixed one. */

@@ -46,10 +46,3 @@ export async function loadVariant(app: AppName, scenario: ScenarioName): Promise
   if (!existsSync(path)) throw new Error(`no chat service at ${path}`);
   return (await import(pathToFileURL(path).href)) as VariantModule;
 }
-
-export async function loadChatServiceClass(
-  app: AppName,
-  scenario: ScenarioName,
-): Promise<ChatServiceClass> {
-  return (await loadVariant(app, scenario)).AgentChatService;
-}

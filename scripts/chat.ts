@@ -12,8 +12,7 @@ import { type ChatTarget, findOrStartApp } from "../lab/learn/chat/app-target.ts
 import { runChatLoop } from "../lab/learn/chat/chat-loop.ts";
 import { banner } from "../lab/learn/chat/format.ts";
 import { ChatSession } from "../lab/learn/chat/session.ts";
-import { keepsOf } from "../lab/report/verdict-sentence.ts";
-import { parseApp, parseScenario, SCENARIOS } from "../scenarios/catalogue.ts";
+import { keepsOf, parseApp, parseScenario, SCENARIOS } from "../scenarios/catalogue.ts";
 import { issueToken } from "../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../service/config.ts";
 

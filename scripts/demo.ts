@@ -11,8 +11,8 @@ import concurrently, { type Command, Logger } from "concurrently";
 import pc from "picocolors";
 import { defaultHtmlFile, writeHtmlReport } from "../lab/report/html.ts";
 import { renderComparison } from "../lab/report/print.ts";
-import { keepsOf } from "../lab/report/verdict-sentence.ts";
 import type { RunReport } from "../lab/report/write-json.ts";
+import { keepsOf } from "../scenarios/catalogue.ts";
 
 /** Removes `--name VALUE` / `--name=VALUE` from args; returns the value (the demo sets these per app). */
 function takeOption(args: string[], name: string): string | undefined {

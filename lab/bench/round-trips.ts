@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
-import { scriptNamesBySha } from "../../service/store/commands.ts";
 import { requestJson } from "../load/http-json.ts";
+import { type SeenCommand, watchCommands } from "../processes/redis-monitor.ts";
 import { round } from "../stats.ts";
 import type { BenchEnvironment } from "./bench-apps.ts";
 import { CONTENDERS } from "./bench-apps.ts";
@@ -15,13 +14,10 @@ export interface RoundTripsRow {
   sample: string[];
 }
 
-/** How long a turn's marker may take to come through MONITOR: generous, never expected. */
-const MARKER_TIMEOUT_MS = 30_000;
-
 /**
  * Counts the Redis round trips of a turn with MONITOR: every command a client sends shows
- * up once (commands run inside a Lua script are marked "lua" and not counted), filtered to
- * the conversation the turns are about, so health checks and other traffic do not count.
+ * up once (commands run inside a Lua script are not counted), filtered to the conversation
+ * the turns are about, so health checks and other traffic do not count.
  */
 export async function measureRoundTrips(
   env: BenchEnvironment,
@@ -32,73 +28,39 @@ export async function measureRoundTrips(
     const app = env.apps.get(contender.label);
     if (!app) continue;
     const conversationId = `rt-${randomBytes(4).toString("hex")}`;
-    const seen: string[][] = [];
-    const client = new Redis(env.redisUrls.get(contender.label) ?? env.redis.url);
-    const monitor = await client.monitor();
-    let marker: { text: string; arrived(): void } | undefined;
-    monitor.on("monitor", (_time: string, args: string[], source: string) => {
-      if (marker && args[0]?.toLowerCase() === "echo" && args[1] === marker.text) marker.arrived();
-      else if (source !== "lua" && args.some((a) => a.includes(`:${conversationId}}`)))
-        seen.push(args);
-    });
-    /**
-     * MONITOR lines arrive asynchronously, but in the order Redis ran the commands. The app
-     * runs a turn's commands before it answers, so once an ECHO sent after the answer shows
-     * up, every line of the turn has too: wait for that (with a deadline), not for a guess.
-     */
-    const allLinesOf = async (turn: number) => {
-      const text = `round-trips marker ${conversationId} ${turn}`;
-      let timer: NodeJS.Timeout | undefined;
-      const arrived = new Promise<void>((resolve, reject) => {
-        marker = { text, arrived: resolve };
-        timer = setTimeout(
-          () => reject(new Error(`${contender.label}: MONITOR never showed "${text}"`)),
-          MARKER_TIMEOUT_MS,
-        );
-      });
-      try {
-        await client.echo(text);
-        await arrived;
-      } finally {
-        clearTimeout(timer);
-        marker = undefined;
-      }
-    };
-    const perTurn: number[] = [];
+    const url = env.redisUrls.get(contender.label) ?? env.redis.url;
+    const watcher = await watchCommands(url, (args) =>
+      args.some((a) => a.includes(`:${conversationId}}`)),
+    );
+    const perTurn: SeenCommand[][] = [];
     try {
       for (let i = 0; i < turns; i++) {
-        const before = seen.length;
-        const res = await requestJson(`${app.url}/conversations/${conversationId}/turns`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
-          body: JSON.stringify({ text: `round trip ${i}` }),
-        });
+        const { result: res, commands } = await watcher.during(() =>
+          requestJson(`${app.url}/conversations/${conversationId}/turns`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
+            body: JSON.stringify({ text: `round trip ${i}` }),
+          }),
+        );
         if (res.status !== 200) throw new Error(`${contender.label}: turn answered ${res.status}`);
-        await allLinesOf(i);
-        perTurn.push(seen.length - before);
+        perTurn.push(commands);
       }
     } finally {
-      monitor.disconnect();
-      client.disconnect();
+      watcher.stop();
     }
-    const sample = seen.slice(-(perTurn.at(-1) ?? 0)).map((args) => describe(args));
     rows.push({
       label: contender.label,
       turns,
-      roundTripsPerTurn: round(perTurn.reduce((a, b) => a + b, 0) / turns, 2),
-      sample,
+      roundTripsPerTurn: round(perTurn.reduce((n, commands) => n + commands.length, 0) / turns, 2),
+      sample: (perTurn.at(-1) ?? []).map(describe),
     });
   }
   return rows;
 }
 
-const SCRIPT_NAMES = scriptNamesBySha();
-
-/** "evalsha acquireTurn" rather than a 40-character hash. */
-function describe(args: string[]): string {
-  const [command = "", first = ""] = args;
-  const name = command.toLowerCase();
-  if (name === "evalsha") return `evalsha ${SCRIPT_NAMES.get(first) ?? first.slice(0, 8)}`;
-  if (name === "eval") return "eval (script)";
-  return name;
+/** "evalsha acquireTurn" rather than a 40-character hash (watchCommands has named it). */
+function describe([command = "", script = ""]: SeenCommand): string {
+  if (command === "evalsha") return `evalsha ${script}`;
+  if (command === "eval") return "eval (script)";
+  return command;
 }

@@ -6,7 +6,7 @@ import { LOST_COLOUR, STALE_COLOUR, workerColour } from "./html-palette.ts";
 import { REPORT_CSS } from "./html-styles.ts";
 import { tableBox } from "./html-table.ts";
 import { transcriptHtml, workerBadge } from "./html-transcript.ts";
-import { runLabel } from "./print.ts";
+import { labelParts, runLabel } from "./print.ts";
 import { pickConversation } from "./transcript.ts";
 import { verdictSentence } from "./verdict-sentence.ts";
 import { clusterShape, type WorkerRef, workerColourIndex, workerLongName } from "./worker-name.ts";
@@ -126,7 +126,7 @@ const ROWS: Row[] = [
 function summaryTable(reports: RunReport[]): SafeHtml {
   const head = reports.map(
     (r) =>
-      html`<th scope="col">${r.summary.app} <span class="muted">${runLabel(r.summary).slice(r.summary.app.length + 3)}</span></th>`,
+      html`<th scope="col">${r.summary.app} <span class="muted">${labelParts(r.summary).slice(1).join(" · ")}</span></th>`,
   );
   const rows = ROWS.map(
     ([label, cell]) =>

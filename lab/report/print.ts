@@ -1,18 +1,23 @@
 import pc from "picocolors";
-import type { AppName, Scenario } from "../../scenarios/catalogue.ts";
+import { type AppName, keepsOf, type Scenario } from "../../scenarios/catalogue.ts";
 import type { CheckResult } from "../check/types.ts";
 import { plural } from "../check/wording.ts";
 import type { LoadResult } from "../load/run-load.ts";
 import { countTag, textTable, verdictTag } from "./palette.ts";
 import type { RunSummary } from "./summary.ts";
 import { pickConversation, renderTranscript } from "./transcript.ts";
-import { keepsOf, verdictSentence } from "./verdict-sentence.ts";
+import { verdictSentence } from "./verdict-sentence.ts";
 import { clusterShape } from "./worker-name.ts";
 
-/** "broken · memory scenario · history in worker memory": the app, the scenario, where state lives. */
-export function runLabel(summary: Pick<RunSummary, "app" | "scenario">): string {
+/** The app, the scenario, where its state lives: the words of every label of a run. */
+export function labelParts(summary: Pick<RunSummary, "app" | "scenario">): string[] {
   const keeps = keepsOf(summary.app, summary.scenario);
-  return [summary.app, `${summary.scenario} scenario`, ...(keeps ? [keeps] : [])].join(" · ");
+  return [summary.app, `${summary.scenario} scenario`, ...(keeps ? [keeps] : [])];
+}
+
+/** "broken · memory scenario · history in worker memory". */
+export function runLabel(summary: Pick<RunSummary, "app" | "scenario">): string {
+  return labelParts(summary).join(" · ");
 }
 
 const pctOf = (n: number, pct: number) => `${n} (${pct}%)`;
@@ -124,8 +129,10 @@ export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckR
 
 /** Side by side: one column per run, headed by what it is and where its state lives. */
 export function renderComparison(summaries: readonly RunSummary[]): string {
-  const heading = (s: RunSummary) =>
-    [pc.bold(s.app), `${s.scenario} scenario`, keepsOf(s.app, s.scenario) ?? ""].join("\n").trim();
+  const heading = (s: RunSummary) => {
+    const [app = "", ...rest] = labelParts(s);
+    return [pc.bold(app), ...rest].join("\n");
+  };
   const table = textTable({ head: ["", ...summaries.map(heading)] });
   const row = (label: string, cell: (s: RunSummary) => string) =>
     table.push([label, ...summaries.map(cell)]);

@@ -40,6 +40,7 @@ export function summarize(
     .filter((turn) => turn.outcome === "ok" && turn.latencyMs !== undefined)
     .map((turn) => turn.latencyMs as number);
   const pct = (n: number) => (t.acknowledged === 0 ? 0 : round((100 * n) / t.acknowledged));
+  const lostEverywhere = lostFromEveryRead(load);
   return {
     app,
     scenario,
@@ -51,8 +52,8 @@ export function summarize(
     acknowledged: t.acknowledged,
     lost: t.lost,
     lostPct: pct(t.lost),
-    lostEverywhere: lostFromEveryRead(load),
-    lostEverywherePct: pct(lostFromEveryRead(load)),
+    lostEverywhere,
+    lostEverywherePct: pct(lostEverywhere),
     stale: t.stale,
     stalePct: pct(t.stale),
     conversationsAffected: t.conversationsAffected,

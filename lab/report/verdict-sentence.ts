@@ -1,9 +1,4 @@
-import {
-  type AppName,
-  getScenario,
-  SCENARIO_NAMES,
-  type ScenarioName,
-} from "../../scenarios/catalogue.ts";
+import { getScenario, SCENARIO_NAMES, type ScenarioName } from "../../scenarios/catalogue.ts";
 import type { CheckResult } from "../check/types.ts";
 import { plural } from "../check/wording.ts";
 import type { RunSummary } from "./summary.ts";
@@ -13,14 +8,6 @@ function knownScenario(name: string) {
   return (SCENARIO_NAMES as readonly string[]).includes(name)
     ? getScenario(name as ScenarioName)
     : undefined;
-}
-
-/** Where the variant keeps the state its lesson is about, when the names are the sandbox's. */
-export function keepsOf(app: string, scenario: string): string | undefined {
-  const known = knownScenario(scenario);
-  if (!known) return undefined;
-  if (app === "broken" || app === "fixed") return known.keeps[app as Exclude<AppName, "exercise">];
-  return app === "exercise" ? "your copy" : undefined;
 }
 
 /** Why a run passed although the app is broken: one worker, or sticky routing, hid the bug. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { CheckResult } from "../../../lab/check/types.ts";
 import type { RunSummary } from "../../../lab/report/summary.ts";
-import { keepsOf, verdictSentence } from "../../../lab/report/verdict-sentence.ts";
+import { verdictSentence } from "../../../lab/report/verdict-sentence.ts";
+import { keepsOf } from "../../../scenarios/catalogue.ts";
 import { NO_ANOMALIES } from "../check/fixtures.ts";
 
 const summary = (overrides: Partial<RunSummary>): RunSummary => ({

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SeenCommand, watchCommands } from "../../../lab/processes/redis-monitor.ts";
 import { type RedisHandle, startPrivateRedis } from "../../../lab/processes/redis-server.ts";
 import { conversationKey } from "../../../service/auth/conversation-key.ts";
 import { issueToken } from "../../../service/auth/tokens.ts";
@@ -17,7 +18,6 @@ import type { ConversationStore } from "../../../service/store/conversation-stor
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
 import { client } from "../../helpers/http.ts";
-import { type SeenCommand, watchCommands } from "../../helpers/redis-commands.ts";
 import { changedKeys, snapshotPrefix } from "../../helpers/redis-snapshot.ts";
 
 const SECRET = "messages-route-test-secret";

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchCommands } from "../../../lab/processes/redis-monitor.ts";
 import { type RedisHandle, startPrivateRedis } from "../../../lab/processes/redis-server.ts";
 import { DelayedWriteStore } from "../../../scenarios/delayed-writes.ts";
 import { FileConversationStore } from "../../../scenarios/file-store.ts";
@@ -11,7 +12,6 @@ import type { ConversationStore } from "../../../service/store/conversation-stor
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
 import { LeasedConversationStore } from "../../../service/turns/leased-store.ts";
-import { watchCommands } from "../../helpers/redis-commands.ts";
 
 const servedBy = { workerId: 1, pid: 1, hostname: "test" };
 const messageAt = (position: number): ChatMessage => ({

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { COUNT_OF } from "../../../../lab/check/anomaly-counts.ts";
 import { checkExercise } from "../../../../lab/learn/exercises/check.ts";
 import { typecheck } from "../../../../lab/learn/exercises/compile.ts";
@@ -19,6 +19,7 @@ import { readStatus, saveStatus } from "../../../../lab/learn/exercises/status.t
 import { EXERCISES, type ScenarioName } from "../../../../scenarios/catalogue.ts";
 import { exercisesDir } from "../../../../scenarios/variant.ts";
 import { designedCounts, pickCounts } from "../../../helpers/designed-anomalies.ts";
+import { useExercisesDir } from "../../../helpers/exercises-dir.ts";
 import { hops } from "../../../helpers/turn-routing.ts";
 import { afterDueTimers, type RecordedRuns, recordRuns } from "../../../helpers/watch-runs.ts";
 
@@ -32,18 +33,7 @@ const DEEP_DIR = join(TEST_DIR, "deep", "er");
 // Small load: enough turns hop across 4 workers to show each bug, and it stays quick.
 const LOAD = { workers: 4, conversations: 8, turns: 4, connections: 8 } as const;
 
-let previousDir: string | undefined;
-beforeAll(async () => {
-  previousDir = process.env.EXERCISES_DIR;
-  // Before any runDemo: the app's child processes inherit process.env and load from here.
-  process.env.EXERCISES_DIR = TEST_DIR;
-  await rm(TEST_DIR, { recursive: true, force: true });
-});
-afterAll(async () => {
-  if (previousDir === undefined) delete process.env.EXERCISES_DIR;
-  else process.env.EXERCISES_DIR = previousDir;
-  await rm(TEST_DIR, { recursive: true, force: true });
-});
+useExercisesDir(TEST_DIR);
 
 describe("the learner's copy", () => {
   it.each(EXERCISES.map((s) => s.name))(

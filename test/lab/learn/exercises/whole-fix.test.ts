@@ -1,7 +1,7 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { checkExercise } from "../../../../lab/learn/exercises/check.ts";
 import { partsFor } from "../../../../lab/learn/exercises/parts.ts";
 import {
@@ -12,6 +12,7 @@ import {
 } from "../../../../lab/learn/exercises/prepare.ts";
 import { renderOutcome } from "../../../../lab/learn/exercises/report.ts";
 import { checkWholeFix } from "../../../../lab/learn/exercises/whole-fix.ts";
+import { useExercisesDir } from "../../../helpers/exercises-dir.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 // Under .runs/ (git-ignored, outside Biome and tsconfig), as exercises.test.ts does.
@@ -84,18 +85,7 @@ async function fixedMemoryWith(from: string, to: string): Promise<string> {
   return fixed.replace(from, to);
 }
 
-let previousDir: string | undefined;
-beforeAll(async () => {
-  previousDir = process.env.EXERCISES_DIR;
-  // Before any check: its child processes inherit process.env and load the copy from here.
-  process.env.EXERCISES_DIR = TEST_DIR;
-  await rm(TEST_DIR, { recursive: true, force: true });
-});
-afterAll(async () => {
-  if (previousDir === undefined) delete process.env.EXERCISES_DIR;
-  else process.env.EXERCISES_DIR = previousDir;
-  await rm(TEST_DIR, { recursive: true, force: true });
-});
+useExercisesDir(TEST_DIR);
 
 describe("the exercise check accepts only a whole fix", () => {
   const logDir = join(TEST_DIR, "logs");

@@ -9,9 +9,10 @@ export type SeenCommand = string[];
 
 /**
  * Records, with MONITOR, the commands clients send to a Redis (not those a Lua script runs
- * inside itself, which cost no round trip), so a test can count exactly what an action sent.
+ * inside itself, which cost no round trip), so a test or the bench can count exactly what an
+ * action sent; `keep` narrows them (e.g. to one conversation's keys).
  */
-export async function watchCommands(url: string) {
+export async function watchCommands(url: string, keep: (args: string[]) => boolean = () => true) {
   const client = new Redis(url);
   const monitor = await client.monitor();
   const scripts = scriptNamesBySha();
@@ -19,7 +20,7 @@ export async function watchCommands(url: string) {
   let marker: { text: string; arrived(): void } | undefined;
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     if (marker && args[0]?.toLowerCase() === "echo" && args[1] === marker.text) marker.arrived();
-    else if (source !== "lua") seen.push(named(args, scripts));
+    else if (source !== "lua" && keep(args)) seen.push(named(args, scripts));
   });
 
   /**
