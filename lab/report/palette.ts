@@ -15,7 +15,7 @@ const WORKER_COLOURS = [
 
 /**
  * A cli-table3 table that colours nothing itself: grey borders only where picocolors colours
- * (a terminal, without NO_COLOR), plain text in a file or a pipe.
+ * (a terminal or a CI log, without NO_COLOR), plain text in a file or a pipe.
  */
 export function textTable(options: TableConstructorOptions = {}): Table.Table {
   const border = pc.isColorSupported ? ["grey"] : [];
