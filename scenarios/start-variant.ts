@@ -11,9 +11,14 @@ import {
   waitUntilReady,
 } from "../service/store/redis-client.ts";
 import { RedisConversationStore } from "../service/store/redis-store.ts";
+import {
+  NO_REPLICA_WAIT,
+  type ReplicaWait,
+  replicaWaitFor,
+} from "../service/store/replica-wait.ts";
 import { RedisTurnLimitStore, turnLimitPrefix } from "../service/store/turn-limit-store.ts";
 import { TurnGate, turnGateSettings } from "../service/turns/turn-gate.ts";
-import { type AppName, runsTurnGate, type ScenarioName } from "./catalogue.ts";
+import { type AppName, backendOf, runsTurnGate, type ScenarioName } from "./catalogue.ts";
 import { DelayedWriteStore } from "./delayed-writes.ts";
 import { FileConversationStore } from "./file-store.ts";
 import { loadVariant, type VariantDeps } from "./variant.ts";
@@ -25,6 +30,8 @@ class WorkerStores {
   client: RedisClient | undefined;
   redis: ConversationStore | undefined;
   readonly deps: VariantDeps;
+  /** Decided by connect(): how many replicas a write waits for. */
+  private replicaWait: ReplicaWait = NO_REPLICA_WAIT;
 
   constructor(private readonly config: AppConfig) {
     this.deps = {
@@ -41,10 +48,22 @@ class WorkerStores {
     return this.client;
   }
 
+  /**
+   * Opens the Redis connection before the variant is built, and decides the replica wait
+   * (a Cluster client knows its replicas once ready). If Redis does not answer in time the
+   * worker listens anyway: turns answer 503 and /healthz shows the store unreachable.
+   */
+  async connect(): Promise<void> {
+    const client = this.redisClient();
+    await waitUntilReady(client, STORE_CONNECT_WAIT_MS);
+    this.replicaWait = replicaWaitFor(client, this.config);
+  }
+
   private redisStore(): ConversationStore {
     if (!this.redis) {
       const ttl = this.config.CONVERSATION_TTL_SECONDS;
-      this.redis = this.withRaceWindow(new RedisConversationStore(this.redisClient(), ttl));
+      const store = new RedisConversationStore(this.redisClient(), ttl, this.replicaWait);
+      this.redis = this.withRaceWindow(store);
     }
     return this.redis;
   }
@@ -82,13 +101,13 @@ export async function startVariant(
 ): Promise<RunningServer> {
   const variant = await loadVariant(app, scenario);
   const stores = new WorkerStores(config);
+  if (backendOf(app, scenario) === "redis") await stores.connect();
   const service = new variant.AgentChatService(stores.deps);
   const gated = runsTurnGate(app, scenario);
   const turnGate = gated ? stores.turnGate() : undefined;
   const turnLimitStore =
     variant.turnLimitStore?.(stores.deps) ?? (gated ? stores.sharedTurnLimitStore() : undefined);
-  // Give the store a moment to connect; if it cannot, listen anyway: turns answer 503
-  // and /healthz shows the store unreachable, while the worker stays alive.
+  // A variant that opened Redis only now (outside its backend) gets a moment to connect.
   if (stores.client) await waitUntilReady(stores.client, STORE_CONNECT_WAIT_MS);
   // Under runCluster: a scrape of /metrics answers the sum over every worker.
   const metrics = new ServiceMetrics({ app, scope: cluster.isWorker ? "cluster" : "process" });

@@ -10,6 +10,15 @@ export const DEV_AUTH_SECRET = "dev-only-secret-change-me";
 /** HMAC-SHA256 wants a key at least as long as its output: 32 bytes. */
 export const MIN_PRODUCTION_SECRET_BYTES = 32;
 
+/** `host:port,host:port`: the nodes of a Redis Cluster, or the Sentinels. */
+const nodeList = z.string().superRefine((nodes, ctx) => {
+  try {
+    parseNodeList(nodes);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+  }
+});
+
 const EnvFields = z.object({
   /** `production` refuses the development secret (see AUTH_SECRET). */
   NODE_ENV: z.string().optional(),
@@ -19,21 +28,36 @@ const EnvFields = z.object({
   /** pino's level: silent (tests), error, warn, info, debug. */
   LOG_LEVEL: z.enum(["silent", "fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+  /** One Redis: `redis://[:password@]host:port`, or `rediss://` for TLS. */
   REDIS_URL: z.string().url().optional(),
   /**
    * Comma-separated `host:port` nodes of a Redis Cluster (any one reachable node is enough).
    * When set, the fixed app uses a cluster client instead of REDIS_URL.
    */
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .superRefine((nodes, ctx) => {
-      try {
-        parseClusterNodes(nodes);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-      }
-    })
-    .optional(),
+  REDIS_CLUSTER_NODES: nodeList.optional(),
+  /**
+   * Comma-separated `host:port` of Redis Sentinels: the fixed app asks them where the primary
+   * of REDIS_SENTINEL_NAME is, and follows a failover, instead of using REDIS_URL.
+   */
+  REDIS_SENTINELS: nodeList.optional(),
+  /** The primary's name as the sentinels know it (`sentinel monitor <name> ...`). */
+  REDIS_SENTINEL_NAME: z.string().min(1).default("mymaster"),
+  /** The sentinels' own password, when they have one (`requirepass` in sentinel.conf). */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** The password of every data node (Cluster, Sentinel's primary and replicas, or REDIS_URL's). */
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  /**
+   * A PEM file of the CA that signed the Redis servers' certificates: connects with TLS and
+   * trusts that CA (a `rediss://` REDIS_URL alone uses TLS with the system's CAs).
+   */
+  REDIS_TLS_CA: z.string().min(1).optional(),
+  /**
+   * A turn is acknowledged only once this many replicas have its write (Redis WAIT). Unset:
+   * 1 on Sentinel and on a Cluster with replicas, else 0 (a lone Redis has no replica).
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+  /** How long WAIT may take, in ms; fewer replicas by then gives 503 store_write_uncertain. */
+  REDIS_WAIT_MS: z.coerce.number().int().min(1).max(900).default(500),
   /** Signs and verifies bearer tokens. Required in production (at least 32 bytes). */
   AUTH_SECRET: z.string().min(1).optional(),
   /** The secret before a rotation: tokens it signed still verify, new tokens use AUTH_SECRET. */
@@ -97,7 +121,19 @@ const MAKE_A_SECRET = `node -e "console.log(require('node:crypto').randomBytes(3
 const EnvSchema = EnvFields.superRefine((env, ctx) => {
   requireProductionSecret(env, ctx);
   requireModelLocation(env, ctx);
+  requireOneRedisTopology(env, ctx);
 });
+
+/** A Cluster and a Sentinel-run primary are two different Redis deployments: pick one. */
+function requireOneRedisTopology(env: z.infer<typeof EnvFields>, ctx: z.RefinementCtx): void {
+  if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["REDIS_SENTINELS"],
+      message: "set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both",
+    });
+  }
+}
 
 /** In production anyone who has read this repository must not be able to mint a token. */
 function requireProductionSecret(env: z.infer<typeof EnvFields>, ctx: z.RefinementCtx): void {
@@ -169,8 +205,8 @@ export function warnIfDevSecret(config: AppConfig): void {
   }
 }
 
-/** `"127.0.0.1:7000,127.0.0.1:7001"` -> the startup nodes of a cluster client. */
-export function parseClusterNodes(nodes: string): { host: string; port: number }[] {
+/** `"127.0.0.1:7000,127.0.0.1:7001"` -> the nodes a cluster or sentinel client starts from. */
+export function parseNodeList(nodes: string): { host: string; port: number }[] {
   const parsed = nodes
     .split(",")
     .map((node) => node.trim())

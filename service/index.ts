@@ -69,11 +69,16 @@ export type { ConversationStore, Fence, RecentHistory } from "./store/conversati
 export {
   createRedisClient,
   createRedisClusterClient,
+  createRedisSentinelClient,
   createStoreClient,
+  type RedisAccess,
   type RedisClient,
+  type RedisSettings,
+  redisAccess,
   waitUntilReady,
 } from "./store/redis-client.ts";
-export { RedisConversationStore } from "./store/redis-store.ts";
+export { RedisConversationStore, ReplicasBehindError } from "./store/redis-store.ts";
+export { NO_REPLICA_WAIT, type ReplicaWait, replicaWaitFor } from "./store/replica-wait.ts";
 export { RedisTurnLimitStore, turnLimitPrefix } from "./store/turn-limit-store.ts";
 export { LeasedConversationStore, type TurnLease } from "./turns/leased-store.ts";
 export {

@@ -28,6 +28,7 @@ export interface StoreCommands {
     leaseMs: number,
     ttlSeconds: number,
     recent: number,
+    nonce: string,
   ): Promise<string[]>;
   loadRecent(messages: string, recent: number): Promise<[number, ...string[]]>;
   releaseTurn(lease: string, holder: string): Promise<number>;

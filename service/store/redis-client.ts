@@ -1,8 +1,36 @@
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
 import { Cluster, Redis } from "ioredis";
-import { type AppConfig, parseClusterNodes } from "../config.ts";
+import { type AppConfig, parseNodeList } from "../config.ts";
 
-/** What the store and the turn gate run on: one Redis, or a Redis Cluster. */
+/** What the store and the turn gate run on: one Redis (maybe found by Sentinel), or a Cluster. */
 export type RedisClient = Redis | Cluster;
+
+/** Where Redis is and how to get in: the Redis part of AppConfig. */
+export type RedisSettings = Pick<
+  AppConfig,
+  | "REDIS_URL"
+  | "REDIS_CLUSTER_NODES"
+  | "REDIS_SENTINELS"
+  | "REDIS_SENTINEL_NAME"
+  | "REDIS_SENTINEL_PASSWORD"
+  | "REDIS_PASSWORD"
+  | "REDIS_TLS_CA"
+>;
+
+/** Credentials and TLS for the data nodes: a password, and a CA to trust. */
+export interface RedisAccess {
+  password?: string;
+  tls?: ConnectionOptions;
+}
+
+/** REDIS_PASSWORD and REDIS_TLS_CA as connection options (the CA file is read once, here). */
+export function redisAccess(settings: Pick<RedisSettings, "REDIS_PASSWORD" | "REDIS_TLS_CA">) {
+  const access: RedisAccess = {};
+  if (settings.REDIS_PASSWORD) access.password = settings.REDIS_PASSWORD;
+  if (settings.REDIS_TLS_CA) access.tls = { ca: readFileSync(settings.REDIS_TLS_CA) };
+  return access;
+}
 
 /** Fail fast: a command issued while Redis is unreachable fails within about a second. */
 const FAIL_FAST_TIMEOUT_MS = 1000;
@@ -14,20 +42,53 @@ const reconnectDelay = (attempt: number) => Math.min(attempt * 100, FAIL_FAST_TI
  * Redis is down is queued and retried for more than a minute; a chat turn should get a
  * 503 within about a second instead, so the caller knows the turn did not happen.
  */
-export function createRedisClient(url: string): Redis {
-  return new Redis(url, {
-    // Fail a command at once while disconnected instead of queueing it.
-    enableOfflineQueue: false,
-    // Never resend a command after a dropped connection: a resent append could store a
-    // turn twice. The caller reports the outcome as uncertain instead.
-    maxRetriesPerRequest: 0,
-    connectTimeout: FAIL_FAST_TIMEOUT_MS,
-    commandTimeout: FAIL_FAST_TIMEOUT_MS,
-    retryStrategy: reconnectDelay,
-    // Off: a turn's commands are sequential, so batching gains little, and auto-pipelining
-    // defers each command to the next tick (measured: slightly slower with npm run bench).
-    enableAutoPipelining: false,
-    lazyConnect: false,
+export function createRedisClient(url: string, access: RedisAccess = {}): Redis {
+  return new Redis(url, { ...failFastOptions, ...access });
+}
+
+/** The options behind createRedisClient, shared by the Sentinel client. */
+const failFastOptions = {
+  // Fail a command at once while disconnected instead of queueing it.
+  enableOfflineQueue: false,
+  // Never resend a command after a dropped connection: a resent append could store a
+  // turn twice. The caller reports the outcome as uncertain instead.
+  maxRetriesPerRequest: 0,
+  connectTimeout: FAIL_FAST_TIMEOUT_MS,
+  commandTimeout: FAIL_FAST_TIMEOUT_MS,
+  retryStrategy: reconnectDelay,
+  // Off: a turn's commands are sequential, so batching gains little, and auto-pipelining
+  // defers each command to the next tick (measured: slightly slower with npm run bench).
+  enableAutoPipelining: false,
+  lazyConnect: false,
+} as const;
+
+/**
+ * The primary that Sentinel names, with the fail-fast behaviour of createRedisClient. On a
+ * failover ioredis asks the sentinels again: at once when they announce the switch
+ * (failoverDetector), or when the old primary, demoted, refuses a write with READONLY. The
+ * refused command is not resent (that write did not happen: the caller gets a 503).
+ */
+export function createRedisSentinelClient(
+  settings: Pick<
+    RedisSettings,
+    "REDIS_SENTINELS" | "REDIS_SENTINEL_NAME" | "REDIS_SENTINEL_PASSWORD"
+  >,
+  access: RedisAccess = {},
+): Redis {
+  return new Redis({
+    ...failFastOptions,
+    ...access,
+    sentinels: parseNodeList(settings.REDIS_SENTINELS ?? ""),
+    name: settings.REDIS_SENTINEL_NAME,
+    role: "master",
+    sentinelPassword: settings.REDIS_SENTINEL_PASSWORD,
+    enableTLSForSentinelMode: access.tls !== undefined,
+    sentinelTLS: access.tls,
+    sentinelCommandTimeout: FAIL_FAST_TIMEOUT_MS,
+    sentinelRetryStrategy: reconnectDelay,
+    failoverDetector: true,
+    // 1: reconnect (to whichever primary the sentinels name now), never 2 (reconnect and resend).
+    reconnectOnError: (error: Error) => (error.message.startsWith("READONLY") ? 1 : false),
   });
 }
 
@@ -37,8 +98,8 @@ export function createRedisClient(url: string): Redis {
  * It only follows the cluster's own refusals (MOVED, ASK, TRYAGAIN, CLUSTERDOWN: the command
  * did not run, so resending it is safe); a command whose connection dropped is never resent.
  */
-export function createRedisClusterClient(nodes: string): Cluster {
-  const cluster = new Cluster(parseClusterNodes(nodes), {
+export function createRedisClusterClient(nodes: string, access: RedisAccess = {}): Cluster {
+  const cluster = new Cluster(parseNodeList(nodes), {
     // Fail a command at once while the cluster is not ready instead of queueing it.
     enableOfflineQueue: false,
     // The default (100 ms) resends a command whose connection closed: a resent append could
@@ -57,6 +118,7 @@ export function createRedisClusterClient(nodes: string): Cluster {
       connectTimeout: 5000,
       commandTimeout: FAIL_FAST_TIMEOUT_MS,
       enableAutoPipelining: false,
+      ...access,
     },
   });
   openNodeConnectionsOnceReady(cluster);
@@ -106,13 +168,18 @@ function watchReadiness(cluster: Cluster): void {
   timer.unref();
 }
 
-/** The fixed app's client: a Cluster when REDIS_CLUSTER_NODES is set, else one Redis at REDIS_URL. */
-export function createStoreClient(
-  config: Pick<AppConfig, "REDIS_URL" | "REDIS_CLUSTER_NODES">,
-): RedisClient {
-  if (config.REDIS_CLUSTER_NODES) return createRedisClusterClient(config.REDIS_CLUSTER_NODES);
-  if (config.REDIS_URL) return createRedisClient(config.REDIS_URL);
-  throw new Error("REDIS_URL or REDIS_CLUSTER_NODES is required by this app");
+/**
+ * The fixed app's client: a Cluster when REDIS_CLUSTER_NODES is set, the primary Sentinel
+ * names when REDIS_SENTINELS is, else one Redis at REDIS_URL.
+ */
+export function createStoreClient(settings: RedisSettings): RedisClient {
+  const access = redisAccess(settings);
+  if (settings.REDIS_CLUSTER_NODES) {
+    return createRedisClusterClient(settings.REDIS_CLUSTER_NODES, access);
+  }
+  if (settings.REDIS_SENTINELS) return createRedisSentinelClient(settings, access);
+  if (settings.REDIS_URL) return createRedisClient(settings.REDIS_URL, access);
+  throw new Error("REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required by this app");
 }
 
 /**

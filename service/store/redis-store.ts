@@ -8,11 +8,16 @@ import {
   withStoreCommands,
 } from "./commands.ts";
 import type { ConversationStore, Fence, RecentHistory } from "./conversation-store.ts";
+import { NO_REPLICA_WAIT, type ReplicaWait } from "./replica-wait.ts";
+
+/** A write command, given the client to send it on, or the pipeline to queue it in. */
+type WriteCommand = (target: StoreCommands) => Promise<number>;
 
 /**
  * Conversation histories as Redis lists of JSON messages, one list per conversation key.
  * A fenced append (see TurnGate) is refused unless the lease is still the turn's and the
- * history is the one it read (append-turn-3.lua).
+ * history is the one it read (append-turn-3.lua). With `replicaWait.replicas > 0` every write
+ * goes out with a WAIT in the same pipeline, and counts as stored only once replicas have it.
  */
 export class RedisConversationStore implements ConversationStore {
   readonly backend = "redis";
@@ -21,6 +26,7 @@ export class RedisConversationStore implements ConversationStore {
   constructor(
     redis: Redis | Cluster,
     private readonly ttlSeconds: number,
+    private readonly replicaWait: ReplicaWait = NO_REPLICA_WAIT,
   ) {
     this.redis = withStoreCommands(redis);
   }
@@ -56,13 +62,11 @@ export class RedisConversationStore implements ConversationStore {
     if (messages.length === 0) return this.read(() => this.redis.llen(keys.messages));
     const encoded = messages.map((m) => JSON.stringify(m));
     if (!fence) {
-      return this.write(() =>
-        this.redis.appendMessages(keys.messages, this.ttlSeconds, ...encoded),
-      );
+      return this.write((to) => to.appendMessages(keys.messages, this.ttlSeconds, ...encoded));
     }
     const { token, turnId, expectedLength } = fence;
-    const after = await this.write(() =>
-      this.redis.appendTurn(
+    const after = await this.write((to) =>
+      to.appendTurn(
         keys.messages,
         keys.lease,
         keys.turns,
@@ -80,8 +84,8 @@ export class RedisConversationStore implements ConversationStore {
 
   async replace(key: string, messages: readonly ChatMessage[]): Promise<number> {
     const encoded = messages.map((m) => JSON.stringify(m));
-    return this.write(() =>
-      this.redis.replaceMessages(conversationKeys(key).messages, this.ttlSeconds, ...encoded),
+    return this.write((to) =>
+      to.replaceMessages(conversationKeys(key).messages, this.ttlSeconds, ...encoded),
     );
   }
 
@@ -109,15 +113,51 @@ export class RedisConversationStore implements ConversationStore {
     }
   }
 
-  private async write<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw neverApplied(error)
-        ? new StoreUnavailableError(error)
-        : new StoreWriteUncertainError(error);
-    }
+  /** Sends a write, and with replicas to wait for, WAIT right behind it: still one round trip. */
+  private async write(command: WriteCommand): Promise<number> {
+    const { replicas, timeoutMs } = this.replicaWait;
+    if (replicas === 0) return sent(() => command(this.redis));
+    const batch = this.redis.pipeline();
+    // A pipeline queues the script like the client would send it (ioredis defines the
+    // commands on both); what it returns is the pipeline, not the reply, so it is not awaited.
+    command(batch as unknown as StoreCommands);
+    batch.wait(replicas, timeoutMs);
+    const [write, wait] = (await sent(() => batch.exec())) ?? [];
+    // A command of a pipeline fails on its own (its error in the results) when its connection
+    // drops: the same two outcomes as a lone command.
+    if (!write || write[0]) throw writeFailure(write?.[0] ?? new Error("no reply to the write"));
+    const stored = Number(write[1]);
+    // A refused append (negative) stored nothing: there is nothing to wait for.
+    if (stored < 0) return stored;
+    const confirmed = wait?.[0] ? 0 : Number(wait?.[1]);
+    if (confirmed < replicas)
+      throw new StoreWriteUncertainError(new ReplicasBehindError(confirmed, this.replicaWait));
+    return stored;
   }
+}
+
+/** The primary stored the write, but too few replicas confirmed it: a failover could lose it. */
+export class ReplicasBehindError extends Error {
+  override readonly name = "ReplicasBehindError";
+
+  constructor(confirmed: number, { replicas, timeoutMs }: ReplicaWait) {
+    super(`${confirmed} of ${replicas} replicas confirmed the write within ${timeoutMs} ms`);
+  }
+}
+
+async function sent<T>(command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    throw writeFailure(error);
+  }
+}
+
+/** A write's failure, named: refused before it ran (unavailable), or of unknown outcome. */
+function writeFailure(error: unknown): StoreUnavailableError | StoreWriteUncertainError {
+  return neverApplied(error)
+    ? new StoreUnavailableError(error)
+    : new StoreWriteUncertainError(error);
 }
 
 /** Stored messages are JSON strings, oldest first. */

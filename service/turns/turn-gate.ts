@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import type { AppConfig } from "../config.ts";
 import { ConversationBusyError, StoreUnavailableError, TurnInProgressError } from "../errors.ts";
@@ -158,6 +159,7 @@ export class TurnGate {
         leaseMs,
         ttlSeconds,
         contextWindow,
+        randomBytes(6).toString("hex"),
       );
     } catch (error) {
       throw new StoreUnavailableError(error);

@@ -12,6 +12,11 @@
     ARGV[2] lease duration, in milliseconds
     ARGV[3] idle expiry of the conversation, in seconds
     ARGV[4] how many recent messages to return with the lease (the agent's context window)
+    ARGV[5] a random nonce from the asking worker, made part of the token
+
+  The token is "<counter>.<nonce>". The counter orders the leases one primary handed out;
+  the nonce keeps a token unique across a failover: a promoted replica may lack the last
+  INCR (replication is asynchronous) and hand out that counter again, never that token.
 
   Output:
     { "done", position }   the turn already completed: answer from the stored messages
@@ -28,14 +33,14 @@ if position then
 end
 local holder = redis.call("GET", KEYS[1])
 if holder then
-  local holderTurn = string.match(holder, "^%d+:(.*)$")
+  local holderTurn = string.match(holder, "^[^:]+:(.*)$")
   local ms = tostring(redis.call("PTTL", KEYS[1]))
   if holderTurn == ARGV[1] then
     return { "running", ms }
   end
   return { "busy", holderTurn, ms }
 end
-local token = redis.call("INCR", KEYS[3])
+local token = redis.call("INCR", KEYS[3]) .. "." .. ARGV[5]
 redis.call("EXPIRE", KEYS[3], ARGV[3])
 redis.call("SET", KEYS[1], token .. ":" .. ARGV[1], "PX", ARGV[2])
 local reply = redis.call("LRANGE", KEYS[4], -tonumber(ARGV[4]), -1)

@@ -6,7 +6,7 @@ import {
   startLocalRedisCluster,
 } from "../../../lab/processes/redis-cluster.ts";
 import { conversationKey } from "../../../service/auth/conversation-key.ts";
-import { parseClusterNodes } from "../../../service/config.ts";
+import { loadConfig, parseNodeList } from "../../../service/config.ts";
 import type { ChatMessage, Identity } from "../../../service/contract.ts";
 import { rateLimitKey } from "../../../service/http/turn-rate-limit.ts";
 import { conversationKeys } from "../../../service/store/commands.ts";
@@ -45,7 +45,7 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
 
   beforeAll(async () => {
     cluster = await startLocalRedisCluster();
-    client = createStoreClient({ REDIS_CLUSTER_NODES: cluster.nodes, REDIS_URL: undefined });
+    client = createStoreClient(loadConfig({ REDIS_CLUSTER_NODES: cluster.nodes }));
     inspector = createRedisClusterClient(cluster.nodes);
     await Promise.all([waitUntilReady(client, 5000), waitUntilReady(inspector, 5000)]);
   });
@@ -59,11 +59,11 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
     expect(client).not.toBeInstanceOf(Redis);
     expect((client as { isCluster?: boolean }).isCluster).toBe(true);
     expect(client.status).toBe("ready");
-    expect(parseClusterNodes(" 127.0.0.1:7000, redis-1:7001 ")).toEqual([
+    expect(parseNodeList(" 127.0.0.1:7000, redis-1:7001 ")).toEqual([
       { host: "127.0.0.1", port: 7000 },
       { host: "redis-1", port: 7001 },
     ]);
-    expect(() => parseClusterNodes("127.0.0.1")).toThrow(/host:port/);
+    expect(() => parseNodeList("127.0.0.1")).toThrow(/host:port/);
   });
 
   it("connects at the first attempt: no client restarts its connection before it is ready", async () => {

@@ -116,7 +116,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     const running = gate("reject").run(key, "a", a.body);
     await a.started;
     // Turn a holds the conversation's lease, and keeps it until released.
-    expect(await leaseHolder(key)).toMatch(/^\d+:a$/);
+    expect(await leaseHolder(key)).toMatch(/^\d+\.[0-9a-f]{12}:a$/);
     await expect(gate("reject").run(key, "b", turn(key, "b"))).rejects.toMatchObject({
       code: "conversation_busy",
     });
@@ -129,6 +129,32 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
     expect(await turnIds(key)).toEqual(["a", "a"]);
     // Storing the turn also ended its lease.
     expect(await leaseHolder(key)).toBeNull();
+  });
+
+  it("never hands out a token twice, even when the lease and its counter were lost (a failover to a replica that lacks them)", async () => {
+    const key = newKey();
+    const keys = conversationKeys(key);
+    const first = heldTurn(key, "a");
+    const original = gate("reject").run(key, "a", first.body);
+    await first.started;
+    const firstHolder = await leaseHolder(key);
+    // What a promoted replica that missed the last writes holds: no lease, the counter behind.
+    await inspector.del(keys.lease, keys.fence);
+    const second = heldTurn(key, "a");
+    const retry = gate("reject").run(key, "a", second.body);
+    await second.started;
+    // The same counter was handed out again for the same turnId: the token still differs.
+    const secondHolder = await leaseHolder(key);
+    expect(String(secondHolder).split(".")[0]).toBe(String(firstHolder).split(".")[0]);
+    expect(secondHolder).not.toBe(firstHolder);
+    // So the original attempt, on the lost lease, is fenced while the retry holds its own...
+    first.release();
+    await expect(original).rejects.toMatchObject({ code: "turn_fenced" });
+    expect(await inspector.llen(keys.messages)).toBe(0);
+    // ...and the retry stores the turn, once.
+    second.release();
+    expect(await retry).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
+    expect(await turnIds(key)).toEqual(["a", "a"]);
   });
 
   it("enqueue: a second turn waits, then runs on the updated history", async () => {
@@ -156,7 +182,7 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
         return attemptsOfB.length >= 2;
       });
       expect(secondState.settled).toBe(false);
-      expect(await leaseHolder(key)).toMatch(/^\d+:a$/);
+      expect(await leaseHolder(key)).toMatch(/^\d+\.[0-9a-f]{12}:a$/);
       const releasedAt = Date.now();
       a.release();
       const [ra, rb] = await Promise.all([first, second]);

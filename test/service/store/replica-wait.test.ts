@@ -1,0 +1,159 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PrivateRedis, startPrivateRedis } from "../../../lab/processes/redis-server.ts";
+import type { ChatMessage } from "../../../service/contract.ts";
+import { StoreWriteUncertainError } from "../../../service/errors.ts";
+import { conversationKeys } from "../../../service/store/commands.ts";
+import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
+import { RedisConversationStore, ReplicasBehindError } from "../../../service/store/redis-store.ts";
+import { replicaWaitFor } from "../../../service/store/replica-wait.ts";
+import { waitFor } from "../../helpers/wait-for.ts";
+
+const servedBy = { workerId: 1, pid: 1, hostname: "test" };
+const message = (turnId: string): ChatMessage => ({
+  role: "user",
+  content: `q ${turnId}`,
+  turnId,
+  servedBy,
+  at: "",
+});
+
+/** `INFO replication` of a node, as field -> value. */
+async function replication(client: Redis): Promise<Record<string, string>> {
+  const info = await client.info("replication");
+  return Object.fromEntries(
+    info.split("\r\n").map((line) => line.split(/:(.*)/s) as [string, string]),
+  );
+}
+
+const PROBE_KEY = `agent-sandbox-test:wait-probe:${process.pid}`;
+
+/**
+ * In sync as both ends see it, and acknowledging: the link is up, the primary lists the
+ * replica online, and a WAIT right after a write returns 1. (Just after a sync, Redis 7.0 can
+ * take up to a second to acknowledge the first write: measured here, 1 start in 4.)
+ */
+async function inSync(primary: Redis, replica: Redis): Promise<boolean> {
+  const [ofReplica, ofPrimary] = await Promise.all([replication(replica), replication(primary)]);
+  if (ofReplica.master_link_status !== "up" || !/state=online/.test(ofPrimary.slave0 ?? "")) {
+    return false;
+  }
+  await primary.set(PROBE_KEY, "1", "EX", 60);
+  return (await primary.wait(1, 100)) === 1;
+}
+
+describe("a write acknowledged only once a replica has it (WAIT), against a real primary and replica", () => {
+  let primary: PrivateRedis;
+  let replica: PrivateRedis;
+  let client: Redis;
+  let onPrimary: Redis;
+  let onReplica: Redis;
+  let n = 0;
+  const created: string[] = [];
+  const newKey = () => {
+    const key = `agent-sandbox-test:{wait:${process.pid}:${n++}}`;
+    created.push(...Object.values(conversationKeys(key)));
+    return key;
+  };
+  const store = (replicas: number, timeoutMs = 300) =>
+    new RedisConversationStore(client, 60, { replicas, timeoutMs });
+
+  beforeAll(async () => {
+    [primary, replica] = await Promise.all([startPrivateRedis(), startPrivateRedis()]);
+    onPrimary = new Redis(primary.url);
+    onReplica = new Redis(replica.url);
+    // The replica's first sync starts at once, not after Redis's default 5 s delay.
+    await onPrimary.config("SET", "repl-diskless-sync-delay", "0");
+    const { port } = new URL(primary.url);
+    await onReplica.replicaof("127.0.0.1", port);
+    await waitFor("the replica to be in sync", () => inSync(onPrimary, onReplica));
+    client = createRedisClient(primary.url);
+    await waitUntilReady(client, 5000);
+  });
+  afterAll(async () => {
+    await onPrimary?.del(PROBE_KEY, ...created);
+    client?.disconnect();
+    onPrimary?.disconnect();
+    onReplica?.disconnect();
+    await Promise.all([primary?.stop(), replica?.stop()]);
+  });
+
+  it("acknowledges a write the replica confirmed, sending WAIT right behind it on the same connection", async () => {
+    const key = newKey();
+    const monitor = await onPrimary.monitor();
+    const commands: { client: string; name: string }[] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      // Not the commands the script itself runs: MONITOR lists those too, from "lua".
+      if (!source.includes("lua"))
+        commands.push({ client: source, name: String(args[0]).toLowerCase() });
+    });
+    try {
+      expect(await store(1).append(key, [message("a")])).toBe(1);
+      await waitFor("MONITOR to show the WAIT", () => commands.some((c) => c.name === "wait"));
+    } finally {
+      monitor.disconnect();
+    }
+    const wait = commands.findIndex((c) => c.name === "wait");
+    expect(["eval", "evalsha"]).toContain(commands[wait - 1]?.name);
+    expect(commands[wait - 1]?.client).toBe(commands[wait]?.client);
+    // WAIT returned only once the replica had it: it is there now, no polling needed.
+    expect(await onReplica.llen(conversationKeys(key).messages)).toBe(1);
+  });
+
+  it("reports a write fewer replicas confirmed as uncertain (503 store_write_uncertain), which it is: the primary has it", async () => {
+    const key = newKey();
+    const started = Date.now();
+    const refused = await store(2, 300)
+      .append(key, [message("a")])
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(StoreWriteUncertainError);
+    expect((refused as StoreWriteUncertainError).cause).toBeInstanceOf(ReplicasBehindError);
+    expect((refused as Error).message).toMatch(/1 of 2 replicas confirmed the write within 300 ms/);
+    // WAIT gave up after its timeout, not after the client's own command timeout.
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await onPrimary.llen(conversationKeys(key).messages)).toBe(1);
+  });
+
+  it("reports a refused fenced append as fenced, not uncertain, whatever the replicas say (nothing was written)", async () => {
+    const key = newKey();
+    const fence = { token: "1.none", turnId: "a", expectedLength: 0 };
+    await expect(store(2).append(key, [message("a")], fence)).rejects.toMatchObject({
+      code: "turn_fenced",
+    });
+    expect(await onPrimary.exists(conversationKeys(key).messages)).toBe(0);
+  });
+
+  it("with the replica gone, no write is acknowledged; with REDIS_WAIT_REPLICAS=0 every write is", async () => {
+    await onReplica.replicaof("NO", "ONE");
+    try {
+      await waitFor("the primary to see no replica", async () => {
+        return (await replication(onPrimary)).connected_slaves === "0";
+      });
+      const key = newKey();
+      await expect(store(1).append(key, [message("a")])).rejects.toBeInstanceOf(
+        StoreWriteUncertainError,
+      );
+      expect(await store(0).append(key, [message("b")])).toBe(2);
+    } finally {
+      const { port } = new URL(primary.url);
+      await onReplica.replicaof("127.0.0.1", port);
+      await waitFor("the replica to be in sync again", () => inSync(onPrimary, onReplica));
+    }
+  });
+
+  it("waits for 1 replica by default on Sentinel, 0 on a lone Redis, and what REDIS_WAIT_REPLICAS says", () => {
+    const base = { REDIS_WAIT_MS: 500, REDIS_WAIT_REPLICAS: undefined, REDIS_SENTINELS: undefined };
+    expect(replicaWaitFor(client, base)).toEqual({ replicas: 0, timeoutMs: 500 });
+    expect(replicaWaitFor(client, { ...base, REDIS_SENTINELS: "127.0.0.1:1" })).toEqual({
+      replicas: 1,
+      timeoutMs: 500,
+    });
+    expect(
+      replicaWaitFor(client, { ...base, REDIS_SENTINELS: "127.0.0.1:1", REDIS_WAIT_REPLICAS: 0 }),
+    ).toEqual({ replicas: 0, timeoutMs: 500 });
+    expect(replicaWaitFor(client, { ...base, REDIS_WAIT_REPLICAS: 2 })).toEqual({
+      replicas: 2,
+      timeoutMs: 500,
+    });
+  });
+});
