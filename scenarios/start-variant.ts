@@ -32,6 +32,7 @@ class WorkerStores {
   readonly deps: VariantDeps;
   /** Decided by connect(): how many replicas a write waits for. */
   private replicaWait: ReplicaWait = NO_REPLICA_WAIT;
+  private connected = false;
 
   constructor(private readonly config: AppConfig) {
     this.deps = {
@@ -54,6 +55,8 @@ class WorkerStores {
    * worker listens anyway: turns answer 503 and /healthz shows the store unreachable.
    */
   async connect(): Promise<void> {
+    if (this.connected) return;
+    this.connected = true;
     const client = this.redisClient();
     await waitUntilReady(client, STORE_CONNECT_WAIT_MS);
     this.replicaWait = replicaWaitFor(client, this.config);
@@ -108,7 +111,7 @@ export async function startVariant(
   const turnLimitStore =
     variant.turnLimitStore?.(stores.deps) ?? (gated ? stores.sharedTurnLimitStore() : undefined);
   // A variant that opened Redis only now (outside its backend) gets a moment to connect.
-  if (stores.client) await waitUntilReady(stores.client, STORE_CONNECT_WAIT_MS);
+  if (stores.client) await stores.connect();
   // Under runCluster: a scrape of /metrics answers the sum over every worker.
   const metrics = new ServiceMetrics({ app, scope: cluster.isWorker ? "cluster" : "process" });
   return startServer({ app, scenario, service, config, turnGate, turnLimitStore, metrics, port });

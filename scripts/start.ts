@@ -12,6 +12,7 @@ import { startVariant } from "../scenarios/start-variant.ts";
 import { runCluster } from "../service/cluster.ts";
 import { type AppConfig, DEFAULT_PORTS, loadConfig, warnIfDevSecret } from "../service/config.ts";
 import { configureLogging, logger } from "../service/logger.ts";
+import { checkRedisAccess, RedisAccessRefusedError } from "../service/store/redis-access-check.ts";
 
 const { values } = parseArgs({
   options: { app: { type: "string" }, scenario: { type: "string" } },
@@ -23,6 +24,7 @@ const scenario = parseScenario(values.scenario);
 loadConfigOrExit();
 if (cluster.isPrimary) await chooseRedis();
 const config = loadConfigOrExit();
+if (cluster.isPrimary && backendOf(app, scenario) === "redis") await checkRedisAccessOrExit(config);
 configureLogging(config.LOG_LEVEL);
 const port = config.PORT ?? DEFAULT_PORTS[app];
 if (cluster.isPrimary) {
@@ -46,12 +48,28 @@ function loadConfigOrExit(): AppConfig {
 }
 
 /**
- * A variant on Redis without REDIS_URL or REDIS_CLUSTER_NODES gets a private, throwaway
- * redis-server (never a Redis it was not told about); workers inherit its URL.
+ * A wrong password or CA stops the app once, here, with the setting to fix: otherwise every
+ * worker would start and keep reconnecting, and every turn would get a 503. An unreachable
+ * Redis is not refused: the app starts and answers 503 until Redis is back.
+ */
+async function checkRedisAccessOrExit(settings: AppConfig): Promise<void> {
+  try {
+    await checkRedisAccess(settings);
+  } catch (error) {
+    if (!(error instanceof RedisAccessRefusedError)) throw error;
+    console.error(`${app} app cannot start: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+/**
+ * A variant on Redis without REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS gets a private,
+ * throwaway redis-server (never a Redis it was not told about); workers inherit its URL.
  */
 async function chooseRedis(): Promise<void> {
-  const { REDIS_URL, REDIS_CLUSTER_NODES } = process.env;
-  if (REDIS_URL || REDIS_CLUSTER_NODES || backendOf(app, scenario) !== "redis") return;
+  const { REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS } = process.env;
+  if (REDIS_URL || REDIS_CLUSTER_NODES || REDIS_SENTINELS) return;
+  if (backendOf(app, scenario) !== "redis") return;
   const redis = await startPrivateRedis();
   process.env.REDIS_URL = redis.url;
   console.error(

@@ -1,7 +1,13 @@
+import type { ConnectionOptions } from "node:tls";
 import { Redis } from "ioredis";
 
-/** A Redis URL, or one node's address. */
-export type RedisTarget = string | { host: string; port: number };
+/**
+ * A Redis URL, or one node's address, with the password and TLS options it may need (a
+ * `rediss://` URL alone trusts only the system's CAs: use the address form for a private CA).
+ */
+export type RedisTarget =
+  | string
+  | { host: string; port: number; password?: string; tls?: ConnectionOptions };
 
 /**
  * One command on a fresh, short-lived connection that never retries: for probing a Redis

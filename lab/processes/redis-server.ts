@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { askRedis } from "./ask-redis.ts";
+import { askRedis, type RedisTarget } from "./ask-redis.ts";
 import { freePort } from "./free-port.ts";
 import { stopChild } from "./stop-child.ts";
+import { makeTestCertificates } from "./tls-certificates.ts";
 
 export interface RedisHandle {
   url: string;
@@ -27,11 +28,27 @@ export type RedisPersistence = (typeof PERSISTENCE_CHOICES)[number];
 
 export interface PrivateRedisOptions {
   persistence?: RedisPersistence;
+  /** `requirepass`: every client must send this password (it is then in `url` as well). */
+  password?: string;
+  /**
+   * TLS only (no plain port): a certificate for 127.0.0.1 from a throwaway CA made in the
+   * server's temp dir; `url` is then `rediss://` and a client must trust `caFile`.
+   */
+  tls?: boolean;
 }
 
-/** A redis-server this process started, which it may crash and bring back (see lab/chaos). */
+/**
+ * A redis-server this process started, which it may crash and bring back (see lab/chaos).
+ * Its `url` is complete but for the CA: `redis[s]://[:password@]127.0.0.1:port`, so a caller
+ * sets REDIS_URL to it, plus REDIS_TLS_CA to `caFile` when TLS is on.
+ */
 export interface PrivateRedis extends RedisHandle {
   readonly persistence: RedisPersistence;
+  readonly port: number;
+  /** The password it requires, if any (also in `url`): for REDIS_PASSWORD and a password-free URL. */
+  readonly password?: string;
+  /** With `tls`: the PEM file of the CA that signed its certificate (REDIS_TLS_CA). */
+  readonly caFile?: string;
   /** The server's pid right now (changes on restart), or undefined while it is down. */
   pid(): number | undefined;
   /**
@@ -80,12 +97,13 @@ function persistenceArgs(persistence: RedisPersistence): string[] {
 
 /** Starts a redis-server on a free port with its own temp dir; `stop()` removes both. */
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
-  const persistence = options.persistence ?? "none";
+  const { persistence = "none", password } = options;
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "agent-sandbox-redis-"));
+  const tls = options.tls ? await tlsArgs(dir, port) : undefined;
   const args = [
-    "--port",
-    String(port),
+    ...(tls?.args ?? ["--port", String(port)]),
+    ...(password === undefined ? [] : ["--requirepass", password]),
     "--bind",
     "127.0.0.1",
     // No RDB snapshots: persistence, when asked for, is the append-only file alone.
@@ -95,13 +113,17 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     "--dir",
     dir,
   ];
-  const url = `redis://127.0.0.1:${port}`;
+  const url = privateUrl(port, password, tls !== undefined);
+  const target = { host: "127.0.0.1", port, password, tls: tls?.client };
   let child: ChildProcess | undefined = await spawnRedis(args);
-  await waitForPing(url, child);
+  await waitForPing(target, child);
   return {
     url,
     owned: true,
     persistence,
+    port,
+    password,
+    caFile: tls?.caFile,
     pid: () =>
       child && child.exitCode === null && child.signalCode === null ? child.pid : undefined,
     halt: async (signal) => {
@@ -112,7 +134,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     restart: async () => {
       if (child) throw new Error("redis-server is still running: halt() it first");
       child = await spawnRedis(args);
-      await waitForPing(url, child);
+      await waitForPing(target, child);
     },
     stop: async () => {
       if (child) await stopChild(child);
@@ -120,6 +142,23 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `redis[s]://[:password@]127.0.0.1:port`: what ioredis needs but a private CA. */
+function privateUrl(port: number, password: string | undefined, tls: boolean): string {
+  const auth = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
+  return `${tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`;
+}
+
+/**
+ * TLS on `port` and no plain port; certificates made in `dir`. Clients need no certificate
+ * of their own (`--tls-auth-clients no`): the sandbox's clients authenticate by password.
+ */
+async function tlsArgs(dir: string, port: number) {
+  const { caFile, certFile, keyFile } = await makeTestCertificates(dir);
+  const args = ["--port", "0", "--tls-port", String(port), "--tls-cert-file", certFile];
+  args.push("--tls-key-file", keyFile, "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no");
+  return { args, caFile, client: { ca: await readFile(caFile) } };
 }
 
 /**
@@ -143,13 +182,18 @@ export async function spawnRedis(
   return child;
 }
 
-async function waitForPing(url: string, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+async function waitForPing(
+  target: Exclude<RedisTarget, string>,
+  child: ChildProcess,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
     // While it loads its AOF, Redis answers -LOADING; PONG means it serves data again.
-    if ((await askRedis(url, "PING").catch(() => "not up yet")) === "PONG") return;
+    if ((await askRedis(target, "PING").catch(() => "not up yet")) === "PONG") return;
     await sleep(50);
   }
-  throw new Error(`redis-server did not answer on ${url} within ${timeoutMs} ms`);
+  const where = `${target.host}:${target.port}`;
+  throw new Error(`redis-server did not answer on ${where} within ${timeoutMs} ms`);
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { Cluster, Redis } from "ioredis";
 import { type AppConfig, parseNodeList } from "../config.ts";
+import { logger } from "../logger.ts";
 
 /** What the store and the turn gate run on: one Redis (maybe found by Sentinel), or a Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -173,13 +174,34 @@ function watchReadiness(cluster: Cluster): void {
  * names when REDIS_SENTINELS is, else one Redis at REDIS_URL.
  */
 export function createStoreClient(settings: RedisSettings): RedisClient {
-  const access = redisAccess(settings);
+  const client = openStoreClient(settings, redisAccess(settings));
+  logConnectionErrors(client);
+  return client;
+}
+
+function openStoreClient(settings: RedisSettings, access: RedisAccess): RedisClient {
   if (settings.REDIS_CLUSTER_NODES) {
     return createRedisClusterClient(settings.REDIS_CLUSTER_NODES, access);
   }
   if (settings.REDIS_SENTINELS) return createRedisSentinelClient(settings, access);
   if (settings.REDIS_URL) return createRedisClient(settings.REDIS_URL, access);
   throw new Error("REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required by this app");
+}
+
+/** While Redis is away the client retries about once a second: log that at most every 5 s. */
+const ERROR_LOG_INTERVAL_MS = 5000;
+
+/**
+ * A connection error is the client's to handle (it reconnects by itself); without a listener
+ * ioredis prints each one as "Unhandled error event". Turns report the outage as 503s.
+ */
+function logConnectionErrors(client: RedisClient): void {
+  let lastLoggedAt = 0;
+  client.on("error", (error: Error) => {
+    if (Date.now() - lastLoggedAt < ERROR_LOG_INTERVAL_MS) return;
+    lastLoggedAt = Date.now();
+    logger.warn({ event: "redis_connection_error", error: error.message });
+  });
 }
 
 /**
