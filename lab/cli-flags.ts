@@ -121,6 +121,7 @@ export const FLAG = {
   scenario: raw("scenario"),
   expect: raw("expect"),
   redisCluster: () => switchFlag("redis-cluster"),
+  redisSentinel: () => switchFlag("redis-sentinel"),
 };
 
 /** The parseArgs options of flags a command reads raw, without their schemas. */

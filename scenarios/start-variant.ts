@@ -91,7 +91,8 @@ class WorkerStores {
         "a variant that runs a turn gate keeps its conversations in deps.redisStore()",
       );
     }
-    return new TurnGate({ redis: this.client, store: this.redis, ...settings });
+    const { replicaWait } = this;
+    return new TurnGate({ redis: this.client, store: this.redis, replicaWait, ...settings });
   }
 }
 

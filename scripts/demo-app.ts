@@ -27,6 +27,7 @@ const HELP = `Usage: npm run demo:broken|demo:fixed -- [options]
   --latency-ms N        simulated model latency per turn (default 5)
   --expect VERDICT      exit 1 unless the checker says valid|invalid|unknown
   --redis-cluster       Redis-backed apps use a local 3-master Redis Cluster (started and removed)
+  --redis-sentinel      Redis-backed apps use a local primary + 2 replicas under 3 Sentinels (started and removed)
 ${LOAD_FLAGS_HELP}`;
 
 const { values } = parseArgs({ options: demoAppFlagSpec });
@@ -43,6 +44,7 @@ try {
 
   const result = await runDemo({
     redisCluster: Boolean(values["redis-cluster"]),
+    redisSentinel: Boolean(values["redis-sentinel"]),
     ...flags,
     app,
     scenario,

@@ -7,6 +7,7 @@ import { DEV_AUTH_SECRET, loadConfig } from "../../service/config.ts";
 import { conversationKeys } from "../../service/store/commands.ts";
 import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { type AppCluster, startAppCluster } from "../processes/app-cluster.ts";
+import { type RedisSentinelHandle, startRedisSentinel } from "../processes/redis-sentinel.ts";
 import {
   ensureRedis,
   type RedisHandle,
@@ -22,6 +23,8 @@ export interface Contender {
   env?: Record<string, string>;
   /** Runs on a private Redis of its own with this persistence (default: the shared one). */
   persistence?: Exclude<RedisPersistence, "none">;
+  /** Runs on the bench's primary + 2 replicas under Sentinel (shared by such contenders). */
+  sentinel?: boolean;
 }
 
 /** The cost floor, the fix, and the article's whole-history save (sequential: correct, just slow). */
@@ -34,6 +37,21 @@ export const CONTENDERS: readonly Contender[] = [
     app: "fixed",
     scenario: "memory",
     persistence: "aof-always",
+  },
+  // What surviving a failover costs: the same app on a primary with 2 replicas, acknowledging
+  // on the primary's reply, then only once a replica has the write (WAIT 1, the default there).
+  {
+    label: "fixed · Sentinel, 2 replicas, no WAIT",
+    app: "fixed",
+    scenario: "memory",
+    sentinel: true,
+    env: { REDIS_WAIT_REPLICAS: "0" },
+  },
+  {
+    label: "fixed · Sentinel, 2 replicas, WAIT 1",
+    app: "fixed",
+    scenario: "memory",
+    sentinel: true,
   },
   // No artificial write delay here: this measures the pattern, not the lesson's race window.
   {
@@ -74,15 +92,24 @@ export async function startBenchApps(options: {
   const apps = new Map<string, AppCluster>();
   const redisUrls = new Map<string, string>();
   const ownRedis: RedisHandle[] = [];
+  let sentinel: RedisSentinelHandle | undefined;
   const stopAll = async () => {
     for (const app of apps.values()) await app.stop();
     for (const own of ownRedis) await own.stop();
+    await sentinel?.stop();
     await redis.stop();
   };
   try {
     for (const contender of CONTENDERS) {
       let url = redis.url;
-      if (contender.persistence) {
+      const sentinelEnv: Record<string, string> = {};
+      if (contender.sentinel) {
+        sentinel ??= await startRedisSentinel();
+        const primary = await sentinel.primary();
+        url = `redis://${primary.host}:${primary.port}`;
+        sentinelEnv.REDIS_SENTINELS = sentinel.sentinels;
+        sentinelEnv.REDIS_SENTINEL_NAME = sentinel.name;
+      } else if (contender.persistence) {
         const own = await startPrivateRedis({ persistence: contender.persistence });
         ownRedis.push(own);
         url = own.url;
@@ -101,6 +128,7 @@ export async function startBenchApps(options: {
             AGENT_LATENCY_MS: String(options.agentLatencyMs),
             // Per-turn log lines cost the same in every app; keep them out of the measurement.
             LOG_LEVEL: "warn",
+            ...sentinelEnv,
             ...contender.env,
             ...options.extraEnv,
           },

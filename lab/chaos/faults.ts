@@ -7,8 +7,20 @@ export const FAULT_NAMES = [
   "worker-drain",
   "redis-outage",
   "redis-crash",
+  "redis-failover",
+  "redis-failover-no-wait",
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** A primary with replicas under Sentinel that a fault can partition and fail over. */
+export interface FailoverTarget {
+  /** Cuts every replica's replication link to the primary (its replication user switched off). */
+  cutReplication(): void | Promise<void>;
+  /** SIGKILLs the current primary's process. */
+  killPrimary(): Promise<void>;
+  /** Resolves with the promoted replica's address once the sentinels agree on it. */
+  waitForPromotion(timeoutMs: number): Promise<{ host: string; port: number }>;
+}
 
 /** What a fault can act on while the load runs. */
 export interface FaultTarget {
@@ -16,8 +28,12 @@ export interface FaultTarget {
   victimPid: number;
   /** The app's Redis, when it has one this process started. */
   redis?: PrivateRedis;
-  /** How long Redis stays down (redis-outage, redis-crash). */
+  /** The app's Sentinel-run Redis, for the failover faults. */
+  sentinel?: FailoverTarget;
+  /** How long Redis stays down (redis-outage, redis-crash), or its replicas cut off (failover). */
   downMs: number;
+  /** Answers the load has received so far, of any kind: a fault can wait for turns to happen. */
+  answers(): number;
 }
 
 /** What a fault did, on the load test's clock. */
@@ -37,6 +53,15 @@ export interface Fault {
   description: string;
   /** True when the fault acts on Redis (an app without Redis has nothing to fail). */
   needsRedis: boolean;
+  /** The Redis the fixed app runs on for this fault: one private redis-server, or Sentinel's. */
+  redis?: "sentinel";
+  /** Settings the fixed app runs with for this fault (the one thing its row changes). */
+  appEnv?: Record<string, string>;
+  /**
+   * Set on a row that shows a setting's cost: the fixed app is meant to lose turns here, and
+   * this says why. The run fails if it does not lose any (the lesson was not shown).
+   */
+  meantToLose?: string;
   inject(target: FaultTarget, now: () => number): Promise<FaultEvent>;
 }
 
@@ -81,6 +106,47 @@ function stopRedis(name: FaultName, signal: "SIGTERM" | "SIGKILL", description: 
   };
 }
 
+/** Answers to wait for while the replicas are cut off, beyond downMs: enough to show. */
+const ANSWERS_WHILE_CUT = 8;
+const PROMOTION_TIMEOUT_MS = 20_000;
+
+/**
+ * Cuts the replication links, lets the load run for `downMs` (and at least a few answers) with
+ * writes reaching the primary alone, then SIGKILLs the primary: Sentinel promotes a replica
+ * that never got those writes. What the fixed app acknowledged in that window is lost unless
+ * it waited for a replica (WAIT) before acknowledging.
+ */
+function failover(name: FaultName, description: string, extra: Partial<Fault> = {}): Fault {
+  return {
+    name,
+    description,
+    needsRedis: true,
+    redis: "sentinel",
+    ...extra,
+    async inject({ sentinel, downMs, answers }, now) {
+      if (!sentinel) throw new Error(`${name} needs a Sentinel-run Redis this process started`);
+      const startedAt = now();
+      await sentinel.cutReplication();
+      const before = answers();
+      await sleep(downMs);
+      while (answers() < before + ANSWERS_WHILE_CUT && now() - startedAt < 10_000) {
+        await sleep(20);
+      }
+      const whileCut = answers() - before;
+      await sentinel.killPrimary();
+      const killedAt = now();
+      const promoted = await sentinel.waitForPromotion(PROMOTION_TIMEOUT_MS);
+      const restoredAt = now();
+      return {
+        fault: name,
+        startedAt,
+        restoredAt,
+        detail: `replicas cut off for ${Math.round(killedAt - startedAt)} ms (${whileCut} answers meanwhile), primary SIGKILLed, replica :${promoted.port} promoted after ${Math.round(restoredAt - killedAt)} ms`,
+      };
+    },
+  };
+}
+
 /** The control: the same run with nothing failing, to tell the fault's effect from the app's. */
 const noFault: Fault = {
   name: "no-fault",
@@ -113,5 +179,18 @@ export const FAULTS: Record<FaultName, Fault> = {
     "redis-crash",
     "SIGKILL",
     "SIGKILL Redis mid-run and restart it from its append-only file",
+  ),
+  "redis-failover": failover(
+    "redis-failover",
+    "Sentinel, 2 replicas: replication cut, the primary SIGKILLed, a replica promoted; turns acknowledged after WAIT 1",
+  ),
+  "redis-failover-no-wait": failover(
+    "redis-failover-no-wait",
+    "the same failover, the fixed app acknowledging on the primary's reply alone (REDIS_WAIT_REPLICAS=0)",
+    {
+      appEnv: { REDIS_WAIT_REPLICAS: "0" },
+      meantToLose:
+        "replication is asynchronous: what only the killed primary had is gone from the promoted replica",
+    },
   ),
 };

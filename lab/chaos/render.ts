@@ -112,26 +112,48 @@ export function renderChaosTable(cases: readonly ChaosCase[]): string {
   return table.toString();
 }
 
-/** The last line: did the fixed app keep every acknowledged turn under every fault? */
+/** A row that shows a setting's cost did show it: the fault struck and turns were lost. */
+function lessonShown(c: ChaosCase): boolean {
+  return !!c.outcome?.struck && c.outcome.lost > 0;
+}
+
+/**
+ * The last line: did the fixed app keep every acknowledged turn under every fault, and did
+ * each row that is meant to lose (a weaker setting, see Fault.meantToLose) lose some?
+ */
 export function chaosVerdictLine(cases: readonly ChaosCase[]): { ok: boolean; line: string } {
   const fixed = cases.filter((c) => c.app === "fixed" && !c.skipped);
-  const failing = fixed.filter((c) => !fixedSurvived(c));
-  const lost = fixed.reduce((sum, c) => sum + (c.outcome?.lost ?? 0), 0);
+  const meantToLose = fixed.filter((c) => FAULTS[c.fault].meantToLose);
+  const mustKeep = fixed.filter((c) => !FAULTS[c.fault].meantToLose);
+  const failing = mustKeep.filter((c) => !fixedSurvived(c));
+  const unshown = meantToLose.filter((c) => !lessonShown(c));
+  const lost = mustKeep.reduce((sum, c) => sum + (c.outcome?.lost ?? 0), 0);
   if (fixed.length === 0) return { ok: false, line: "The fixed app did not run: nothing shown." };
-  if (failing.length === 0) {
-    return {
-      ok: true,
-      line: pc.green(
-        `The fixed app lost 0 acknowledged turns in ${fixed.length === 1 ? "its run" : `all ${fixed.length} runs`} (${fixed.map((c) => c.fault).join(", ")}).`,
+  const lines: string[] = [];
+  if (failing.length > 0) {
+    lines.push(
+      pc.red(
+        `The fixed app did NOT come through ${failing.map((c) => c.fault).join(", ")}: ${lost} acknowledged ${lost === 1 ? "turn" : "turns"} lost.`,
       ),
-    };
+    );
+  } else if (mustKeep.length > 0) {
+    lines.push(
+      pc.green(
+        `The fixed app lost 0 acknowledged turns in ${mustKeep.length === 1 ? "its run" : `all ${mustKeep.length} runs`} (${mustKeep.map((c) => c.fault).join(", ")}).`,
+      ),
+    );
   }
-  return {
-    ok: false,
-    line: pc.red(
-      `The fixed app did NOT come through ${failing.map((c) => c.fault).join(", ")}: ${lost} acknowledged ${lost === 1 ? "turn" : "turns"} lost.`,
-    ),
-  };
+  for (const c of meantToLose) {
+    const lostHere = c.outcome?.lost ?? 0;
+    lines.push(
+      lessonShown(c)
+        ? pc.yellow(
+            `${c.fault}: lost ${lostHere} acknowledged, as it is meant to: ${FAULTS[c.fault].meantToLose}.`,
+          )
+        : pc.red(`${c.fault} lost nothing: the run did not show what the row is for.`),
+    );
+  }
+  return { ok: failing.length === 0 && unshown.length === 0, line: lines.join("\n") };
 }
 
 /** How to read the table, printed under it; the categories come from CATEGORY_TABLE. */

@@ -5,6 +5,8 @@ import { DEV_AUTH_SECRET } from "../../service/config.ts";
 import { checkRun } from "../check/checker.ts";
 import type { CheckResult } from "../check/types.ts";
 import { resendRefused } from "../load/cli-options.ts";
+import { readFromHosts } from "../load/final-reads.ts";
+import type { FinalRead } from "../load/records.ts";
 import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { now } from "../load/scheduler.ts";
 import {
@@ -13,6 +15,7 @@ import {
   waitForReplacement,
   waitForStore,
 } from "../processes/app-cluster.ts";
+import { type RedisSentinelHandle, startRedisSentinel } from "../processes/redis-sentinel.ts";
 import {
   type PrivateRedis,
   type RedisPersistence,
@@ -98,10 +101,12 @@ export async function runChaosCase(
   }
   const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
   let redis: PrivateRedis | undefined;
+  let sentinel: RedisSentinelHandle | undefined;
   let cluster: AppCluster | undefined;
   const logFile = join(options.logDir, `chaos-${faultName}-${app}-${Date.now()}.log`);
   try {
-    if (app === "fixed") redis = await startPrivateRedis({ persistence: options.persistence });
+    if (app === "fixed" && fault.redis === "sentinel") sentinel = await startRedisSentinel();
+    else if (app === "fixed") redis = await startPrivateRedis({ persistence: options.persistence });
     cluster = await startAppCluster({
       app,
       scenario: "memory",
@@ -111,20 +116,25 @@ export async function runChaosCase(
         AUTH_SECRET: secret,
         AGENT_LATENCY_MS: String(options.agentLatencyMs),
         REDIS_URL: redis?.url,
-        // A turn cut off by the fault leaves its lease behind: let it expire in 2 s, not 60.
+        REDIS_SENTINELS: sentinel?.sentinels,
+        REDIS_SENTINEL_NAME: sentinel?.name,
+        // A turn cut off by the fault leaves its lease behind: let it expire in 2 s.
         TURN_LEASE_MS: "2000",
+        ...(app === "fixed" ? fault.appEnv : {}),
       },
     });
-    if (redis) await waitForStore(cluster.url, options.workers);
+    if (redis || sentinel) await waitForStore(cluster.url, options.workers);
 
-    const target = { redis, downMs: options.downMs };
+    let answers = 0;
+    const target = { redis, sentinel, downMs: options.downMs, answers: () => answers };
     const strikeAfter = Math.ceil(options.strikeAt * options.conversations * options.turns);
     const okByPid = new Map<number, number>();
     let acknowledged = 0;
     let strike: Promise<FaultEvent> | undefined;
+    const token = issueToken({ tenant: "chaos", user: `${faultName}-${process.pid}` }, secret);
     const load = await runLoad({
       url: cluster.url,
-      token: issueToken({ tenant: "chaos", user: `${faultName}-${process.pid}` }, secret),
+      token,
       conversations: options.conversations,
       turns: options.turns,
       connections: options.connections,
@@ -137,6 +147,7 @@ export async function runChaosCase(
       progress: options.progress,
       resendRefused: resendRefused({ "resend-refused": RESEND_BACKOFF_MS }),
       onAnswer: (answer) => {
+        answers++;
         if (answer.outcome !== "ok" || !answer.servedBy) return;
         acknowledged++;
         const pid = answer.servedBy.pid;
@@ -148,7 +159,12 @@ export async function runChaosCase(
         }
       },
     });
+    const loadEndedAt = now();
     const event = strike ? await strike : undefined;
+    // Histories read while the fault was still going on prove nothing about what survived it.
+    if (event && event.restoredAt > loadEndedAt) {
+      load.reads = await readAfterFault(cluster.url, token, load);
+    }
     const replaced =
       event?.victimPid !== undefined
         ? await waitForReplacement(cluster.url, options.workers, event.victimPid)
@@ -159,7 +175,21 @@ export async function runChaosCase(
   } finally {
     await cluster?.stop();
     await redis?.stop();
+    await sentinel?.stop();
   }
+}
+
+/**
+ * Every conversation read again, from every worker (fresh connections), once every worker
+ * reaches the store: the load ended before the fault did (a failover still promoting a
+ * replica), so its own reads came too early.
+ */
+async function readAfterFault(url: string, token: string, load: LoadResult): Promise<FinalRead[]> {
+  const { workers } = load.options;
+  // Each worker's client finds the new primary by itself; read once every one has.
+  await waitForStore(url, workers);
+  const conversationIds = [...new Set(load.turns.map((turn) => turn.conversationId))];
+  return readFromHosts({ url, token, workers }, conversationIds);
 }
 
 /** The worker that has acknowledged the most turns: its loss shows most. */

@@ -47,6 +47,7 @@ export function turnAnswer(
   return {
     outcome: answer.outcome,
     status: answer.status,
+    code: answer.code,
     answeredAt: answer.answeredAt,
     latencyMs: answer.answeredAt - turnSentAt,
     servedBy: ok ? body?.servedBy : undefined,

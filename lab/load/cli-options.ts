@@ -37,7 +37,14 @@ export const loadCommandFlagSpec = {
 /** `demo:broken` / `demo:fixed`: the load flags, and which app, scenario and Redis to run. */
 export const demoAppFlagSpec = {
   ...loadFlagSpec,
-  ...specsOf(FLAG.app(), FLAG.scenario(), FLAG.latencyMs(), FLAG.expect(), FLAG.redisCluster()),
+  ...specsOf(
+    FLAG.app(),
+    FLAG.scenario(),
+    FLAG.latencyMs(),
+    FLAG.expect(),
+    FLAG.redisCluster(),
+    FLAG.redisSentinel(),
+  ),
 };
 
 /** `demo:scenarios`: the load flags, and the model latency. */
@@ -53,8 +60,9 @@ export const LOAD_FLAGS_HELP = `Load options:
   --overlap K         up to K turns of one conversation in flight at once (default 1; naive-save: 3)
   --retry-rate P      re-send this share of turns with the same turnId (0-1, default 0)
   --seed N            seed of the retry choices, to repeat a run
-  --resend-refused MS resend a turn refused with 503/409 (nothing stored) with the same turnId
-                      after MS ms, up to 100 sends, as a client riding out an outage (default 0: never)
+  --resend-refused MS resend a turn refused with 503/409 (nothing stored), or answered 503
+                      store_write_uncertain, with the same turnId after MS ms, up to 100 sends, as a
+                      client riding out an outage (default 0: never)
   --timeout SECONDS   wait this long for one answer before its outcome is unknown (default 10)
   --max-seconds N     hard cap on the load phase (default 120)
   --json FILE         write the whole result (turns, reads, checker verdict) as JSON

@@ -8,7 +8,11 @@ import { turnText } from "./script.ts";
 export type AttemptAnswer = Pick<
   TurnRecord,
   "status" | "servedBy" | "messagesSeen" | "historyLength" | "reply" | "answeredAt" | "latencyMs"
-> & { outcome: AttemptOutcome };
+> & {
+  outcome: AttemptOutcome;
+  /** The error code of a non-2xx JSON answer. */
+  code?: string;
+};
 
 /** What a free connection should send next. `attempt` 0 is the turn itself, 1+ are retries. */
 export type Planned =
@@ -175,10 +179,15 @@ export class TurnScheduler {
     this.settleIfDone(state);
   }
 
-  /** A definite "not now" (nothing stored) with sends left: try the same turn again later. */
+  /**
+   * A definite "not now" (nothing stored), or a write the store could not confirm, with sends
+   * left: try the same turn again later. Resending an uncertain write with its turnId is what
+   * settles it: the turn was stored (the resend is answered from the store) or it runs now.
+   */
   private shouldResend(state: TurnState, answer: AttemptAnswer, maxAttempts: number): boolean {
-    if (answer.outcome !== "failed") return false;
-    if (answer.status !== 503 && answer.status !== 409) return false;
+    const notNow = answer.outcome === "failed" && (answer.status === 503 || answer.status === 409);
+    const unconfirmed = answer.status === 503 && answer.code === "store_write_uncertain";
+    if (!notNow && !unconfirmed) return false;
     return state.sent + state.retriesPending < maxAttempts && state.attemptsOut === 0;
   }
 

@@ -10,6 +10,7 @@ import {
 import { plural } from "../check/wording.ts";
 import { type AppCluster, startAppCluster, waitForStore } from "./app-cluster.ts";
 import { type RedisClusterHandle, startLocalRedisCluster } from "./redis-cluster.ts";
+import { type RedisSentinelHandle, startRedisSentinel } from "./redis-sentinel.ts";
 import { ensureRedis, type RedisHandle, RedisNotInstalledError } from "./redis-server.ts";
 
 export interface ScenarioAppsOptions {
@@ -20,6 +21,8 @@ export interface ScenarioAppsOptions {
   replicas?: number;
   /** Redis-backed apps use a local 3-master Redis Cluster instead of one redis-server. */
   redisCluster?: boolean;
+  /** Redis-backed apps use a local primary + 2 replicas under 3 Sentinels instead. */
+  redisSentinel?: boolean;
   /** The log file for the scenario that actually runs; `-hostN` is added per replica. */
   logFile: (scenario: ScenarioName) => string;
   /** Environment for the apps; wins over the scenario's defaults. */
@@ -40,7 +43,8 @@ export interface ScenarioApps {
 
 /**
  * Everything one app of a scenario needs, started: Redis if it needs it (REDIS_URL, a private
- * redis-server, or a local Redis Cluster), a fresh state directory if it keeps files, and its
+ * redis-server, a local Redis Cluster, or a local primary with replicas under Sentinel), a
+ * fresh state directory if it keeps files, and its
  * cluster(s) on free ports with the scenario's default environment (its race window, say).
  * On failure, whatever was started is stopped again.
  */
@@ -49,9 +53,13 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
   let scenario = options.scenario;
   let redis: RedisHandle | undefined;
   let redisCluster: RedisClusterHandle | undefined;
+  let sentinel: RedisSentinelHandle | undefined;
   if (options.redisCluster && backendOf(options.app, scenario) === "redis") {
     redisCluster = await startLocalRedisCluster();
     note(`started a local Redis Cluster (3 masters): ${redisCluster.nodes}`);
+  } else if (options.redisSentinel && backendOf(options.app, scenario) === "redis") {
+    sentinel = await startRedisSentinel();
+    note(`started a local primary + 2 replicas under 3 Sentinels: ${sentinel.sentinels}`);
   } else if (backendOf(options.app, scenario) === "redis") {
     try {
       redis = await ensureRedis();
@@ -77,6 +85,7 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
     for (const cluster of clusters) await cluster.stop();
     await redis?.stop();
     await redisCluster?.stop();
+    await sentinel?.stop();
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   };
   try {
@@ -98,6 +107,8 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
           ...defaults,
           REDIS_URL: redis?.url,
           REDIS_CLUSTER_NODES: redisCluster?.nodes,
+          REDIS_SENTINELS: sentinel?.sentinels,
+          REDIS_SENTINEL_NAME: sentinel?.name,
           // Separate machines have separate disks: a state directory per host.
           STATE_DIR: stateDir && several ? join(stateDir, `host-${host}`) : stateDir,
           HOST_LABEL: several ? `host-${host}` : undefined,
@@ -105,7 +116,7 @@ export async function startScenarioApps(options: ScenarioAppsOptions): Promise<S
         },
       });
       clusters.push(cluster);
-      if (redisCluster) await waitForStore(cluster.url, options.workers);
+      if (redisCluster || sentinel) await waitForStore(cluster.url, options.workers);
       note(
         `${options.app} app${several ? ` host-${host}` : ""}: ${options.workers} ${plural(options.workers, "worker")} on ${cluster.url}, logs in ${cluster.logFile}`,
       );

@@ -136,6 +136,31 @@ export class RedisConversationStore implements ConversationStore {
   }
 }
 
+/**
+ * Confirms that enough replicas have everything written to `key`'s node so far: for a turn
+ * answered from the store (a retry of a turn already stored), which is acknowledged again.
+ * WAIT only counts this connection's own writes, so a keyed write goes first (the key's
+ * expiry, refreshed): a replica that has it also has every earlier write of that stream, the
+ * stored turn included. Too few replicas: StoreWriteUncertainError, as for a new write.
+ */
+export async function confirmReplicated(
+  redis: Redis | Cluster,
+  key: string,
+  ttlSeconds: number,
+  replicaWait: ReplicaWait,
+): Promise<void> {
+  const { replicas, timeoutMs } = replicaWait;
+  if (replicas === 0) return;
+  const [refresh, wait] =
+    (await sent(() => redis.pipeline().expire(key, ttlSeconds).wait(replicas, timeoutMs).exec())) ??
+    [];
+  if (!refresh || refresh[0]) throw writeFailure(refresh?.[0] ?? new Error("no reply"));
+  const confirmed = wait?.[0] ? 0 : Number(wait?.[1]);
+  if (confirmed < replicas) {
+    throw new StoreWriteUncertainError(new ReplicasBehindError(confirmed, replicaWait));
+  }
+}
+
 /** The primary stored the write, but too few replicas confirmed it: a failover could lose it. */
 export class ReplicasBehindError extends Error {
   override readonly name = "ReplicasBehindError";

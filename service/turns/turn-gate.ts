@@ -4,7 +4,8 @@ import type { AppConfig } from "../config.ts";
 import { ConversationBusyError, StoreUnavailableError, TurnInProgressError } from "../errors.ts";
 import { conversationKeys, type StoreCommands, withStoreCommands } from "../store/commands.ts";
 import type { ConversationStore } from "../store/conversation-store.ts";
-import { decodeMessages } from "../store/redis-store.ts";
+import { confirmReplicated, decodeMessages } from "../store/redis-store.ts";
+import { NO_REPLICA_WAIT, type ReplicaWait } from "../store/replica-wait.ts";
 import { LeaseReleases } from "./lease-releases.ts";
 import { LeaseRenewal } from "./lease-renewal.ts";
 import { LeasedConversationStore, type TurnLease } from "./leased-store.ts";
@@ -39,6 +40,8 @@ export interface TurnGateOptions {
   ttlSeconds: number;
   /** Recent messages fetched with the lease: the agent's context window. */
   contextWindow: number;
+  /** Replicas a turn answered from the store must be on before it is acknowledged again. */
+  replicaWait?: ReplicaWait;
 }
 
 /** The gate's settings from the app's configuration (TURN_*, CONTEXT_WINDOW_MESSAGES, TTL). */
@@ -91,7 +94,12 @@ export class TurnGate {
       for (;;) {
         const attempt = await this.acquire(key, turnId);
         const waitedMs = Date.now() - started;
-        if (attempt.state === "done") return { ran: false, position: attempt.position, waitedMs };
+        if (attempt.state === "done") {
+          // A retry of an unconfirmed write finds it stored: acknowledge it only once replicated.
+          const { ttlSeconds, replicaWait = NO_REPLICA_WAIT } = this.options;
+          await confirmReplicated(this.redis, conversationKeys(key).turns, ttlSeconds, replicaWait);
+          return { ran: false, position: attempt.position, waitedMs };
+        }
         if (attempt.state === "acquired")
           return { ran: true, value: await this.hold(attempt.lease, body), waitedMs };
         const left = started + this.options.waitMs - Date.now();

@@ -16,6 +16,8 @@ export interface DemoOptions extends Omit<LoadFlags, "replicas" | "resend-refuse
   replicas?: number;
   /** Run Redis-backed apps against a local 3-master Redis Cluster instead of one redis-server. */
   redisCluster?: boolean;
+  /** Run Redis-backed apps against a local primary + 2 replicas under 3 Sentinels. */
+  redisSentinel?: boolean;
   app: AppName;
   scenario: ScenarioName;
   /** Simulated model latency per turn, in ms. */
@@ -49,6 +51,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     workers: options.workers,
     replicas,
     redisCluster: options.redisCluster,
+    redisSentinel: options.redisSentinel,
     logFile: (scenario) => join(options.logDir, `${options.app}-${scenario}-${Date.now()}.log`),
     env: { AUTH_SECRET: secret, AGENT_LATENCY_MS: String(options.agentLatencyMs), ...options.env },
     note: options.note,

@@ -21,9 +21,9 @@ const survived: ChaosOutcome = {
   slowestRefusalMs: 3.2,
   recoveryMs: 120,
 };
-const fixedCase = (outcome: Partial<ChaosOutcome>): ChaosCase => ({
-  fault: "redis-crash",
-  app: "fixed",
+const fixedCase = (outcome: Partial<ChaosOutcome>, fault: ChaosCase["fault"] = "redis-crash") => ({
+  fault,
+  app: "fixed" as const,
   outcome: { ...survived, ...outcome },
 });
 
@@ -38,6 +38,20 @@ describe("the chaos verdict (what demo:chaos exits with)", () => {
     expect(chaosVerdictLine([fixedCase({ verdict: "unknown" })]).ok).toBe(false);
     expect(chaosVerdictLine([fixedCase({ replaced: false })]).ok).toBe(false);
     expect(chaosVerdictLine([]).ok).toBe(false);
+  });
+
+  it("expects a row meant to lose (no WAIT before acknowledging) to lose, and says why", () => {
+    const noWait = (lost: number) =>
+      fixedCase({ lost, verdict: lost > 0 ? "invalid" : "valid" }, "redis-failover-no-wait");
+    const shown = chaosVerdictLine([fixedCase({}, "redis-failover"), noWait(3)]);
+    expect(shown.ok).toBe(true);
+    expect(stripVTControlCharacters(shown.line)).toMatch(
+      /lost 0 acknowledged turns in its run \(redis-failover\)\.\nredis-failover-no-wait: lost 3 acknowledged, as it is meant to: replication is asynchronous/,
+    );
+    // A run where the weaker setting lost nothing did not show the lesson: not a pass.
+    const unshown = chaosVerdictLine([fixedCase({}, "redis-failover"), noWait(0)]);
+    expect(unshown.ok).toBe(false);
+    expect(stripVTControlCharacters(unshown.line)).toMatch(/redis-failover-no-wait lost nothing/);
   });
 
   it("shows what each app went through, and n/a where a fault does not apply", () => {

@@ -231,6 +231,33 @@ describe("TurnScheduler", () => {
     expect(turnOf(scheduler.next(1)).index).toBe(1);
   });
 
+  it("resends a write the store could not confirm (503 store_write_uncertain): its turnId settles it", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      resendRefused: { backoffMs: 1, maxAttempts: 3 },
+    });
+    const first = turnOf(scheduler.next(0));
+    scheduler.answered(first.turnId, {
+      outcome: "unknown",
+      status: 503,
+      code: "store_write_uncertain",
+    });
+    vi.advanceTimersByTime(1);
+    const again = scheduler.next(0);
+    expect(turnOf(again).turnId).toBe(first.turnId);
+    scheduler.answered(first.turnId, ok);
+    // Acknowledged by the resend (answered from the store, or run then): not abandoned.
+    expect(scheduler.records[0]).toMatchObject({ outcome: "ok", attempts: 2 });
+    // The conversation goes on, on another connection (turns hop).
+    const second = turnOf(scheduler.next(1));
+    expect(second.index).toBe(1);
+    // Any other uncertain answer (a 502 model error, a dropped connection) is not resent.
+    scheduler.answered(second.turnId, { outcome: "unknown", status: 502 });
+    vi.advanceTimersByTime(1);
+    expect(scheduler.records[1]).toMatchObject({ outcome: "unknown", attempts: 1 });
+  });
+
   it("stops resending after maxAttempts and never resends a 4xx other than 409", () => {
     const resendRefused = { backoffMs: 1, maxAttempts: 2 };
     const scheduler = new TurnScheduler({ ...options, conversations: 2, resendRefused });

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { askRedis } from "../../../lab/processes/ask-redis.ts";
 import {
@@ -9,6 +10,7 @@ import {
   RedisClusterToolMissingError,
   startLocalRedisCluster,
 } from "../../../lab/processes/redis-cluster.ts";
+import { waitFor } from "../../helpers/wait-for.ts";
 
 describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
   let cluster: RedisClusterHandle;
@@ -30,6 +32,82 @@ describe("startLocalRedisCluster (real redis-server and redis-cli)", () => {
       expect(info).toContain("cluster_known_nodes:3");
       expect(info).toContain("cluster_size:3");
     }
+  });
+});
+
+/** A key that the master on `port` serves: the first one it does not answer MOVED for. */
+async function keyServedBy(client: Redis): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const key = `key-${i}`;
+    if ((await client.set(key, "first").catch((error: Error) => error.message)) === "OK")
+      return key;
+  }
+  throw new Error("no key found on this master");
+}
+
+describe("startLocalRedisCluster with a replica per master", () => {
+  let cluster: RedisClusterHandle;
+  let master: number;
+  let client: Redis;
+  let key: string;
+
+  beforeAll(async () => {
+    cluster = await startLocalRedisCluster({ replicas: 1 });
+    [master = 0] = await cluster.masters();
+    // No reconnecting: this master is killed at the end.
+    client = new Redis({ host: "127.0.0.1", port: master, retryStrategy: () => null });
+    client.on("error", () => {});
+    key = await keyServedBy(client);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await cluster?.stop();
+  });
+
+  it("starts three masters with one replica each, every replica in sync", async () => {
+    expect(cluster.replicas).toBe(1);
+    expect(cluster.ports).toHaveLength(6);
+    expect(cluster.nodes.split(",")).toHaveLength(6);
+    expect(await cluster.masters()).toHaveLength(3);
+    let replicas = 0;
+    for (const port of cluster.ports) {
+      const info = String(await askRedis({ host: "127.0.0.1", port }, "CLUSTER", "INFO"));
+      expect(info).toContain("cluster_state:ok");
+      expect(info).toContain("cluster_known_nodes:6");
+      expect(info).toContain("cluster_size:3");
+      const replication = String(
+        await askRedis({ host: "127.0.0.1", port }, "INFO", "replication"),
+      );
+      if (replication.includes("role:slave")) {
+        replicas++;
+        expect(replication).toContain("master_link_status:up");
+      }
+    }
+    expect(replicas).toBe(3);
+  });
+
+  it("with replication cut, a master's write reaches no replica until restore", async () => {
+    expect(await client.wait(1, 5000)).toBe(1);
+    await cluster.cutReplication();
+    await client.set(key, "while cut");
+    // WAIT gives the replica half a second to acknowledge: it cannot.
+    expect(await client.wait(1, 500)).toBe(0);
+    await cluster.restoreReplication();
+    await waitFor(
+      "the replica to acknowledge after restore",
+      async () => (await client.wait(1, 100)) === 1,
+    );
+  });
+
+  it("promotes the replica of a killed master, and writes to its slots work again", async () => {
+    const killed = await cluster.killMaster(master);
+    expect(killed).toBe(master);
+    const promoted = await cluster.waitForPromotion(killed, 30_000);
+    expect(promoted).not.toBe(killed);
+    expect(await cluster.masters()).toContain(promoted);
+    expect(await cluster.masters()).not.toContain(killed);
+    expect(await askRedis({ host: "127.0.0.1", port: promoted }, "GET", key)).toBe("while cut");
+    expect(await askRedis({ host: "127.0.0.1", port: promoted }, "SET", key, "after")).toBe("OK");
   });
 });
 

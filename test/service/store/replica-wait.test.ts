@@ -4,9 +4,11 @@ import { type PrivateRedis, startPrivateRedis } from "../../../lab/processes/red
 import type { ChatMessage } from "../../../service/contract.ts";
 import { StoreWriteUncertainError } from "../../../service/errors.ts";
 import { conversationKeys } from "../../../service/store/commands.ts";
+import type { ConversationStore } from "../../../service/store/conversation-store.ts";
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore, ReplicasBehindError } from "../../../service/store/redis-store.ts";
 import { replicaWaitFor } from "../../../service/store/replica-wait.ts";
+import { TurnGate } from "../../../service/turns/turn-gate.ts";
 import { waitFor } from "../../helpers/wait-for.ts";
 
 const servedBy = { workerId: 1, pid: 1, hostname: "test" };
@@ -54,6 +56,10 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
     const key = `agent-sandbox-test:{wait:${process.pid}:${n++}}`;
     created.push(...Object.values(conversationKeys(key)));
     return key;
+  };
+  const reattach = async () => {
+    await onReplica.replicaof("127.0.0.1", new URL(primary.url).port);
+    await waitFor("the replica to be in sync again", () => inSync(onPrimary, onReplica));
   };
   const store = (replicas: number, timeoutMs = 300) =>
     new RedisConversationStore(client, 60, { replicas, timeoutMs });
@@ -135,9 +141,37 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
       );
       expect(await store(0).append(key, [message("b")])).toBe(2);
     } finally {
-      const { port } = new URL(primary.url);
-      await onReplica.replicaof("127.0.0.1", port);
-      await waitFor("the replica to be in sync again", () => inSync(onPrimary, onReplica));
+      await reattach();
+    }
+  });
+
+  it("acknowledges a retry answered from the store only once replicas have the stored turn", async () => {
+    const key = newKey();
+    const replicaWait = { replicas: 1, timeoutMs: 300 };
+    const gate = new TurnGate({
+      redis: client,
+      store: store(1),
+      strategy: "reject",
+      leaseMs: 5000,
+      maxMs: 60_000,
+      waitMs: 0,
+      ttlSeconds: 60,
+      contextWindow: 100,
+      replicaWait,
+    });
+    try {
+      const turn = (leased: ConversationStore) => leased.append(key, [message("a")]);
+      expect(await gate.run(key, "a", turn)).toMatchObject({ ran: true });
+      await onReplica.replicaof("NO", "ONE");
+      await waitFor("the primary to see no replica", async () => {
+        return (await replication(onPrimary)).connected_slaves === "0";
+      });
+      // Stored on the primary, but no replica to confirm it: the retry is not acknowledged.
+      await expect(gate.run(key, "a", turn)).rejects.toBeInstanceOf(StoreWriteUncertainError);
+      await reattach();
+      expect(await gate.run(key, "a", turn)).toMatchObject({ ran: false, position: 0 });
+    } finally {
+      gate.close();
     }
   });
 
