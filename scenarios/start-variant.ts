@@ -59,7 +59,7 @@ class WorkerStores {
     this.connected = true;
     const client = this.redisClient();
     await waitUntilReady(client, STORE_CONNECT_WAIT_MS);
-    this.replicaWait = replicaWaitFor(client, this.config);
+    this.replicaWait = await replicaWaitFor(client, this.config);
   }
 
   private redisStore(): ConversationStore {

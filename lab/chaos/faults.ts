@@ -9,17 +9,29 @@ export const FAULT_NAMES = [
   "redis-crash",
   "redis-failover",
   "redis-failover-no-wait",
+  "redis-cluster-failover",
+  "redis-cluster-failover-no-wait",
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
-/** A primary with replicas under Sentinel that a fault can partition and fail over. */
+/**
+ * A primary with replicas that a fault can partition and fail over: Sentinel's, or one
+ * master of a Redis Cluster with a replica per master.
+ */
 export interface FailoverTarget {
-  /** Cuts every replica's replication link to the primary (its replication user switched off). */
-  cutReplication(): void | Promise<void>;
-  /** SIGKILLs the current primary's process. */
-  killPrimary(): Promise<void>;
-  /** Resolves with the promoted replica's address once the sentinels agree on it. */
-  waitForPromotion(timeoutMs: number): Promise<{ host: string; port: number }>;
+  /** Cuts every replica's replication link to its primary (its replication user switched off). */
+  cutReplication(): Promise<void>;
+  /** Lets replicas replicate again (the links the cut left to the surviving primaries). */
+  restoreReplication(): Promise<void>;
+  /** SIGKILLs the primary (for a Cluster: the master of slot 0); resolves with its port. */
+  killPrimary(): Promise<number>;
+  /** Resolves with the promoted replica's port once the deployment agrees on it. */
+  waitForPromotion(timeoutMs: number): Promise<number>;
+  /**
+   * Brings the killed primary back as a replica, as an orchestrator would, where the promoted
+   * one would otherwise have none (a Cluster with one replica per master); returns the step.
+   */
+  recoverKilled?(): Promise<string>;
 }
 
 /** What a fault can act on while the load runs. */
@@ -28,8 +40,8 @@ export interface FaultTarget {
   victimPid: number;
   /** The app's Redis, when it has one this process started. */
   redis?: PrivateRedis;
-  /** The app's Sentinel-run Redis, for the failover faults. */
-  sentinel?: FailoverTarget;
+  /** The app's replicated Redis, for the failover faults. */
+  failover?: FailoverTarget;
   /** How long Redis stays down (redis-outage, redis-crash), or its replicas cut off (failover). */
   downMs: number;
   /** Answers the load has received so far, of any kind: a fault can wait for turns to happen. */
@@ -53,8 +65,11 @@ export interface Fault {
   description: string;
   /** True when the fault acts on Redis (an app without Redis has nothing to fail). */
   needsRedis: boolean;
-  /** The Redis the fixed app runs on for this fault: one private redis-server, or Sentinel's. */
-  redis?: "sentinel";
+  /**
+   * What the fixed app runs on for this fault: one private redis-server (the default), a
+   * primary with 2 replicas under Sentinel, or a Cluster of 3 masters with a replica each.
+   */
+  redis?: "sentinel" | "cluster-replicas";
   /** Settings the fixed app runs with for this fault (the one thing its row changes). */
   appEnv?: Record<string, string>;
   /**
@@ -123,25 +138,28 @@ function failover(name: FaultName, description: string, extra: Partial<Fault> = 
     needsRedis: true,
     redis: "sentinel",
     ...extra,
-    async inject({ sentinel, downMs, answers }, now) {
-      if (!sentinel) throw new Error(`${name} needs a Sentinel-run Redis this process started`);
+    async inject({ failover: target, downMs, answers }, now) {
+      if (!target) throw new Error(`${name} needs a replicated Redis this process started`);
       const startedAt = now();
-      await sentinel.cutReplication();
+      await target.cutReplication();
       const before = answers();
       await sleep(downMs);
       while (answers() < before + ANSWERS_WHILE_CUT && now() - startedAt < 10_000) {
         await sleep(20);
       }
       const whileCut = answers() - before;
-      await sentinel.killPrimary();
+      const killed = await target.killPrimary();
       const killedAt = now();
-      const promoted = await sentinel.waitForPromotion(PROMOTION_TIMEOUT_MS);
+      const promoted = await target.waitForPromotion(PROMOTION_TIMEOUT_MS);
+      const promotedAt = now();
+      await target.restoreReplication();
+      const recovered = target.recoverKilled ? `, ${await target.recoverKilled()}` : "";
       const restoredAt = now();
       return {
         fault: name,
         startedAt,
         restoredAt,
-        detail: `replicas cut off for ${Math.round(killedAt - startedAt)} ms (${whileCut} answers meanwhile), primary SIGKILLed, replica :${promoted.port} promoted after ${Math.round(restoredAt - killedAt)} ms`,
+        detail: `replicas cut off for ${Math.round(killedAt - startedAt)} ms (${whileCut} answers meanwhile), primary :${killed} SIGKILLed, replica :${promoted} promoted after ${Math.round(promotedAt - killedAt)} ms${recovered}`,
       };
     },
   };
@@ -191,6 +209,21 @@ export const FAULTS: Record<FaultName, Fault> = {
       appEnv: { REDIS_WAIT_REPLICAS: "0" },
       meantToLose:
         "replication is asynchronous: what only the killed primary had is gone from the promoted replica",
+    },
+  ),
+  "redis-cluster-failover": failover(
+    "redis-cluster-failover",
+    "Redis Cluster, a replica per master: replication cut, a master SIGKILLed, its replica promoted; WAIT 1",
+    { redis: "cluster-replicas" },
+  ),
+  "redis-cluster-failover-no-wait": failover(
+    "redis-cluster-failover-no-wait",
+    "the same Cluster failover, acknowledging on the master's reply alone (REDIS_WAIT_REPLICAS=0)",
+    {
+      redis: "cluster-replicas",
+      appEnv: { REDIS_WAIT_REPLICAS: "0" },
+      meantToLose:
+        "what only the killed master had is gone from its promoted replica (the other masters' conversations keep theirs)",
     },
   ),
 };

@@ -15,12 +15,8 @@ import {
   waitForReplacement,
   waitForStore,
 } from "../processes/app-cluster.ts";
-import { type RedisSentinelHandle, startRedisSentinel } from "../processes/redis-sentinel.ts";
-import {
-  type PrivateRedis,
-  type RedisPersistence,
-  startPrivateRedis,
-} from "../processes/redis-server.ts";
+import type { RedisPersistence } from "../processes/redis-server.ts";
+import { type FaultRedis, startFaultRedis } from "./fault-redis.ts";
 import { FAULTS, type FaultEvent, type FaultName } from "./faults.ts";
 import { type ChaosOutcome, measureOutcome } from "./outcome.ts";
 
@@ -100,13 +96,11 @@ export async function runChaosCase(
     };
   }
   const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
-  let redis: PrivateRedis | undefined;
-  let sentinel: RedisSentinelHandle | undefined;
+  let store: FaultRedis | undefined;
   let cluster: AppCluster | undefined;
   const logFile = join(options.logDir, `chaos-${faultName}-${app}-${Date.now()}.log`);
   try {
-    if (app === "fixed" && fault.redis === "sentinel") sentinel = await startRedisSentinel();
-    else if (app === "fixed") redis = await startPrivateRedis({ persistence: options.persistence });
+    if (app === "fixed") store = await startFaultRedis(fault, options.persistence);
     cluster = await startAppCluster({
       app,
       scenario: "memory",
@@ -115,18 +109,17 @@ export async function runChaosCase(
       env: {
         AUTH_SECRET: secret,
         AGENT_LATENCY_MS: String(options.agentLatencyMs),
-        REDIS_URL: redis?.url,
-        REDIS_SENTINELS: sentinel?.sentinels,
-        REDIS_SENTINEL_NAME: sentinel?.name,
+        ...store?.env,
         // A turn cut off by the fault leaves its lease behind: let it expire in 2 s.
         TURN_LEASE_MS: "2000",
-        ...(app === "fixed" ? fault.appEnv : {}),
+        ...(store ? fault.appEnv : {}),
       },
     });
-    if (redis || sentinel) await waitForStore(cluster.url, options.workers);
+    if (store) await waitForStore(cluster.url, options.workers);
 
     let answers = 0;
-    const target = { redis, sentinel, downMs: options.downMs, answers: () => answers };
+    const { redis, failover } = store ?? {};
+    const target = { redis, failover, downMs: options.downMs, answers: () => answers };
     const strikeAfter = Math.ceil(options.strikeAt * options.conversations * options.turns);
     const okByPid = new Map<number, number>();
     let acknowledged = 0;
@@ -174,8 +167,7 @@ export async function runChaosCase(
     return { fault: faultName, app, event, outcome, load, check, logFile };
   } finally {
     await cluster?.stop();
-    await redis?.stop();
-    await sentinel?.stop();
+    await store?.stop();
   }
 }
 

@@ -66,6 +66,12 @@ export interface RedisClusterHandle {
   cutReplication(): Promise<void>;
   /** Lets replicas connect again; they reconnect (partial resync) within about a second. */
   restoreReplication(): Promise<void>;
+  /**
+   * Starts a killed node again on its port with its cluster config file, as an orchestrator
+   * would; resolves once it has rejoined as a replica of the master that took its slots over
+   * and is in sync (until then that master has no replica: a WAIT 1 there cannot succeed).
+   */
+  restartNode(port: number, timeoutMs?: number): Promise<void>;
   /** Stops every node and removes the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -147,7 +153,7 @@ async function startOnce(settings: Settings): Promise<RedisClusterHandle> {
     await createCluster(addresses, settings);
     for (const node of nodes) await waitFor(node, deadline, () => clusterIsOk(node.port, total));
     for (const node of nodes) await waitFor(node, deadline, () => linkIsUp(node.port));
-    return { ...handle(nodes, settings), nodes: addresses.join(","), ports, dir, stop };
+    return { ...handle(nodes, settings, dir), nodes: addresses.join(","), ports, dir, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -307,7 +313,7 @@ async function clusterNodes(port: number): Promise<ClusterNode[]> {
 const firstSlot = (node: ClusterNode) => Number.parseInt(node.slots[0] ?? "", 10);
 
 /** What a handle does with the running nodes: find, kill and cut off masters. */
-function handle(nodes: Node[], settings: Settings) {
+function handle(nodes: Node[], settings: Settings, dir: string) {
   const alive = () =>
     nodes.filter(({ child }) => child.exitCode === null && child.signalCode === null);
   /** The cluster as a live node sees it. */
@@ -365,6 +371,18 @@ function handle(nodes: Node[], settings: Settings) {
         alive().map(({ port }) => port),
         "on",
       );
+    },
+    restartNode: async (port: number, timeoutMs = 30_000) => {
+      const index = nodes.findIndex((node) => node.port === port);
+      if (index < 0 || alive().some((node) => node.port === port)) {
+        throw new Error(`no killed node of the local Redis Cluster on ${port}`);
+      }
+      const node = await startNode(port, dir, settings);
+      nodes[index] = node;
+      await waitFor(node, Date.now() + timeoutMs, async () => {
+        const info = String(await askRedis({ host: HOST, port }, "INFO", "replication"));
+        return info.includes("role:slave") && info.includes("master_link_status:up");
+      });
     },
   };
 }

@@ -65,9 +65,11 @@ const failFastOptions = {
 
 /**
  * The primary that Sentinel names, with the fail-fast behaviour of createRedisClient. On a
- * failover ioredis asks the sentinels again: at once when they announce the switch
- * (failoverDetector), or when the old primary, demoted, refuses a write with READONLY. The
- * refused command is not resent (that write did not happen: the caller gets a 503).
+ * failover ioredis asks the sentinels again once its connection drops (the primary died) or
+ * the old primary, demoted, refuses a write with READONLY. The refused command is not resent
+ * (that write did not happen: the caller gets a 503). ioredis's failoverDetector stays off:
+ * its disconnect on the sentinels' +switch-master, racing the reconnect that the dead primary
+ * already started, left a worker's client closed for good (seen here, 1 failover in 3).
  */
 export function createRedisSentinelClient(
   settings: Pick<
@@ -87,7 +89,7 @@ export function createRedisSentinelClient(
     sentinelTLS: access.tls,
     sentinelCommandTimeout: FAIL_FAST_TIMEOUT_MS,
     sentinelRetryStrategy: reconnectDelay,
-    failoverDetector: true,
+    failoverDetector: false,
     // 1: reconnect (to whichever primary the sentinels name now), never 2 (reconnect and resend).
     reconnectOnError: (error: Error) => (error.message.startsWith("READONLY") ? 1 : false),
   });

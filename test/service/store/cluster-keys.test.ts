@@ -17,6 +17,7 @@ import {
   waitUntilReady,
 } from "../../../service/store/redis-client.ts";
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
+import { replicaWaitFor } from "../../../service/store/replica-wait.ts";
 import { RedisTurnLimitStore } from "../../../service/store/turn-limit-store.ts";
 import { TurnGate } from "../../../service/turns/turn-gate.ts";
 import { keySlot, masterPortOf } from "./cluster-helpers.ts";
@@ -53,6 +54,11 @@ describe("the store and the turn gate on a real Redis Cluster (3 masters)", () =
     client?.disconnect();
     inspector?.disconnect();
     await cluster?.stop();
+  });
+
+  it("waits for no replica on a Cluster without replicas (REDIS_WAIT_REPLICAS unset)", async () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: cluster.nodes });
+    expect(await replicaWaitFor(client, config)).toEqual({ replicas: 0, timeoutMs: 500 });
   });
 
   it("REDIS_CLUSTER_NODES makes the store client a cluster client", () => {

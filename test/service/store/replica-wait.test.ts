@@ -175,17 +175,21 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
     }
   });
 
-  it("waits for 1 replica by default on Sentinel, 0 on a lone Redis, and what REDIS_WAIT_REPLICAS says", () => {
+  it("waits for 1 replica by default on Sentinel, 0 on a lone Redis, and what REDIS_WAIT_REPLICAS says", async () => {
     const base = { REDIS_WAIT_MS: 500, REDIS_WAIT_REPLICAS: undefined, REDIS_SENTINELS: undefined };
-    expect(replicaWaitFor(client, base)).toEqual({ replicas: 0, timeoutMs: 500 });
-    expect(replicaWaitFor(client, { ...base, REDIS_SENTINELS: "127.0.0.1:1" })).toEqual({
+    expect(await replicaWaitFor(client, base)).toEqual({ replicas: 0, timeoutMs: 500 });
+    expect(await replicaWaitFor(client, { ...base, REDIS_SENTINELS: "127.0.0.1:1" })).toEqual({
       replicas: 1,
       timeoutMs: 500,
     });
     expect(
-      replicaWaitFor(client, { ...base, REDIS_SENTINELS: "127.0.0.1:1", REDIS_WAIT_REPLICAS: 0 }),
+      await replicaWaitFor(client, {
+        ...base,
+        REDIS_SENTINELS: "127.0.0.1:1",
+        REDIS_WAIT_REPLICAS: 0,
+      }),
     ).toEqual({ replicas: 0, timeoutMs: 500 });
-    expect(replicaWaitFor(client, { ...base, REDIS_WAIT_REPLICAS: 2 })).toEqual({
+    expect(await replicaWaitFor(client, { ...base, REDIS_WAIT_REPLICAS: 2 })).toEqual({
       replicas: 2,
       timeoutMs: 500,
     });
