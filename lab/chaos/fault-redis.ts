@@ -1,3 +1,4 @@
+import { askRedis } from "../processes/ask-redis.ts";
 import { type RedisClusterHandle, startLocalRedisCluster } from "../processes/redis-cluster.ts";
 import { type RedisSentinelHandle, startRedisSentinel } from "../processes/redis-sentinel.ts";
 import {
@@ -57,9 +58,10 @@ function sentinelFailover(sentinel: RedisSentinelHandle): FailoverTarget {
 }
 
 /**
- * The master of slot 0 stands for "the primary": its conversations show the loss. With one
- * replica per master the promoted one has none left, so the killed node is restarted (it
- * rejoins as its replica), or no write to those slots could be confirmed by WAIT again.
+ * The master holding the most keys stands for "the primary": it surely holds conversations,
+ * whose loss then shows. With one replica per master the promoted one has none left, so the
+ * killed node is restarted (it rejoins as its replica), or no write to those slots could be
+ * confirmed by WAIT again.
  */
 function clusterFailover(cluster: RedisClusterHandle): FailoverTarget {
   let killed: number | undefined;
@@ -67,7 +69,7 @@ function clusterFailover(cluster: RedisClusterHandle): FailoverTarget {
     cutReplication: () => cluster.cutReplication(),
     restoreReplication: () => cluster.restoreReplication(),
     killPrimary: async () => {
-      killed = await cluster.killMaster(0);
+      killed = await cluster.killMaster(await fullestMaster(cluster));
       return killed;
     },
     waitForPromotion: (timeoutMs) => {
@@ -81,4 +83,12 @@ function clusterFailover(cluster: RedisClusterHandle): FailoverTarget {
       return `:${killed} back as its replica after ${Date.now() - startedAt} ms`;
     },
   };
+}
+
+async function fullestMaster(cluster: RedisClusterHandle): Promise<number> {
+  const masters = await cluster.masters();
+  const sizes = await Promise.all(
+    masters.map(async (port) => Number(await askRedis({ host: "127.0.0.1", port }, "DBSIZE"))),
+  );
+  return masters[sizes.indexOf(Math.max(...sizes))] ?? masters[0] ?? 0;
 }

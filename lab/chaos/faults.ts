@@ -23,7 +23,7 @@ export interface FailoverTarget {
   cutReplication(): Promise<void>;
   /** Lets replicas replicate again (the links the cut left to the surviving primaries). */
   restoreReplication(): Promise<void>;
-  /** SIGKILLs the primary (for a Cluster: the master of slot 0); resolves with its port. */
+  /** SIGKILLs the primary (for a Cluster: the master with the most keys); resolves with its port. */
   killPrimary(): Promise<number>;
   /** Resolves with the promoted replica's port once the deployment agrees on it. */
   waitForPromotion(timeoutMs: number): Promise<number>;
