@@ -56,7 +56,10 @@ const EnvFields = z.object({
    * 1 on Sentinel and on a Cluster with replicas, else 0 (a lone Redis has no replica).
    */
   REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
-  /** How long WAIT may take, in ms; fewer replicas by then gives 503 store_write_uncertain. */
+  /**
+   * How long WAIT may take, in ms; fewer replicas by then gives 503 store_write_uncertain. At
+   * most 900: WAIT must answer within the client's 1 s command timeout.
+   */
   REDIS_WAIT_MS: z.coerce.number().int().min(1).max(900).default(500),
   /** Signs and verifies bearer tokens. Required in production (at least 32 bytes). */
   AUTH_SECRET: z.string().min(1).optional(),

@@ -98,3 +98,25 @@ describe("the token secret", () => {
     ).toThrow(/AUTH_SECRET_PREVIOUS: too weak/);
   });
 });
+
+describe("Redis topology configuration", () => {
+  it("takes Sentinel's nodes and master name, with mymaster by default and WAIT unset (decided at start)", () => {
+    const config = loadConfig({ REDIS_SENTINELS: "127.0.0.1:26379, 10.0.0.2:26380" });
+    expect(config.REDIS_SENTINEL_NAME).toBe("mymaster");
+    expect(config.REDIS_WAIT_REPLICAS).toBeUndefined();
+    expect(config.REDIS_WAIT_MS).toBe(500);
+  });
+
+  it("refuses a malformed node list, Sentinel and Cluster together, and a WAIT longer than the command timeout", () => {
+    expect(() => loadConfig({ REDIS_SENTINELS: "127.0.0.1" })).toThrow(
+      /REDIS_SENTINELS: "127.0.0.1" is not host:port/,
+    );
+    expect(() =>
+      loadConfig({ REDIS_SENTINELS: "127.0.0.1:26379", REDIS_CLUSTER_NODES: "127.0.0.1:7000" }),
+    ).toThrow(/set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both/);
+    // WAIT must answer before the client's 1 s command timeout, or a confirmed write would be
+    // reported as a timeout.
+    expect(() => loadConfig({ REDIS_WAIT_MS: "1000" })).toThrow(/REDIS_WAIT_MS/);
+    expect(() => loadConfig({ REDIS_WAIT_REPLICAS: "-1" })).toThrow(/REDIS_WAIT_REPLICAS/);
+  });
+});

@@ -24,6 +24,11 @@ describe("benchmark measurements that are counts", () => {
       "evalsha appendTurn",
     ]);
     expect(by["naive save · history in Redis"]?.roundTripsPerTurn).toBe(2);
+    // On Sentinel with WAIT 1 the same two (the WAIT rides in the append's pipeline).
+    expect(by["fixed · Sentinel, 2 replicas, WAIT 1"]?.sample).toEqual([
+      "evalsha acquireTurn",
+      "evalsha appendTurn",
+    ]);
   });
 
   it("the fixed agent sees a bounded window however long the history; the naive one sees it all", async () => {

@@ -40,9 +40,11 @@ describe("the load test's flags", () => {
       "latency-ms",
       "expect",
       "redis-cluster",
+      "redis-sentinel",
     ]);
     expect(Object.keys(demoScenariosFlagSpec)).toEqual([...loadFlags, "latency-ms"]);
     expect(demoAppFlagSpec["redis-cluster"]).toEqual({ type: "boolean" });
+    expect(demoAppFlagSpec["redis-sentinel"]).toEqual({ type: "boolean" });
   });
 
   it("--latency-ms of a demo: the flag, else AGENT_LATENCY_MS, else 5; a whole number >= 0", () => {
