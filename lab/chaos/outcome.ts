@@ -22,6 +22,11 @@ export interface ChaosOutcome {
    * the same turnId, so it can be refused many times and still end acknowledged.
    */
   refusedSends: Record<string, number>;
+  /**
+   * Sends answered "may or may not be stored" (e.g. a write no replica confirmed), by answer:
+   * the client resends those with the same turnId too, and the turnId settles it.
+   */
+  uncertainSends: Record<string, number>;
   /** The slowest refused send, in ms: a refusal must come fast, not after a hang. */
   slowestRefusalMs?: number;
   /** From the store coming back to the next acknowledged turn, in ms (Redis faults). */
@@ -46,6 +51,9 @@ export function measureOutcome(
     lost: check.totals.lost,
     lostFromVictim: lostFromVictim(load, check, event?.victimPid),
     refusedSends: countBy(refused.map(answerLabel)),
+    uncertainSends: countBy(
+      load.errorAnswers.filter((a) => categoryOfAnswer(a) === "uncertain").map(answerLabel),
+    ),
     slowestRefusalMs: Number.isFinite(slowest) ? slowest : undefined,
     recoveryMs: recoveryMs(load, event),
     replaced,

@@ -59,6 +59,15 @@ function refusedSendLines(o: ChaosOutcome): string[] {
   ];
 }
 
+function uncertainSendLines(o: ChaosOutcome): string[] {
+  const total = Object.values(o.uncertainSends).reduce((sum, n) => sum + n, 0);
+  if (total === 0) return [];
+  return [
+    `${total} ${total === 1 ? "send" : "sends"} unconfirmed, resent`,
+    ...timesLines(o.uncertainSends),
+  ];
+}
+
 function workerLines(c: ChaosCase, o: ChaosOutcome): string[] {
   if (c.event?.victimPid === undefined) return [];
   return [
@@ -84,6 +93,7 @@ function cell(c: ChaosCase | undefined): string {
     ...causeLines(o),
     ...workerLines(c, o),
     ...refusedSendLines(o),
+    ...uncertainSendLines(o),
     ...recovery,
   ].join("\n");
 }
@@ -167,6 +177,9 @@ export function chaosNotes(options: { sticky: boolean; timeoutSeconds: number })
     "sends refused: counts sends, not turns. A turn refused with HTTP 503 or 409 is resent with the",
     `  same turnId every ${RESEND_BACKOFF_MS} ms, as a well-behaved client would, so during an outage it can be`,
     "  refused many times and still end acknowledged once Redis is back.",
+    "sends unconfirmed: sends answered HTTP 503 store_write_uncertain (say, no replica confirmed the",
+    "  write in time); the client resends those with the same turnId too, and the turnId settles it:",
+    "  answered from the store once a replica has it, or run again if the failover lost it.",
   ];
   if (options.sticky) {
     lines.push(

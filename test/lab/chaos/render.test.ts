@@ -18,6 +18,7 @@ const survived: ChaosOutcome = {
   lost: 0,
   lostFromVictim: 0,
   refusedSends: { "HTTP 503 store_unavailable": 4 },
+  uncertainSends: {},
   slowestRefusalMs: 3.2,
   recoveryMs: 120,
 };
