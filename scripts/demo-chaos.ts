@@ -37,6 +37,7 @@ const options = {
   strikeAt: flags["strike-at"],
   downMs: flags["down-ms"],
   persistence: flags.persistence,
+  redisSentinel: flags["redis-sentinel"],
   sticky: !flags.hop,
   timeoutSeconds: flags.timeout,
 };

@@ -27,6 +27,7 @@ const CHAOS_FLAGS = defineFlags(
   countFlag("down-ms", { min: 0, max: 60_000, fallback: d.downMs }),
   valueFlag("persistence", z.enum(PERSISTENCE_CHOICES).default(d.persistence)),
   switchFlag("hop"),
+  switchFlag("redis-sentinel"),
   FLAG.timeout({ max: 60, fallback: d.timeoutSeconds }),
   FLAG.json(),
   FLAG.help(),
@@ -49,6 +50,9 @@ every history: an acknowledged turn must never disappear.
   --strike-at F        strike once this share of turns is acknowledged (default ${d.strikeAt})
   --down-ms N          how long Redis stays down (default ${d.downMs})
   --persistence P      the fixed app's Redis: ${PERSISTENCE_CHOICES.join(" | ")} (default ${d.persistence})
+  --redis-sentinel     the faults that leave Redis alone (no-fault, worker-crash, worker-drain) run
+                       the fixed app on a primary + 2 replicas under 3 Sentinels (the Redis faults
+                       keep their own: one redis-server, or Sentinel's and a Cluster's for failovers)
   --hop                turns hop across workers (default: sticky routing, which hides the
                        broken app's bug until a worker goes away)
   --timeout SECONDS    wait this long for one answer before the turn counts as "no answer" (default ${d.timeoutSeconds})

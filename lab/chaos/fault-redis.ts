@@ -19,12 +19,16 @@ export interface FaultRedis {
   stop(): Promise<void>;
 }
 
-/** Starts what `fault.redis` asks for: a private redis-server, Sentinel's setup, or a Cluster. */
+/**
+ * Starts what `fault.redis` asks for: a private redis-server, Sentinel's setup, or a Cluster.
+ * With `redisSentinel`, a fault that leaves Redis alone runs on Sentinel's setup too.
+ */
 export async function startFaultRedis(
   fault: Fault,
-  persistence: RedisPersistence,
+  options: { persistence: RedisPersistence; redisSentinel: boolean },
 ): Promise<FaultRedis> {
-  if (fault.redis === "sentinel") {
+  const onSentinel = options.redisSentinel && !fault.needsRedis;
+  if (fault.redis === "sentinel" || onSentinel) {
     const sentinel = await startRedisSentinel();
     return {
       env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name },
@@ -40,7 +44,7 @@ export async function startFaultRedis(
       stop: () => cluster.stop(),
     };
   }
-  const redis = await startPrivateRedis({ persistence });
+  const redis = await startPrivateRedis({ persistence: options.persistence });
   return { env: { REDIS_URL: redis.url }, redis, stop: () => redis.stop() };
 }
 

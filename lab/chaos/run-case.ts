@@ -33,6 +33,11 @@ export interface ChaosOptions {
   downMs: number;
   /** How the fixed app's private Redis keeps its data (see RedisPersistence). */
   persistence: RedisPersistence;
+  /**
+   * Faults that do not act on Redis itself (the control, the worker faults) run the fixed app
+   * on a primary with 2 replicas under Sentinel instead of one redis-server.
+   */
+  redisSentinel: boolean;
   /** Pin each conversation to one connection: the broken app then looks healthy until a fault. */
   sticky: boolean;
   /** Seconds to wait for one answer before the turn counts as "no answer". */
@@ -51,6 +56,7 @@ export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
   strikeAt: 0.3,
   downMs: 1000,
   persistence: "aof-always",
+  redisSentinel: false,
   sticky: true,
   timeoutSeconds: 3,
   maxSeconds: 60,
@@ -100,7 +106,7 @@ export async function runChaosCase(
   let cluster: AppCluster | undefined;
   const logFile = join(options.logDir, `chaos-${faultName}-${app}-${Date.now()}.log`);
   try {
-    if (app === "fixed") store = await startFaultRedis(fault, options.persistence);
+    if (app === "fixed") store = await startFaultRedis(fault, options);
     cluster = await startAppCluster({
       app,
       scenario: "memory",

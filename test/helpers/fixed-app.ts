@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { type AppCluster, startAppCluster } from "../../lab/processes/app-cluster.ts";
+import { startRedisSentinel } from "../../lab/processes/redis-sentinel.ts";
 import { type RedisHandle, startPrivateRedis } from "../../lab/processes/redis-server.ts";
 
 /** A real fixed cluster on a real Redis, with an ioredis client to look at what it stored. */
@@ -17,17 +18,21 @@ export interface FixedAppOptions {
   env: Record<string, string>;
 }
 
-/** Starts Redis and the fixed memory app on it; on failure, stops whatever was started. */
+/**
+ * Starts Redis and the fixed memory app on it; on failure, stops whatever was started. Always
+ * a throwaway Redis of its own (a test never touches a Redis it did not start): one
+ * redis-server, or with `TEST_REDIS=sentinel` a primary + 2 replicas under 3 Sentinels, which
+ * the app then reaches through the sentinels.
+ */
 export async function startFixedApp(options: FixedAppOptions): Promise<FixedApp> {
-  // Always a throwaway redis-server of its own: a test never touches a Redis it did not start.
-  const redis = await startPrivateRedis();
+  const { redis, env } = await startTestRedis();
   let app: AppCluster;
   try {
     app = await startAppCluster({
       app: "fixed",
       scenario: "memory",
       workers: options.workers ?? 2,
-      env: { REDIS_URL: redis.url, ...options.env },
+      env: { ...env, ...options.env },
     });
   } catch (error) {
     await redis.stop();
@@ -43,5 +48,20 @@ export async function startFixedApp(options: FixedAppOptions): Promise<FixedApp>
       await app.stop();
       await redis.stop();
     },
+  };
+}
+
+/** TEST_REDIS: which Redis the fixed-app tests run on (`sentinel`, or one redis-server). */
+async function startTestRedis(): Promise<{ redis: RedisHandle; env: Record<string, string> }> {
+  if (process.env.TEST_REDIS !== "sentinel") {
+    const redis = await startPrivateRedis();
+    return { redis, env: { REDIS_URL: redis.url } };
+  }
+  const sentinel = await startRedisSentinel();
+  const primary = await sentinel.primary();
+  return {
+    // What the tests inspect: the primary, where the app writes.
+    redis: { url: `redis://${primary.host}:${primary.port}`, owned: true, stop: sentinel.stop },
+    env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name },
   };
 }

@@ -18,6 +18,7 @@ describe("demo:chaos flags", () => {
       "down-ms": d.downMs,
       persistence: d.persistence,
       hop: false,
+      "redis-sentinel": d.redisSentinel,
       timeout: d.timeoutSeconds,
       help: false,
     });

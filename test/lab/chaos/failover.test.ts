@@ -52,4 +52,9 @@ describe("a partitioned, then killed primary: WAIT keeps every acknowledged turn
     expect(run.outcome?.verdict).toBe("invalid");
     expect(run.outcome?.lost).toBeGreaterThan(0);
   }, 120_000);
+
+  it("--redis-sentinel: a worker SIGKILLed with the fixed app on Sentinel loses nothing acknowledged", async () => {
+    const run = await runChaosCase("worker-crash", "fixed", { ...options, redisSentinel: true });
+    expect(run.outcome).toMatchObject({ struck: true, verdict: "valid", lost: 0, replaced: true });
+  }, 120_000);
 });
