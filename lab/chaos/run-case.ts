@@ -6,7 +6,7 @@ import { checkRun } from "../check/checker.ts";
 import type { CheckResult } from "../check/types.ts";
 import { resendRefused } from "../load/cli-options.ts";
 import { readFromHosts } from "../load/final-reads.ts";
-import type { FinalRead } from "../load/records.ts";
+import type { AttemptAnswerLog, FinalRead } from "../load/records.ts";
 import { type LoadResult, runLoad } from "../load/run-load.ts";
 import { now } from "../load/scheduler.ts";
 import {
@@ -17,7 +17,7 @@ import {
 } from "../processes/app-cluster.ts";
 import type { RedisPersistence } from "../processes/redis-server.ts";
 import { type FaultRedis, startFaultRedis } from "./fault-redis.ts";
-import { FAULTS, type FaultEvent, type FaultName } from "./faults.ts";
+import { FAULTS, type Fault, type FaultEvent, type FaultName } from "./faults.ts";
 import { type ChaosOutcome, measureOutcome } from "./outcome.ts";
 
 export interface ChaosOptions {
@@ -107,29 +107,8 @@ export async function runChaosCase(
   const logFile = join(options.logDir, `chaos-${faultName}-${app}-${Date.now()}.log`);
   try {
     if (app === "fixed") store = await startFaultRedis(fault, options);
-    cluster = await startAppCluster({
-      app,
-      scenario: "memory",
-      workers: options.workers,
-      logFile,
-      env: {
-        AUTH_SECRET: secret,
-        AGENT_LATENCY_MS: String(options.agentLatencyMs),
-        ...store?.env,
-        // A turn cut off by the fault leaves its lease behind: let it expire in 2 s.
-        TURN_LEASE_MS: "2000",
-        ...(store ? fault.appEnv : {}),
-      },
-    });
-    if (store) await waitForStore(cluster.url, options.workers);
-
-    let answers = 0;
-    const { redis, failover } = store ?? {};
-    const target = { redis, failover, downMs: options.downMs, answers: () => answers };
-    const strikeAfter = Math.ceil(options.strikeAt * options.conversations * options.turns);
-    const okByPid = new Map<number, number>();
-    let acknowledged = 0;
-    let strike: Promise<FaultEvent> | undefined;
+    cluster = await startChaosApp(app, fault, store, secret, logFile, options);
+    const trigger = new FaultTrigger(fault, store, options);
     const token = issueToken({ tenant: "chaos", user: `${faultName}-${process.pid}` }, secret);
     const load = await runLoad({
       url: cluster.url,
@@ -145,21 +124,10 @@ export async function runChaosCase(
       maxSeconds: options.maxSeconds,
       progress: options.progress,
       resendRefused: resendRefused({ "resend-refused": RESEND_BACKOFF_MS }),
-      onAnswer: (answer) => {
-        answers++;
-        if (answer.outcome !== "ok" || !answer.servedBy) return;
-        acknowledged++;
-        const pid = answer.servedBy.pid;
-        okByPid.set(pid, (okByPid.get(pid) ?? 0) + 1);
-        if (!strike && acknowledged >= strikeAfter) {
-          strike = fault.inject({ ...target, victimPid: busiest(okByPid) }, now);
-          // Its failure is reported when it is awaited below, not as an unhandled rejection.
-          strike.catch(() => undefined);
-        }
-      },
+      onAnswer: (answer) => trigger.answered(answer),
     });
     const loadEndedAt = now();
-    const event = strike ? await strike : undefined;
+    const event = await trigger.event();
     // Histories read while the fault was still going on prove nothing about what survived it.
     if (event && event.restoredAt > loadEndedAt) {
       load.reads = await readAfterFault(cluster.url, token, load);
@@ -174,6 +142,77 @@ export async function runChaosCase(
   } finally {
     await cluster?.stop();
     await store?.stop();
+  }
+}
+
+/** The app under test, on the fault's Redis when it has one, once its workers reach it. */
+async function startChaosApp(
+  app: AppName,
+  fault: Fault,
+  store: FaultRedis | undefined,
+  secret: string,
+  logFile: string,
+  options: ChaosOptions,
+): Promise<AppCluster> {
+  const cluster = await startAppCluster({
+    app,
+    scenario: "memory",
+    workers: options.workers,
+    logFile,
+    env: {
+      AUTH_SECRET: secret,
+      AGENT_LATENCY_MS: String(options.agentLatencyMs),
+      ...store?.env,
+      // A turn cut off by the fault leaves its lease behind: let it expire in 2 s.
+      TURN_LEASE_MS: "2000",
+      ...(store ? fault.appEnv : {}),
+    },
+  });
+  if (store) await waitForStore(cluster.url, options.workers);
+  return cluster;
+}
+
+/**
+ * Strikes with the fault once, when `strikeAt` of the turns are acknowledged, at the worker
+ * that has acknowledged the most so far; counts every answer for faults that wait on them.
+ */
+class FaultTrigger {
+  private answers = 0;
+  private acknowledged = 0;
+  private readonly okByPid = new Map<number, number>();
+  private readonly strikeAfter: number;
+  private strike: Promise<FaultEvent> | undefined;
+
+  constructor(
+    private readonly fault: Fault,
+    private readonly store: FaultRedis | undefined,
+    private readonly options: ChaosOptions,
+  ) {
+    this.strikeAfter = Math.ceil(options.strikeAt * options.conversations * options.turns);
+  }
+
+  answered(answer: AttemptAnswerLog): void {
+    this.answers++;
+    if (answer.outcome !== "ok" || !answer.servedBy) return;
+    this.acknowledged++;
+    const pid = answer.servedBy.pid;
+    this.okByPid.set(pid, (this.okByPid.get(pid) ?? 0) + 1);
+    if (this.strike || this.acknowledged < this.strikeAfter) return;
+    const target = {
+      redis: this.store?.redis,
+      failover: this.store?.failover,
+      downMs: this.options.downMs,
+      answers: () => this.answers,
+      victimPid: busiest(this.okByPid),
+    };
+    this.strike = this.fault.inject(target, now);
+    // Its failure is reported when it is awaited (event()), not as an unhandled rejection.
+    this.strike.catch(() => undefined);
+  }
+
+  /** What the fault did, once it is over; undefined if the run ended before it struck. */
+  event(): Promise<FaultEvent | undefined> {
+    return this.strike ?? Promise.resolve(undefined);
   }
 }
 
