@@ -129,9 +129,7 @@ export class RedisConversationStore implements ConversationStore {
     const stored = Number(write[1]);
     // A refused append (negative) stored nothing: there is nothing to wait for.
     if (stored < 0) return stored;
-    const confirmed = wait?.[0] ? 0 : Number(wait?.[1]);
-    if (confirmed < replicas)
-      throw new StoreWriteUncertainError(new ReplicasBehindError(confirmed, this.replicaWait));
+    requireReplicas(wait, this.replicaWait);
     return stored;
   }
 }
@@ -155,8 +153,13 @@ export async function confirmReplicated(
     (await sent(() => redis.pipeline().expire(key, ttlSeconds).wait(replicas, timeoutMs).exec())) ??
     [];
   if (!refresh || refresh[0]) throw writeFailure(refresh?.[0] ?? new Error("no reply"));
-  const confirmed = wait?.[0] ? 0 : Number(wait?.[1]);
-  if (confirmed < replicas) {
+  requireReplicas(wait, replicaWait);
+}
+
+/** WAIT's reply in a pipeline's results: too few replicas (or no reply) is an uncertain write. */
+function requireReplicas(wait: [Error | null, unknown] | undefined, replicaWait: ReplicaWait) {
+  const confirmed = wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+  if (confirmed < replicaWait.replicas) {
     throw new StoreWriteUncertainError(new ReplicasBehindError(confirmed, replicaWait));
   }
 }
