@@ -33,7 +33,55 @@ export interface StoreCommands {
   loadRecent(messages: string, recent: number): Promise<[number, ...string[]]>;
   releaseTurn(lease: string, holder: string): Promise<number>;
   renewTurn(lease: string, holder: string, leaseMs: number): Promise<number>;
+  /** checkpoint-put-6.lua: `[code, newest]`, code 1 stored, -1/-2/-3 refused (see the script). */
+  checkpointPut(
+    ...args: [
+      ...CheckpointKeys,
+      ttlSeconds: number,
+      holder: string,
+      forkGuard: "0" | "1",
+      parentId: string,
+      checkpointId: string,
+      namespace: string,
+      record: string,
+      ...blobPairs: string[],
+    ]
+  ): Promise<[number, string]>;
+  /** checkpoint-put-writes-6.lua: writes stored (0 or more), or -1 lease lost. */
+  checkpointPutWrites(
+    ...args: [
+      ...CheckpointKeys,
+      ttlSeconds: number,
+      holder: string,
+      checkpointId: string,
+      namespace: string,
+      ...writeTriples: string[],
+    ]
+  ): Promise<number>;
+  /** checkpoint-get-4.lua: `[id, record, writes, parentWrites, ...values]`, or null. */
+  checkpointGet(
+    index: string,
+    checkpoints: string,
+    blobs: string,
+    writes: string,
+    checkpointId: string,
+  ): Promise<string[] | null>;
+  /** checkpoint-delete-thread-1.lua: the number of keys deleted. */
+  checkpointDeleteThread(namespaces: string, threadBase: string): Promise<number>;
 }
+
+/**
+ * The six keys both checkpoint write scripts take, in order: one namespace's keys of a thread
+ * (see RedisCheckpointSaver), and the lease that fences the write (or a stand-in key).
+ */
+export type CheckpointKeys = [
+  namespaces: string,
+  index: string,
+  checkpoints: string,
+  blobs: string,
+  writes: string,
+  lease: string,
+];
 
 /** What append-turn-3.lua returns instead of a length when it refuses the write. */
 export const APPEND_TURN_REFUSALS = {

@@ -1,6 +1,6 @@
-import { type Cluster, type Redis, ReplyError } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { ChatMessage } from "../contract.ts";
-import { StoreUnavailableError, StoreWriteUncertainError, TurnFencedError } from "../errors.ts";
+import { StoreWriteUncertainError, TurnFencedError } from "../errors.ts";
 import {
   APPEND_TURN_REFUSALS,
   conversationKeys,
@@ -8,6 +8,7 @@ import {
   withStoreCommands,
 } from "./commands.ts";
 import type { ConversationStore, Fence, RecentHistory } from "./conversation-store.ts";
+import { readFromRedis, writeFailure, writeToRedis } from "./redis-failures.ts";
 import { NO_REPLICA_WAIT, type ReplicaWait } from "./replica-wait.ts";
 
 /** A write command, given the client to send it on, or the pipeline to queue it in. */
@@ -37,12 +38,12 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async load(key: string): Promise<ChatMessage[]> {
-    const raw = await this.read(() => this.redis.lrange(conversationKeys(key).messages, 0, -1));
+    const raw = await readFromRedis(() => this.redis.lrange(conversationKeys(key).messages, 0, -1));
     return decodeMessages(raw);
   }
 
   async loadRecent(key: string, recent: number): Promise<RecentHistory> {
-    const [length, ...raw] = await this.read(() =>
+    const [length, ...raw] = await readFromRedis(() =>
       this.redis.loadRecent(conversationKeys(key).messages, recent),
     );
     return { messages: decodeMessages(raw), length };
@@ -52,14 +53,14 @@ export class RedisConversationStore implements ConversationStore {
     // Without this guard a count of 0 would be LRANGE start -1: everything from start on.
     if (count <= 0) return [];
     const list = conversationKeys(key).messages;
-    const raw = await this.read(() => this.redis.lrange(list, start, start + count - 1));
+    const raw = await readFromRedis(() => this.redis.lrange(list, start, start + count - 1));
     return decodeMessages(raw);
   }
 
   async append(key: string, messages: readonly ChatMessage[], fence?: Fence): Promise<number> {
     const keys = conversationKeys(key);
     // Nothing to store: no write, and no fence to check (a leased turn keeps its lease).
-    if (messages.length === 0) return this.read(() => this.redis.llen(keys.messages));
+    if (messages.length === 0) return readFromRedis(() => this.redis.llen(keys.messages));
     const encoded = messages.map((m) => JSON.stringify(m));
     if (!fence) {
       return this.write((to) => to.appendMessages(keys.messages, this.ttlSeconds, ...encoded));
@@ -105,24 +106,16 @@ export class RedisConversationStore implements ConversationStore {
     }
   }
 
-  private async read<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StoreUnavailableError(error);
-    }
-  }
-
   /** Sends a write, and with replicas to wait for, WAIT right behind it: still one round trip. */
   private async write(command: WriteCommand): Promise<number> {
     const { replicas, timeoutMs } = this.replicaWait;
-    if (replicas === 0) return sent(() => command(this.redis));
+    if (replicas === 0) return writeToRedis(() => command(this.redis));
     const batch = this.redis.pipeline();
     // A pipeline queues the script like the client would send it (ioredis defines the
     // commands on both); what it returns is the pipeline, not the reply, so it is not awaited.
     command(batch as unknown as StoreCommands);
     batch.wait(replicas, timeoutMs);
-    const [write, wait] = (await sent(() => batch.exec())) ?? [];
+    const [write, wait] = (await writeToRedis(() => batch.exec())) ?? [];
     // A command of a pipeline fails on its own (its error in the results) when its connection
     // drops: the same two outcomes as a lone command.
     if (!write || write[0]) throw writeFailure(write?.[0] ?? new Error("no reply to the write"));
@@ -150,8 +143,9 @@ export async function confirmReplicated(
   const { replicas, timeoutMs } = replicaWait;
   if (replicas === 0) return;
   const [refresh, wait] =
-    (await sent(() => redis.pipeline().expire(key, ttlSeconds).wait(replicas, timeoutMs).exec())) ??
-    [];
+    (await writeToRedis(() =>
+      redis.pipeline().expire(key, ttlSeconds).wait(replicas, timeoutMs).exec(),
+    )) ?? [];
   if (!refresh || refresh[0]) throw writeFailure(refresh?.[0] ?? new Error("no reply"));
   requireReplicas(wait, replicaWait);
 }
@@ -173,32 +167,7 @@ export class ReplicasBehindError extends Error {
   }
 }
 
-async function sent<T>(command: () => Promise<T>): Promise<T> {
-  try {
-    return await command();
-  } catch (error) {
-    throw writeFailure(error);
-  }
-}
-
-/** A write's failure, named: refused before it ran (unavailable), or of unknown outcome. */
-function writeFailure(error: unknown): StoreUnavailableError | StoreWriteUncertainError {
-  return neverApplied(error)
-    ? new StoreUnavailableError(error)
-    : new StoreWriteUncertainError(error);
-}
-
 /** Stored messages are JSON strings, oldest first. */
 export function decodeMessages(raw: readonly string[]): ChatMessage[] {
   return raw.map((item) => JSON.parse(item) as ChatMessage);
-}
-
-/**
- * True when the failed write certainly did not happen: it was refused before being sent
- * (offline, with the offline queue disabled) or Redis answered with an error. A timeout
- * or a connection lost mid-command leaves the outcome unknown.
- */
-function neverApplied(error: unknown): boolean {
-  if (error instanceof ReplyError) return true;
-  return error instanceof Error && /enableOfflineQueue|Stream isn't writeable/.test(error.message);
 }

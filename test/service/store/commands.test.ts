@@ -11,6 +11,10 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
       "acquireTurn",
       "appendMessages",
       "appendTurn",
+      "checkpointDeleteThread",
+      "checkpointGet",
+      "checkpointPut",
+      "checkpointPutWrites",
       "loadRecent",
       "releaseTurn",
       "renewTurn",
@@ -22,7 +26,7 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
       (client as unknown as { scriptsSet: Record<string, { numberOfKeys: number }> }).scriptsSet[
         name
       ]?.numberOfKeys;
-    expect(names.map(numberOfKeys)).toEqual([4, 1, 3, 1, 1, 1, 1]);
+    expect(names.map(numberOfKeys)).toEqual([4, 1, 3, 1, 4, 6, 6, 1, 1, 1, 1]);
     client.disconnect();
   });
 });

@@ -1,0 +1,57 @@
+--[[
+  Stores one LangGraph checkpoint of a thread's namespace in one atomic step: its record,
+  the channel values it changed, and its place in the namespace's ordered index. Refuses,
+  storing nothing, when the turn's lease is lost (fenced) or, with the fork guard on, when
+  the parent the writer read is no longer the newest checkpoint: of two writers that read
+  the same checkpoint, the second is refused and the chain never forks.
+
+  Input:
+    KEYS[1] the thread's namespaces (set of percent-encoded checkpoint_ns)
+    KEYS[2] the namespace's index (sorted set, score 0, checkpoint ids in lexical order)
+    KEYS[3] the namespace's checkpoints (hash checkpoint id -> record JSON)
+    KEYS[4] the namespace's channel values (hash JSON [channel, version] -> serialized value)
+    KEYS[5] the namespace's pending writes (hash checkpoint id -> JSON object of writes)
+    KEYS[6] the turn's lease when fenced (else any key of the thread, unread)
+
+    ARGV[1] idle expiry of the thread's keys, in seconds (0: none)
+    ARGV[2] the lease holder the writer expects ("" when not fenced)
+    ARGV[3] "1" to apply the fork guard, "0" not to
+    ARGV[4] the parent checkpoint id the writer read ("" for none)
+    ARGV[5] the new checkpoint's id
+    ARGV[6] the percent-encoded checkpoint_ns
+    ARGV[7] the checkpoint's record (JSON)
+    ARGV[8..] pairs of channel value field and serialized value
+
+  Output:
+    { code, newest } where newest is the namespace's newest checkpoint id before the write
+    ("" for none) and code is
+     1 stored
+    -1 lease lost         the lease expired or another turn holds it now
+    -2 parent not latest  (fork guard) the newest checkpoint is not ARGV[4]
+    -3 not newer          (fork guard) ARGV[5] does not sort after every stored id
+]]
+if ARGV[2] ~= "" and redis.call("GET", KEYS[6]) ~= ARGV[2] then
+  return { -1, "" }
+end
+local newest = redis.call("ZREVRANGEBYLEX", KEYS[2], "+", "-", "LIMIT", 0, 1)[1] or ""
+if ARGV[3] == "1" then
+  if newest ~= ARGV[4] then
+    return { -2, newest }
+  end
+  -- Lexical order by Redis itself, not Lua's locale-dependent string comparison.
+  if #redis.call("ZRANGEBYLEX", KEYS[2], "[" .. ARGV[5], "+", "LIMIT", 0, 1) > 0 then
+    return { -3, newest }
+  end
+end
+for i = 8, #ARGV, 2 do
+  redis.call("HSET", KEYS[4], ARGV[i], ARGV[i + 1])
+end
+redis.call("HSET", KEYS[3], ARGV[5], ARGV[7])
+redis.call("ZADD", KEYS[2], 0, ARGV[5])
+redis.call("SADD", KEYS[1], ARGV[6])
+if tonumber(ARGV[1]) > 0 then
+  for i = 1, 5 do
+    redis.call("EXPIRE", KEYS[i], ARGV[1])
+  end
+end
+return { 1, newest }
