@@ -11,6 +11,7 @@ import {
   RedisClusterToolMissingError,
   startLocalRedisCluster,
 } from "../lab/processes/redis-cluster.ts";
+import { stopOnSignal } from "../lab/processes/stop-on-signal.ts";
 
 const HELP = `Usage: npm run redis:cluster -- [options]
   --replicas N       replicas per master: 0 (default) or 1`;
@@ -39,13 +40,4 @@ console.log(`  REDIS_CLUSTER_NODES=${cluster.nodes} npm run start:fixed`);
 console.log("Ctrl+C stops the cluster and deletes its data.");
 console.log(`REDIS_CLUSTER_NODES=${cluster.nodes}`);
 
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  await cluster.stop();
-  console.log("Redis Cluster stopped.");
-  process.exit(0);
-};
-process.on("SIGINT", shutdown);
-process.on("SIGTERM", shutdown);
+stopOnSignal(() => cluster.stop(), "Redis Cluster stopped.");

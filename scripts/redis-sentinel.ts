@@ -10,6 +10,7 @@ import { z } from "zod";
 import { countFlag, defineFlags, FLAG, parseFlagsOrExit, valueFlag } from "../lab/cli-flags.ts";
 import { startRedisSentinel } from "../lab/processes/redis-sentinel.ts";
 import { RedisNotInstalledError } from "../lab/processes/redis-server.ts";
+import { stopOnSignal } from "../lab/processes/stop-on-signal.ts";
 
 const HELP = `Usage: npm run redis:sentinel -- [options]
   --replicas N       replicas of the primary (1-4, default 2)
@@ -50,13 +51,4 @@ console.log(`  ${variables} npm run start:fixed`);
 console.log("Ctrl+C stops every node and deletes their data.");
 console.log(variables);
 
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  await lab.stop();
-  console.log("Redis Sentinel stopped.");
-  process.exit(0);
-};
-process.on("SIGINT", shutdown);
-process.on("SIGTERM", shutdown);
+stopOnSignal(() => lab.stop(), "Redis Sentinel stopped.");

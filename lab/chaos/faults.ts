@@ -123,6 +123,8 @@ function stopRedis(name: FaultName, signal: "SIGTERM" | "SIGKILL", description: 
 
 /** Answers to wait for while the replicas are cut off, beyond downMs: enough to show. */
 const ANSWERS_WHILE_CUT = 8;
+/** ...but no longer than this: a stalled load must not keep the replicas cut for good. */
+const MAX_CUT_MS = 10_000;
 const PROMOTION_TIMEOUT_MS = 20_000;
 
 /**
@@ -144,7 +146,7 @@ function failover(name: FaultName, description: string, extra: Partial<Fault> = 
       await target.cutReplication();
       const before = answers();
       await sleep(downMs);
-      while (answers() < before + ANSWERS_WHILE_CUT && now() - startedAt < 10_000) {
+      while (answers() < before + ANSWERS_WHILE_CUT && now() - startedAt < MAX_CUT_MS) {
         await sleep(20);
       }
       const whileCut = answers() - before;

@@ -7,6 +7,7 @@ import {
   UserError,
 } from "@openai/agents-core";
 import type { Cluster, Redis } from "ioredis";
+import { type StoreCommands, withStoreCommands } from "../store/commands.ts";
 import { readFromRedis, writeToRedis } from "../store/redis-failures.ts";
 
 /** How to reach one session's history: the client, the conversation key, the idle expiry. */
@@ -50,133 +51,10 @@ export const redisSessionKeys = (key: string) => ({
   operations: `${key}:agent-operations`,
 });
 
-// ---- Lua: one script per mutating operation, so each is atomic on the server. ----
-
-/** Shared Lua helpers: RPUSH in chunks (unpack has a stack limit), expiry refresh. */
-const LUA_HELPERS = `
-local function push(key, from, to)
-  for first = from, to, 1000 do
-    redis.call("RPUSH", key, unpack(ARGV, first, math.min(first + 999, to)))
-  end
-end
-local function refresh(ttl)
-  if ttl > 0 then
-    redis.call("EXPIRE", KEYS[1], ttl)
-    redis.call("EXPIRE", KEYS[2], ttl)
-  end
-end
-`;
-
-/**
- * agentsSessionAdd: appends items and refreshes the expiry.
- *   KEYS[1] item list, KEYS[2] operations hash
- *   ARGV[1] expiry in seconds (0: none), ARGV[2..] the items as JSON, in order
- *   returns the list's length after the append
- */
-const ADD_ITEMS_LUA = `${LUA_HELPERS}
-push(KEYS[1], 2, #ARGV)
-refresh(tonumber(ARGV[1]))
-return redis.call("LLEN", KEYS[1])
-`;
-
-/**
- * agentsSessionPop: removes and returns the newest item, refreshing the expiry.
- *   KEYS[1] item list, KEYS[2] operations hash
- *   ARGV[1] expiry in seconds (0: none)
- *   returns the item's JSON, or nil when the list is empty
- */
-const POP_ITEM_LUA = `${LUA_HELPERS}
-local item = redis.call("RPOP", KEYS[1])
-refresh(tonumber(ARGV[1]))
-return item
-`;
-
-/**
- * agentsSessionClear: deletes the items and the applied operationIds together.
- *   KEYS[1] item list, KEYS[2] operations hash
- *   returns the number of keys deleted
- */
-const CLEAR_LUA = `return redis.call("DEL", KEYS[1], KEYS[2])`;
-
-/**
- * agentsSessionTransaction: replaces the last n items by new ones if they are the expected
- * ones, once per operationId (append_items is the case n = 0).
- *   KEYS[1] item list, KEYS[2] operations hash
- *   ARGV[1] expiry in seconds (0: none), ARGV[2] operationId, ARGV[3] the transaction's
- *   canonical JSON, ARGV[4] n, ARGV[5..4+n] the expected suffix, ARGV[5+n..] the new items
- *   returns 1 applied, 0 already applied (same transaction), -1 operationId used by another
- *   transaction, -2 suffix mismatch; nothing changes unless 1
- */
-const TRANSACTION_LUA = `${LUA_HELPERS}
-local applied = redis.call("HGET", KEYS[2], ARGV[2])
-if applied then
-  if applied == ARGV[3] then return 0 end
-  return -1
-end
-local n = tonumber(ARGV[4])
-local length = redis.call("LLEN", KEYS[1])
-if n > length then return -2 end
-if n > 0 then
-  local suffix = redis.call("LRANGE", KEYS[1], -n, -1)
-  for i = 1, n do
-    if suffix[i] ~= ARGV[4 + i] then return -2 end
-  end
-  if n == length then
-    redis.call("DEL", KEYS[1])
-  else
-    redis.call("LTRIM", KEYS[1], 0, length - n - 1)
-  end
-end
-push(KEYS[1], 5 + n, #ARGV)
-redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
-refresh(tonumber(ARGV[1]))
-return 1
-`;
-
-/** The scripts above as client commands (ioredis EVALSHA, falling back to EVAL). */
-interface SessionCommands {
-  agentsSessionAdd(
-    items: string,
-    operations: string,
-    ttl: number,
-    ...json: string[]
-  ): Promise<number>;
-  agentsSessionPop(items: string, operations: string, ttl: number): Promise<string | null>;
-  agentsSessionClear(items: string, operations: string): Promise<number>;
-  agentsSessionTransaction(
-    items: string,
-    operations: string,
-    ttl: number,
-    operationId: string,
-    transaction: string,
-    suffixLength: number,
-    ...json: string[]
-  ): Promise<number>;
-}
-
-const SCRIPTS: Record<keyof SessionCommands, string> = {
-  agentsSessionAdd: ADD_ITEMS_LUA,
-  agentsSessionPop: POP_ITEM_LUA,
-  agentsSessionClear: CLEAR_LUA,
-  agentsSessionTransaction: TRANSACTION_LUA,
-};
-
-const defined = new WeakSet<Redis | Cluster>();
-
-/** Defines the session's scripts on a client once, however many sessions share it. */
-function withSessionCommands(redis: Redis | Cluster): (Redis | Cluster) & SessionCommands {
-  if (!defined.has(redis)) {
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { numberOfKeys: 2, lua });
-    }
-    defined.add(redis);
-  }
-  return redis as (Redis | Cluster) & SessionCommands;
-}
-
 /**
  * An Agents SDK session whose history is a Redis list of JSON items, shared by every process
- * that opens the same key. Each write is one Lua script (atomic); history transactions are
+ * that opens the same key. Each write is one Lua script (atomic,
+ * `service/store/commands/agents-session-*.lua`); history transactions are
  * idempotent per operationId, whose record lives and expires with the items.
  *
  * Items are stored as canonical JSON (object keys sorted), so that a suffix is compared by
@@ -184,13 +62,13 @@ function withSessionCommands(redis: Redis | Cluster): (Redis | Cluster) & Sessio
  * Values JSON cannot carry exactly (undefined in arrays, NaN, bigint, binary) are refused.
  */
 export class RedisSession implements SessionHistoryTransactionAwareSession {
-  private readonly redis: (Redis | Cluster) & SessionCommands;
+  private readonly redis: (Redis | Cluster) & StoreCommands;
   private readonly key: string;
   private readonly keys: ReturnType<typeof redisSessionKeys>;
   private readonly ttl: number;
 
   constructor(options: RedisSessionOptions) {
-    this.redis = withSessionCommands(options.redis);
+    this.redis = withStoreCommands(options.redis);
     this.key = options.key;
     this.keys = redisSessionKeys(options.key);
     this.ttl = options.ttlSeconds ?? 0;

@@ -33,6 +33,27 @@ export interface StoreCommands {
   loadRecent(messages: string, recent: number): Promise<[number, ...string[]]>;
   releaseTurn(lease: string, holder: string): Promise<number>;
   renewTurn(lease: string, holder: string, leaseMs: number): Promise<number>;
+  /** agents-session-add-2.lua: the list's length after the append. */
+  agentsSessionAdd(
+    items: string,
+    operations: string,
+    ttlSeconds: number,
+    ...json: string[]
+  ): Promise<number>;
+  /** agents-session-pop-2.lua: the newest item's JSON, or null. */
+  agentsSessionPop(items: string, operations: string, ttlSeconds: number): Promise<string | null>;
+  /** agents-session-clear-2.lua: keys deleted. */
+  agentsSessionClear(items: string, operations: string): Promise<number>;
+  /** agents-session-transaction-2.lua: 1 applied, 0 already applied, -1 / -2 refused. */
+  agentsSessionTransaction(
+    items: string,
+    operations: string,
+    ttlSeconds: number,
+    operationId: string,
+    transaction: string,
+    suffixLength: number,
+    ...json: string[]
+  ): Promise<number>;
   /** checkpoint-put-6.lua: `[code, newest]`, code 1 stored, -1/-2/-3 refused (see the script). */
   checkpointPut(
     ...args: [

@@ -1,21 +1,8 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  type ChaosOptions,
-  DEFAULT_CHAOS_OPTIONS,
-  runChaosCase,
-} from "../../../lab/chaos/run-case.ts";
+import { runChaosCase } from "../../../lab/chaos/run-case.ts";
+import { TEST_CHAOS_OPTIONS } from "../../helpers/chaos-options.ts";
 
-/** Real Sentinel and Cluster deployments, real failovers; small enough for 2 cores. */
-const options: ChaosOptions = {
-  ...DEFAULT_CHAOS_OPTIONS,
-  workers: 3,
-  conversations: 12,
-  turns: 8,
-  connections: 6,
-  logDir: join(tmpdir(), "agent-sandbox-test-logs"),
-};
+const options = TEST_CHAOS_OPTIONS;
 
 /** Acknowledged turns answered after the deployment was given back: it serves by itself. */
 function acknowledgedAfter(run: Awaited<ReturnType<typeof runChaosCase>>): number {

@@ -1,26 +1,12 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  type ChaosCase,
-  type ChaosOptions,
-  DEFAULT_CHAOS_OPTIONS,
-  runChaosCase,
-} from "../../../lab/chaos/run-case.ts";
+import { type ChaosCase, runChaosCase } from "../../../lab/chaos/run-case.ts";
 import { TURN_CATEGORIES } from "../../../lab/chaos/turn-categories.ts";
+import { TEST_CHAOS_OPTIONS } from "../../helpers/chaos-options.ts";
 
 /** The app's fail-fast Redis timeouts (connectTimeout, commandTimeout), in ms. */
 const FAIL_FAST_TIMEOUT_MS = 1000;
 
-/** Real clusters, a real private redis-server, real faults; small enough for 2 cores. */
-const options: ChaosOptions = {
-  ...DEFAULT_CHAOS_OPTIONS,
-  workers: 3,
-  conversations: 12,
-  turns: 8,
-  connections: 6,
-  logDir: join(tmpdir(), "agent-sandbox-test-logs"),
-};
+const options = TEST_CHAOS_OPTIONS;
 
 /**
  * Every turn of a real run in exactly one category: they add up to the turns sent, and agree

@@ -9,6 +9,10 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
     const names = [...scriptNamesBySha().values()].sort();
     expect(names).toEqual([
       "acquireTurn",
+      "agentsSessionAdd",
+      "agentsSessionClear",
+      "agentsSessionPop",
+      "agentsSessionTransaction",
       "appendMessages",
       "appendTurn",
       "checkpointDeleteThread",
@@ -26,7 +30,7 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
       (client as unknown as { scriptsSet: Record<string, { numberOfKeys: number }> }).scriptsSet[
         name
       ]?.numberOfKeys;
-    expect(names.map(numberOfKeys)).toEqual([4, 1, 3, 1, 4, 6, 6, 1, 1, 1, 1]);
+    expect(names.map(numberOfKeys)).toEqual([4, 2, 2, 2, 2, 1, 3, 1, 4, 6, 6, 1, 1, 1, 1]);
     client.disconnect();
   });
 });
