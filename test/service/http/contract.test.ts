@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppCluster, startAppCluster } from "../../../lab/processes/app-cluster.ts";
 import { freePort } from "../../../lab/processes/free-port.ts";
 import { startPrivateRedis } from "../../../lab/processes/redis-server.ts";
+import { startTcpProxy } from "../../../lab/processes/tcp-proxy.ts";
 import { conversationKey } from "../../../service/auth/conversation-key.ts";
 import { issueToken } from "../../../service/auth/tokens.ts";
 import type {
@@ -339,12 +340,15 @@ describe("the HTTP contract, against a real fixed cluster and Redis", () => {
 
 describe("the fixed app when Redis is unavailable", () => {
   it("answers 503 store_unavailable to turns and reads, and stays alive on /healthz", async () => {
-    const deadPort = await freePort();
+    // A port that stays dead: held by a cut proxy (every connection dropped at once), so no
+    // redis-server another test starts meanwhile can take it, as it could a merely free port.
+    const dead = await startTcpProxy({ targetPort: await freePort() });
+    dead.cut();
     const app = await startAppCluster({
       app: "fixed",
       scenario: "memory",
       workers: 2,
-      env: { REDIS_URL: `redis://127.0.0.1:${deadPort}`, AUTH_SECRET: SECRET },
+      env: { REDIS_URL: `redis://127.0.0.1:${dead.port}`, AUTH_SECRET: SECRET },
     });
     try {
       const api = client(app.url, issueToken({ tenant: "t", user: "u" }, SECRET));
@@ -358,6 +362,7 @@ describe("the fixed app when Redis is unavailable", () => {
       });
     } finally {
       await app.stop();
+      await dead.stop();
     }
   });
 
