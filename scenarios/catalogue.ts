@@ -167,6 +167,36 @@ export const SCENARIOS = [
     // The exercise flow checks histories, not limits: a demo and a test, not an exercise.
     exercise: false,
   },
+  {
+    name: "langgraph",
+    title: "LangGraph's MemorySaver under several workers",
+    problem:
+      "A LangGraph.js graph (StateGraph with MessagesAnnotation, the conversation's key as thread_id) compiled with MemorySaver, the checkpointer LangGraph's docs show first. MemorySaver keeps each thread's checkpoints in the worker's memory, so every cluster worker has its own copy of each thread.",
+    inTheLogs:
+      'Consecutive "turn" lines of one key show different workerId values, and messagesBefore counts only the turns that worker served.',
+    fix: 'Compile the graph with a checkpointer on Redis (service/langgraph/). Under the turn gate each turn stores one checkpoint (durability: "exit") in one script that checks the turn\'s lease, refuses a fork of the thread and records the turn.',
+    brokenAnomalies: ["lost", "stale", "divergent"],
+    brokenWithOneWorker: false,
+    backends: { broken: "memory", fixed: "redis" },
+    keeps: { broken: "checkpoints in worker memory", fixed: "checkpoints in Redis" },
+    env: {},
+    hint: "Which checkpointer is the graph compiled with, and which process can read it? service/langgraph/ has one on Redis.",
+  },
+  {
+    name: "openai-agents",
+    title: "The Agents SDK's MemorySession under several workers",
+    problem:
+      "An OpenAI Agents SDK Agent run by a Runner with a MemorySession per conversation, the session the SDK's docs show first (\"intended for demos or tests\"), kept in a Map in the worker's memory. Every cluster worker has its own sessions.",
+    inTheLogs:
+      'Consecutive "turn" lines of one key show different workerId values, and messagesBefore counts only the turns that worker served.',
+    fix: "Keep the session in Redis under the verified key (service/agents-sdk/). Under the turn gate each turn reads the context window and commits its items with the turn's record, in one script that checks the turn's lease.",
+    brokenAnomalies: ["lost", "stale", "divergent"],
+    brokenWithOneWorker: false,
+    backends: { broken: "memory", fixed: "redis" },
+    keeps: { broken: "session in worker memory", fixed: "session in Redis" },
+    env: {},
+    hint: "Where does the MemorySession keep its items, and which process can see them? service/agents-sdk/ has a session on Redis.",
+  },
 ] as const satisfies readonly Scenario[];
 
 export type ScenarioName = (typeof SCENARIOS)[number]["name"];

@@ -3,6 +3,7 @@
  *   npm run start:broken            # PORT=3001 WORKERS=4
  *   npm run start:fixed             # PORT=3002; REDIS_URL, or a private redis-server
  *   tsx scripts/start.ts --app fixed --scenario memory
+ *   SCENARIO=langgraph npm start    # both apps of one scenario, and the page
  */
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
@@ -18,7 +19,8 @@ const { values } = parseArgs({
   options: { app: { type: "string" }, scenario: { type: "string" } },
 });
 const app = parseApp(values.app);
-const scenario = parseScenario(values.scenario);
+// SCENARIO picks the scenario for `npm start`, which starts both apps and the page at once.
+const scenario = parseScenario(values.scenario ?? process.env.SCENARIO);
 
 // A bad setting stops the app before anything (a private Redis) is started for it.
 loadConfigOrExit();

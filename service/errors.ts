@@ -34,7 +34,8 @@ export class TurnInProgressError extends ServiceError {
  */
 export class TurnFencedError extends ServiceError {
   readonly code = "turn_fenced";
-  override readonly name = "TurnFencedError";
+  // Widened: a store's own refusal (CheckpointConflictError) is a TurnFencedError too.
+  override readonly name: string = "TurnFencedError";
 
   constructor(readonly reason: "lease_lost" | "history_changed" | "already_stored") {
     super(`nothing was stored: ${FENCE_REASONS[reason]}`);

@@ -3,7 +3,9 @@
  * service needs to keep no conversation state in the process: the HTTP contract, verified
  * identities and the state key, the Redis store and its Lua scripts, the turn gate that
  * fences each turn, the per-user turn limit, the metrics, the errors and their statuses, the
- * cluster runner.
+ * cluster runner. The framework adapters are imported from their own folders, so an app that
+ * uses neither framework never loads it: service/langgraph/ (a LangGraph checkpointer) and
+ * service/agents-sdk/ (an OpenAI Agents SDK session).
  */
 
 export { conversationKey } from "./auth/conversation-key.ts";
@@ -80,7 +82,13 @@ export {
 export { RedisConversationStore, ReplicasBehindError } from "./store/redis-store.ts";
 export { NO_REPLICA_WAIT, type ReplicaWait, replicaWaitFor } from "./store/replica-wait.ts";
 export { RedisTurnLimitStore, turnLimitPrefix } from "./store/turn-limit-store.ts";
-export { LeasedConversationStore, type TurnLease } from "./turns/leased-store.ts";
+export {
+  commitTurn,
+  LeasedConversationStore,
+  type TurnLease,
+  type TurnRecord,
+  turnRecordOf,
+} from "./turns/leased-store.ts";
 export {
   type GateOutcome,
   TurnGate,

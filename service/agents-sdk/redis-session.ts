@@ -18,6 +18,12 @@ export interface RedisSessionOptions {
   key: string;
   /** Idle expiry refreshed by every write; absent or 0: the keys never expire. */
   ttlSeconds?: number;
+  /**
+   * `getItems()` without a limit returns at most this many of the newest items. The Runner
+   * asks for the whole history on every run; this bounds what each run reads (the agent is
+   * given a window anyway). Absent: everything, as MemorySession.
+   */
+  recentItems?: number;
 }
 
 /** A replace_suffix transaction was refused: the history no longer ends with its expectedSuffix. */
@@ -66,12 +72,16 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
   private readonly key: string;
   private readonly keys: ReturnType<typeof redisSessionKeys>;
   private readonly ttl: number;
+  private readonly recentItems: number | undefined;
+  /** The whole history's length when `getItems` last read, in the same step as the items. */
+  historyLength: number | undefined;
 
   constructor(options: RedisSessionOptions) {
     this.redis = withStoreCommands(options.redis);
     this.key = options.key;
     this.keys = redisSessionKeys(options.key);
     this.ttl = options.ttlSeconds ?? 0;
+    this.recentItems = options.recentItems;
     // Checked here: EXPIRE failing inside a script would come after its writes.
     if (!Number.isSafeInteger(this.ttl) || this.ttl < 0) {
       throw new RangeError(`ttlSeconds must be a whole number of seconds, not ${this.ttl}`);
@@ -83,23 +93,36 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
     return this.key;
   }
 
-  /** The last `limit` items (all without a limit), oldest first: one LRANGE. */
+  /**
+   * The last `limit` items (without a limit: the last `recentItems`, or all), oldest first,
+   * read with the whole history's length (`historyLength`) in one step.
+   */
   async getItems(limit?: number): Promise<AgentInputItem[]> {
+    const asked = limit ?? this.recentItems;
     // Same edge cases as MemorySession: <= 0 is nothing, a fraction rounds up, NaN is all.
-    if (limit !== undefined && limit <= 0) return [];
-    const count = limit === undefined ? Number.NaN : Math.ceil(limit);
+    if (asked !== undefined && asked <= 0) return [];
+    const count = asked === undefined ? Number.NaN : Math.ceil(asked);
     // Beyond a safe integer Redis would refuse the index: that many is everything anyway.
-    const start = Number.isSafeInteger(count) ? -count : 0;
-    const raw = await readFromRedis(() => this.redis.lrange(this.keys.items, start, -1));
+    if (!Number.isSafeInteger(count)) {
+      const raw = await readFromRedis(() => this.redis.lrange(this.keys.items, 0, -1));
+      this.historyLength = raw.length;
+      return raw.map(decodeItem);
+    }
+    const [length, ...raw] = await readFromRedis(() =>
+      this.redis.loadRecent(this.keys.items, count),
+    );
+    this.historyLength = Number(length);
     return raw.map(decodeItem);
   }
 
   /** Appends the items in one script: another writer's items never land between them. */
   async addItems(items: AgentInputItem[]): Promise<void> {
     if (items.length === 0) return;
+    const { items: list, operations } = this.keys;
     const encoded = items.map(encodeItem);
+    // Not fenced: the lease and turns keys are stand-ins the script does not read.
     await writeToRedis(() =>
-      this.redis.agentsSessionAdd(this.keys.items, this.keys.operations, this.ttl, ...encoded),
+      this.redis.agentsSessionAdd(list, operations, list, list, this.ttl, "", "", 0, ...encoded),
     );
   }
 
@@ -191,11 +214,11 @@ const FIELDS: Partial<Record<string, string[]>> = {
   replace_suffix: ["expectedSuffix", "replacement"],
 };
 
-function encodeItem(item: AgentInputItem): string {
+export function encodeItem(item: AgentInputItem): string {
   return canonicalJson(item);
 }
 
-function decodeItem(raw: string): AgentInputItem {
+export function decodeItem(raw: string): AgentInputItem {
   return JSON.parse(raw) as AgentInputItem;
 }
 

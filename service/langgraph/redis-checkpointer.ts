@@ -20,6 +20,7 @@ import type { Cluster, Redis } from "ioredis";
 import { TurnFencedError } from "../errors.ts";
 import { type CheckpointKeys, type StoreCommands, withStoreCommands } from "../store/commands.ts";
 import { readFromRedis, writeToRedis } from "../store/redis-failures.ts";
+import type { TurnRecord } from "../turns/leased-store.ts";
 
 /** The lease a turn holds on its conversation: writes go through only while it is `holder`'s. */
 export interface CheckpointFence {
@@ -52,29 +53,43 @@ export interface RedisCheckpointSaverOptions {
   serde?: SerializerProtocol;
 }
 
+/** What `put` is given: a checkpoint, its parent (in `config`), its metadata and new versions. */
+export interface CheckpointPut {
+  config: RunnableConfig;
+  checkpoint: Checkpoint;
+  metadata: CheckpointMetadata;
+  newVersions: ChannelVersions;
+}
+
+/** The turn a checkpoint completes: its record (which fences the write) and where it starts. */
+export interface CompletedTurn {
+  record: TurnRecord;
+  /** The position of the turn's user message in the conversation's messages. */
+  position: number;
+}
+
 /** Why the fork guard refused a put. */
 export type CheckpointConflictReason = "parent_not_latest" | "not_newer";
 
 /**
  * The fork guard refused a put, nothing was stored: another writer extended the thread since
  * this one read it (`parent_not_latest`), or the new id would not be the newest (`not_newer`).
- * Read the thread again and retry from its newest checkpoint.
+ * Read the thread again and retry from its newest checkpoint. A fenced write refused because
+ * the history changed, so the HTTP layer answers it as any other (409 turn_fenced).
  */
-export class CheckpointConflictError extends Error {
-  /** Stable, like the service's error codes (service/errors.ts). */
-  readonly code = "checkpoint_conflict";
+export class CheckpointConflictError extends TurnFencedError {
   override readonly name = "CheckpointConflictError";
 
   constructor(
-    readonly reason: CheckpointConflictReason,
+    readonly conflict: CheckpointConflictReason,
     readonly expectedParent: string | undefined,
     readonly newest: string | undefined,
   ) {
-    super(
-      reason === "parent_not_latest"
+    super("history_changed");
+    this.message =
+      conflict === "parent_not_latest"
         ? `nothing was stored: the checkpoint's parent ${expectedParent ?? "(none)"} is not the newest (${newest ?? "none"})`
-        : `nothing was stored: the checkpoint id does not sort after the newest (${newest})`,
-    );
+        : `nothing was stored: the checkpoint id does not sort after the newest (${newest})`;
   }
 }
 
@@ -118,7 +133,7 @@ const REFUSED_CONFLICT: Record<number, CheckpointConflictReason> = {
 
 /**
  * A LangGraph checkpointer over plain Redis (>= 7) or a Redis Cluster. Each `put` and
- * `putWrites` is one Lua script (checkpoint-put-6.lua, checkpoint-put-writes-6.lua): atomic,
+ * `putWrites` is one Lua script (checkpoint-put-7.lua, checkpoint-put-writes-6.lua): atomic,
  * fenced by the turn's lease when `fence` returns one, and for `put` guarded against forks
  * when `forkGuard` is on. Every key of a thread carries one hash tag: the thread id's own
  * when it has one (a conversation key `prefix{tenant:user:conversation}`, so its lease is in
@@ -186,16 +201,28 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
     metadata: CheckpointMetadata,
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
+    return this.storeCheckpoint({ config, checkpoint, metadata, newVersions });
+  }
+
+  /**
+   * `put`, and with `completes` (a turn's one checkpoint, see TurnCheckpointer) the turn's
+   * record in the same script: fenced by its lease, the turn recorded, the lease ended.
+   */
+  protected async storeCheckpoint(
+    { config, checkpoint, metadata, newVersions }: CheckpointPut,
+    completes?: CompletedTurn,
+  ): Promise<RunnableConfig> {
     const threadId = requireThreadId(config, "put checkpoint");
     const ns = String(config.configurable?.checkpoint_ns ?? "");
     const parent = config.configurable?.checkpoint_id as string | undefined;
     const { record, blobPairs } = await this.encodeCheckpoint(checkpoint, metadata, newVersions);
     record.parent = parent ?? "";
     const keys = this.keys(threadId, ns);
-    const fence = this.currentFence(threadId);
+    const fence = this.checkedFence(threadId, completes?.record ?? this.fence?.());
     const [code, newest] = await writeToRedis(() =>
       this.redis.checkpointPut(
         ...scriptKeys(keys, fence),
+        completes?.record.turnsKey ?? keys.namespaces,
         this.ttlSeconds,
         fence?.holder ?? "",
         this.forkGuard ? "1" : "0",
@@ -203,10 +230,13 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
         checkpoint.id,
         encodeURIComponent(ns),
         JSON.stringify(record),
+        completes?.record.turnId ?? "",
+        completes?.position ?? 0,
         ...blobPairs,
       ),
     );
     if (code === -1) throw new TurnFencedError("lease_lost");
+    if (code === -4) throw new TurnFencedError("already_stored");
     const conflict = REFUSED_CONFLICT[code];
     // The newest is this very checkpoint: a retry of a put whose reply was lost, not a fork.
     if (conflict && newest !== checkpoint.id) {
@@ -233,7 +263,7 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
     const triples = await this.encodeWrites(writes, taskId, taskPath ?? "");
     if (triples.length === 0) return;
     const keys = this.keys(threadId, ns);
-    const fence = this.currentFence(threadId);
+    const fence = this.checkedFence(threadId, this.fence?.());
     const stored = await writeToRedis(() =>
       this.redis.checkpointPutWrites(
         ...scriptKeys(keys, fence),
@@ -277,8 +307,10 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /** The fence for this write, checked to share the thread's slot on a Cluster. */
-  private currentFence(threadId: string): CheckpointFence | undefined {
-    const fence = this.fence?.();
+  private checkedFence(
+    threadId: string,
+    fence: CheckpointFence | undefined,
+  ): CheckpointFence | undefined {
     if (fence && this.redis.isCluster) {
       const threadTag = hashTag(this.threadBase(threadId));
       if (hashTag(fence.leaseKey) !== threadTag) {

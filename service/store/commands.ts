@@ -33,11 +33,16 @@ export interface StoreCommands {
   loadRecent(messages: string, recent: number): Promise<[number, ...string[]]>;
   releaseTurn(lease: string, holder: string): Promise<number>;
   renewTurn(lease: string, holder: string, leaseMs: number): Promise<number>;
-  /** agents-session-add-2.lua: the list's length after the append. */
+  /** agents-session-add-4.lua: the list's length after the append, or -1 / -3 refused. */
   agentsSessionAdd(
     items: string,
     operations: string,
+    lease: string,
+    turns: string,
     ttlSeconds: number,
+    holder: string,
+    turnId: string,
+    position: number,
     ...json: string[]
   ): Promise<number>;
   /** agents-session-pop-2.lua: the newest item's JSON, or null. */
@@ -54,10 +59,11 @@ export interface StoreCommands {
     suffixLength: number,
     ...json: string[]
   ): Promise<number>;
-  /** checkpoint-put-6.lua: `[code, newest]`, code 1 stored, -1/-2/-3 refused (see the script). */
+  /** checkpoint-put-7.lua: `[code, newest]`, code 1 stored, -1 to -4 refused (see the script). */
   checkpointPut(
     ...args: [
       ...CheckpointKeys,
+      turns: string,
       ttlSeconds: number,
       holder: string,
       forkGuard: "0" | "1",
@@ -65,6 +71,8 @@ export interface StoreCommands {
       checkpointId: string,
       namespace: string,
       record: string,
+      turnId: string,
+      position: number,
       ...blobPairs: string[],
     ]
   ): Promise<[number, string]>;
@@ -92,7 +100,7 @@ export interface StoreCommands {
 }
 
 /**
- * The six keys both checkpoint write scripts take, in order: one namespace's keys of a thread
+ * The six keys both checkpoint write scripts start with, in order: one namespace's keys of a thread
  * (see RedisCheckpointSaver), and the lease that fences the write (or a stand-in key).
  */
 export type CheckpointKeys = [

@@ -1,4 +1,5 @@
 import type { ChatMessage } from "../contract.ts";
+import { conversationKeys } from "../store/commands.ts";
 import type { ConversationStore, RecentHistory } from "../store/conversation-store.ts";
 
 /** A conversation's lease, as TurnGate took it: everything a fenced turn needs, as values. */
@@ -15,14 +16,52 @@ export interface TurnLease {
 }
 
 /**
+ * What the one write of a turn whose state lives outside the conversation store (a LangGraph
+ * checkpoint, an Agents SDK session) carries, so that it does in one script what the fenced
+ * append does: store only while `holder` still holds `leaseKey`, record `turnId` as completed
+ * in `turnsKey` (a retry is then answered from the stored state), end the lease and wake the
+ * turns waiting for it. Every key shares the conversation's hash tag.
+ */
+export interface TurnRecord {
+  leaseKey: string;
+  /** The lease's value while this turn holds it: "<token>:<turnId>". */
+  holder: string;
+  turnsKey: string;
+  turnId: string;
+}
+
+/** The record a turn holding `lease` commits with. */
+export function turnRecordOf(lease: TurnLease): TurnRecord {
+  const keys = conversationKeys(lease.key);
+  return {
+    leaseKey: keys.lease,
+    holder: `${lease.token}:${lease.turnId}`,
+    turnsKey: keys.turns,
+    turnId: lease.turnId,
+  };
+}
+
+/**
+ * Stores a turn through `write`, its own writer: with the turn's record when `store` is a
+ * turn's leased view (the app runs a turn gate), without one otherwise (one writer at a time is
+ * then the caller's promise).
+ */
+export function commitTurn<T>(
+  store: ConversationStore | undefined,
+  write: (record: TurnRecord | undefined) => Promise<T>,
+): Promise<T> {
+  return store instanceof LeasedConversationStore ? store.commitElsewhere(write) : write(undefined);
+}
+
+/**
  * The store as one turn holding its conversation's lease sees it: reads of its conversation
  * come from the lease where they can, and its append is fenced (refused unless the lease
  * still holds and the history is still `lease.length` long). Other keys pass through.
  */
 export class LeasedConversationStore implements ConversationStore {
   readonly backend: string;
-  /** Set once the fenced append stored the turn, which also ended the lease. */
-  appended = false;
+  /** Set once the turn is stored (fenced append, or a commit elsewhere), which also ended the lease. */
+  stored = false;
 
   constructor(
     private readonly inner: ConversationStore,
@@ -37,7 +76,7 @@ export class LeasedConversationStore implements ConversationStore {
 
   async loadRecent(key: string, recent: number): Promise<RecentHistory> {
     const { lease } = this;
-    if (key !== lease.key || this.appended || recent > lease.window) {
+    if (key !== lease.key || this.stored || recent > lease.window) {
       return this.inner.loadRecent(key, recent);
     }
     return { messages: lease.recent.slice(-recent), length: lease.length };
@@ -53,8 +92,18 @@ export class LeasedConversationStore implements ConversationStore {
     if (key !== lease.key || messages.length === 0) return this.inner.append(key, messages);
     const fence = { token: lease.token, turnId: lease.turnId, expectedLength: lease.length };
     const after = await this.inner.append(key, messages, fence);
-    this.appended = true;
+    this.stored = true;
     return after;
+  }
+
+  /**
+   * For a turn that stores its state elsewhere: `write` gets the turn's record and must check
+   * the fence, store, record the turn and end the lease in one step (see TurnRecord).
+   */
+  async commitElsewhere<T>(write: (record: TurnRecord) => Promise<T>): Promise<T> {
+    const result = await write(turnRecordOf(this.lease));
+    this.stored = true;
+    return result;
   }
 
   replace(key: string, messages: readonly ChatMessage[]): Promise<number> {

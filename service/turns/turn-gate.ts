@@ -136,7 +136,7 @@ export class TurnGate {
       return await body(leased);
     } finally {
       renewal.stop();
-      if (!leased.appended) await this.redis.releaseTurn(leaseKey, holder).catch(() => 0);
+      if (!leased.stored) await this.redis.releaseTurn(leaseKey, holder).catch(() => 0);
     }
   }
 

@@ -18,12 +18,15 @@ export function designedCounts(
   const laterTurns = conversations * (turns - 1);
   switch (scenario) {
     // Each turn is stored only where it was served (a worker's Map, a key with the worker's
-    // pid, a directory per worker), and every history is read from every worker: every turn
+    // pid, a directory per worker, a worker's MemorySaver or MemorySession), and every
+    // history is read from every worker: every turn
     // is missing from some worker's read, every later turn is answered by a worker that never
     // saw the previous one, and every conversation's reads disagree.
     case "memory":
     case "unstable-key":
     case "file-store":
+    case "langgraph":
+    case "openai-agents":
       return { lost: everyTurn, stale: laterTurns, divergent: conversations };
     // Nothing is ever stored: every read is empty (every turn lost, all reads agree), and
     // every turn is given only its own message (every later turn stale).

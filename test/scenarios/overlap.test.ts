@@ -25,6 +25,34 @@ describe("overlapping turns and retries against 4 workers", () => {
     },
   );
 
+  // The frameworks' fixed variants commit a turn's checkpoint or session items with its record,
+  // under the same gate: the issue's load, overlap 3 and 10% retries.
+  const frameworks = ["langgraph", "openai-agents"] as const;
+  const frameworkLoad = { ...load, "retry-rate": 0.1, seed: 7 };
+
+  it.each(frameworks)(
+    "fixed %s: no lost, duplicated, interleaved or stale-context turn, retries replayed",
+    async (scenario) => {
+      const { summary, check, load: run } = await runApp("fixed", frameworkLoad, scenario);
+      expect(check.anomalies).toEqual([]);
+      expect(summary.verdict).toBe("valid");
+      expect(summary.acknowledged).toBe(load.conversations * load.turns);
+      expect(run.turns.some((t) => (t.attempts ?? 1) > 1)).toBe(true);
+    },
+  );
+
+  it.each(frameworks)(
+    "the same %s app without the gate (TURN_STRATEGY=off) is caught: the check can fail",
+    async (scenario) => {
+      // A slower model keeps a retry sent while its first attempt runs inside that attempt.
+      const env = { TURN_STRATEGY: "off", AGENT_LATENCY_MS: "50" };
+      const { summary, check } = await runApp("fixed", frameworkLoad, scenario, undefined, env);
+      expect(summary.verdict).toBe("invalid");
+      // Two attempts of one turn both ran and were both stored.
+      expect(check.totals.duplicated).toBeGreaterThan(0);
+    },
+  );
+
   it("the naive whole-history save loses updates", async () => {
     const { summary, check } = await runApp("broken", load, "naive-save");
     expect(summary.verdict).toBe("invalid");

@@ -5,7 +5,7 @@ import { getScenario, type Scenario, type ScenarioName } from "../../../scenario
 import { RedisNotInstalledError } from "../../processes/redis-server.ts";
 import { type DemoResult, runDemo } from "../demo/run-demo.ts";
 import { type CompileResult, compileExercise } from "./compile.ts";
-import { type MissingPart, PART_DEMAND, PART_LABEL, partsFor } from "./parts.ts";
+import { type MissingPart, PART_LABEL, partDemand, partsFor } from "./parts.ts";
 import { exerciseFile, ROOT } from "./prepare.ts";
 import type { CheckStatus } from "./status.ts";
 import { checkWholeFix } from "./whole-fix.ts";
@@ -193,7 +193,8 @@ function logLine(result: DemoResult): OutcomeMessage {
 
 function solved(scenario: Scenario, workers: number, result: DemoResult): Finding {
   const { totals } = result.check;
-  const parts = partsFor(scenario.name as ScenarioName).map((part) => PART_DEMAND[part]);
+  const name = scenario.name as ScenarioName;
+  const parts = partsFor(name).map((part) => partDemand(part, name));
   const messages: OutcomeMessage[] = [
     {
       kind: "success",
@@ -227,7 +228,7 @@ function partsMissing(count: number): string {
 /** After the checker's findings: the parts of a whole fix that are missing too, if any. */
 function alsoMissing(missing: readonly MissingPart[]): OutcomeMessage[] {
   if (missing.length === 0) return [];
-  const headline = `And a whole fix does more: ${partsMissing(missing.length)}.`;
+  const headline = `And a whole fix does more: ${partsMissing(new Set(missing.map((m) => m.part)).size)}.`;
   return [{ kind: "failure", text: headline }, ...missingLines(missing)];
 }
 
@@ -238,7 +239,7 @@ function partialFix(workers: number, result: DemoResult, missing: MissingPart[])
       kind: "failure",
       text:
         `Not solved yet: the histories are right with ${workers} workers (the checker says VALID), ` +
-        `but the fix is not whole: ${partsMissing(missing.length)}.`,
+        `but the fix is not whole: ${partsMissing(new Set(missing.map((m) => m.part)).size)}.`,
     },
     ...missingLines(missing),
     {

@@ -21,12 +21,23 @@ export const PART_LABEL: Record<WholeFixPart, string> = {
 };
 
 /** What each part asks for, in the header of the copy and in the solved message. */
-export const PART_DEMAND: Record<WholeFixPart, string> = {
+const PART_DEMAND: Record<WholeFixPart, string> = {
   health: "/healthz says whether the store answers (store.reachable is false while Redis is down)",
   "context-window":
-    "the agent gets at most CONTEXT_WINDOW_MESSAGES earlier messages, read from the store as a bounded range",
+    "the agent gets at most CONTEXT_WINDOW_MESSAGES earlier messages, read from the store as a bounded range, and each answer's historyLength counts the whole history",
   close: "close() releases the store's connections",
 };
+
+/**
+ * What `part` asks of `scenario`'s copy. LangGraph keeps a thread's messages as one value of
+ * its checkpoint, so a turn reads all of them whatever it gives the agent: no bounded read.
+ */
+export function partDemand(part: WholeFixPart, scenario: ScenarioName): string {
+  if (part === "context-window" && scenario === "langgraph") {
+    return "the agent gets at most CONTEXT_WINDOW_MESSAGES earlier messages, and each answer's historyLength counts the whole history (the checkpoint holds the thread's messages as one value, read whole)";
+  }
+  return PART_DEMAND[part];
+}
 
 /** True when the learner's copy is to keep its state in Redis (every exercise but file-store). */
 export function onRedis(scenario: ScenarioName): boolean {

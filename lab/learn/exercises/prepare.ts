@@ -4,7 +4,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getScenario, type Scenario, type ScenarioName } from "../../../scenarios/catalogue.ts";
 import { exercisesDir } from "../../../scenarios/variant.ts";
-import { PART_DEMAND, partsFor } from "./parts.ts";
+import { partDemand, partsFor } from "./parts.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -200,8 +200,9 @@ function wrap(text: string, width = 88): string[] {
 }
 
 function wholeFixDemands(scenario: Scenario): string {
-  return partsFor(scenario.name as ScenarioName)
-    .map((part) => PART_DEMAND[part])
+  const name = scenario.name as ScenarioName;
+  return partsFor(name)
+    .map((part) => partDemand(part, name))
     .join("; ");
 }
 

@@ -24,8 +24,21 @@ const HEALTH_TIMEOUT_MS = 1500;
 const CLOSE_WITHIN_MS = 3000;
 
 const PING_HINT = "ask the store (ping)";
-const LOAD_RECENT_HINT =
-  "load only the recent messages (store.loadRecent(key, this.contextWindow))";
+/** How to read only the window, in the words of the scenario's own store. */
+function loadRecentHint(scenario: ScenarioName): string {
+  if (scenario === "openai-agents") {
+    return "read only the recent items: the Runner asks the session for all of them on every run, so open it with recentItems: this.contextWindow (RedisSession)";
+  }
+  return "load only the recent messages (store.loadRecent(key, this.contextWindow))";
+}
+
+/** How to report the whole history's length while reading only the window. */
+function historyLengthHint(scenario: ScenarioName): string {
+  if (scenario === "openai-agents") {
+    return "report the whole history's length, which the session reads with its items (session.historyLength), not how many items a read returned";
+  }
+  return "report the whole history's length, which loadRecent returns with the messages, not how many messages the agent was given";
+}
 const CLOSE_HINT = "release the store (await this.store.close())";
 
 /**
@@ -75,7 +88,7 @@ async function probeRunningApp(
     const app = await startVariant("exercise", scenario, config, 0);
     let missing: MissingPart[];
     try {
-      missing = await probeTurns(`http://127.0.0.1:${app.port}`, config, redis?.url);
+      missing = await probeTurns(scenario, `http://127.0.0.1:${app.port}`, config, redis?.url);
     } catch (error) {
       await stopWithin(app, CLOSE_WITHIN_MS);
       throw error;
@@ -87,9 +100,14 @@ async function probeRunningApp(
   }
 }
 
-async function probeTurns(url: string, config: AppConfig, redisUrl?: string) {
+async function probeTurns(
+  scenario: ScenarioName,
+  url: string,
+  config: AppConfig,
+  redisUrl?: string,
+) {
   const health = redisUrl ? await healthWhileUp(url) : [];
-  return [...health, ...(await probeWindow(url, config, redisUrl))];
+  return [...health, ...(await probeWindow(scenario, url, config, redisUrl))];
 }
 
 function without(ids: Set<string>, known: Set<string>): Set<string> {
@@ -163,11 +181,16 @@ async function healthOnceDown(url: string): Promise<HealthAnswer> {
 }
 
 /** TURNS turns of one conversation: how many messages the agent got, and what Redis read. */
-async function probeWindow(url: string, config: AppConfig, redisUrl?: string) {
+async function probeWindow(
+  scenario: ScenarioName,
+  url: string,
+  config: AppConfig,
+  redisUrl?: string,
+) {
   const watch = redisUrl ? await watchWholeListReads(redisUrl) : undefined;
   try {
-    const seen = await sendTurns(url, config);
-    return windowFindings(seen, (await watch?.count()) ?? 0);
+    const answers = await sendTurns(url, config);
+    return windowFindings(answers, (await watch?.count()) ?? 0, scenario);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return [{ part: "context-window" as const, hint: `${why}: the window could not be checked.` }];
@@ -176,10 +199,10 @@ async function probeWindow(url: string, config: AppConfig, redisUrl?: string) {
   }
 }
 
-/** The messagesSeen of each turn, in order; throws on a turn that is not answered 200. */
-async function sendTurns(url: string, config: AppConfig): Promise<number[]> {
+/** What each turn reported, in order; throws on a turn that is not answered 200. */
+async function sendTurns(url: string, config: AppConfig): Promise<TurnResponse[]> {
   const token = issueToken({ tenant: "exercise", user: "probe" }, config.authSecret);
-  const seen: number[] = [];
+  const answers: TurnResponse[] = [];
   for (let n = 1; n <= TURNS; n++) {
     const res = await requestJson(`${url}/conversations/window-probe/turns`, {
       method: "POST",
@@ -191,13 +214,17 @@ async function sendTurns(url: string, config: AppConfig): Promise<number[]> {
         `turn ${n} of a conversation answered ${res.status} ${JSON.stringify(res.body)}`,
       );
     }
-    seen.push((res.body as TurnResponse).messagesSeen);
+    answers.push(res.body as TurnResponse);
   }
-  return seen;
+  return answers;
 }
 
-function windowFindings(seen: number[], wholeReads: number): MissingPart[] {
-  const most = Math.max(...seen);
+function windowFindings(
+  answers: TurnResponse[],
+  wholeReads: number,
+  scenario: ScenarioName,
+): MissingPart[] {
+  const most = Math.max(...answers.map((answer) => answer.messagesSeen));
   const facts: string[] = [];
   if (most > WINDOW + 1) {
     facts.push(
@@ -209,8 +236,21 @@ function windowFindings(seen: number[], wholeReads: number): MissingPart[] {
       `the turns read the whole history from Redis (LRANGE 0 -1, what store.load sends, ${wholeReads} times in ${TURNS} turns)`,
     );
   }
-  if (facts.length === 0) return [];
-  return [{ part: "context-window", hint: `${facts.join(", and ")}: ${LOAD_RECENT_HINT}.` }];
+  const findings: MissingPart[] = [];
+  if (facts.length > 0) {
+    findings.push({
+      part: "context-window",
+      hint: `${facts.join(", and ")}: ${loadRecentHint(scenario)}.`,
+    });
+  }
+  // The n-th turn of one conversation follows 2(n-1) messages, however few the agent is given.
+  const short = answers.findIndex((answer, i) => answer.historyLength !== 2 * i);
+  if (short >= 0) {
+    const reported = answers[short]?.historyLength;
+    const hint = `turn ${short + 1} reported historyLength ${reported}, but ${2 * short} messages were stored before it (the checker judges stale reads by it): ${historyLengthHint(scenario)}.`;
+    findings.push({ part: "context-window", hint });
+  }
+  return findings;
 }
 
 /** Stops the app, then waits for the Redis connections it opened to go. */

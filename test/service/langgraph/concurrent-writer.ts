@@ -2,7 +2,7 @@
  * One of the two writers of "two processes writing one thread at once": its own process, its
  * own connection. It reads the thread's newest checkpoint, tells the test it is ready, waits
  * for the test's go (BLPOP: both are released by one LPUSH), then puts a child of what it
- * read. It prints one JSON line: `{ "outcome": "stored", "id" }` or the error's name and reason.
+ * read. It prints one JSON line: `{ "outcome": "stored", "id" }` or the error's name and conflict.
  *
  * Usage: node --import tsx concurrent-writer.ts <redisUrl> <keyPrefix> <threadId> <name>
  */
@@ -35,8 +35,8 @@ async function main(): Promise<void> {
     const stored = await saver.put(read.config, checkpoint, metadata, {});
     console.log(JSON.stringify({ outcome: "stored", id: stored.configurable?.checkpoint_id }));
   } catch (error) {
-    const { name: errorName, reason } = error as { name: string; reason?: string };
-    console.log(JSON.stringify({ outcome: errorName, reason }));
+    const { name: errorName, conflict } = error as { name: string; conflict?: string };
+    console.log(JSON.stringify({ outcome: errorName, conflict }));
   }
   await redis.quit();
 }

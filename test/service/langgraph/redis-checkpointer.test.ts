@@ -70,7 +70,7 @@ async function seedThread(saver: RedisCheckpointSaver, threadId: string) {
 /** Runs concurrent-writer.ts as its own process; resolves with its one JSON line. */
 async function runWriter(
   args: string[],
-): Promise<{ outcome: string; id?: string; reason?: string }> {
+): Promise<{ outcome: string; id?: string; conflict?: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", WRITER, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -138,7 +138,9 @@ describe("RedisCheckpointSaver on a private redis-server", () => {
     const stored = outcomes.filter((o) => o.outcome === "stored");
     const refused = outcomes.filter((o) => o.outcome === "CheckpointConflictError");
     expect(stored).toHaveLength(1);
-    expect(refused).toEqual([{ outcome: "CheckpointConflictError", reason: "parent_not_latest" }]);
+    expect(refused).toEqual([
+      { outcome: "CheckpointConflictError", conflict: "parent_not_latest" },
+    ]);
     const chain = await all(saver, threadId);
     expect(chain).toHaveLength(3);
     expect(chain[0]?.checkpoint.id).toBe(stored[0]?.id);
@@ -158,11 +160,11 @@ describe("RedisCheckpointSaver on a private redis-server", () => {
       META,
       {},
     );
-    await expect(stale).rejects.toMatchObject({ reason: "parent_not_latest" });
+    await expect(stale).rejects.toMatchObject({ conflict: "parent_not_latest" });
     const older = { ...emptyCheckpoint(), id: oldest?.checkpoint.id ?? "" };
     const rewind = saver.put(newest, older, META, {});
     await expect(rewind).rejects.toBeInstanceOf(CheckpointConflictError);
-    await expect(rewind).rejects.toMatchObject({ reason: "not_newer" });
+    await expect(rewind).rejects.toMatchObject({ conflict: "not_newer" });
     expect(await all(saver, "t1")).toHaveLength(2);
     // A put sent again (its reply was lost) is no fork: it is already the newest, not stored twice.
     const next = { ...emptyCheckpoint(), id: uuid6(-1) };

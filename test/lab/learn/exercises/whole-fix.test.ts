@@ -142,6 +142,23 @@ describe("the probes of a whole fix, one part undone at a time", () => {
     expect(result.missing[0]?.hint).toMatch(/^the turns read the whole history from Redis/);
   });
 
+  it("a turn that reports the window's length as historyLength: refused, the length named", async () => {
+    await writeMemoryCopy(
+      await fixedMemoryWith(
+        "const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);",
+        "const { messages } = await store.loadRecent(turn.key, this.contextWindow);\n    const before = messages.length;",
+      ),
+    );
+    const result = await checkWholeFix("memory");
+    if (!result.ok) throw new Error(result.output);
+    expect(result.missing).toHaveLength(1);
+    expect(result.missing[0]?.part).toBe("context-window");
+    // The window is 4: the 4th turn follows 6 stored messages but was given 4 of them.
+    expect(result.missing[0]?.hint).toMatch(
+      /^turn 4 reported historyLength 4, but 6 messages were stored before it/,
+    );
+  });
+
   it("a close() that never ends: named, and the check is not kept waiting", async () => {
     await writeMemoryCopy(
       await fixedMemoryWith("await this.store.close();", "await new Promise(() => {});"),

@@ -198,3 +198,59 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
     }
   });
 });
+
+describe("the same page against the framework scenarios (LangGraph, the Agents SDK)", () => {
+  let browser: Browser;
+  let redis: RedisHandle;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    redis = await startPrivateRedis();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await redis?.stop();
+  });
+
+  it.each(["langgraph", "openai-agents"] as const)(
+    "%s: the broken column forgets, the fixed one counts 1, 3, ..., 11",
+    async (scenario) => {
+      const apps = await Promise.all(
+        (["broken", "fixed"] as const).map((app) =>
+          startAppCluster({
+            app,
+            scenario,
+            workers: 4,
+            env: { REDIS_URL: redis.url, AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "5" },
+          }),
+        ),
+      );
+      const [brokenUrl = "", fixedUrl = ""] = apps.map((app) => app.url);
+      const web = await startWebServer({
+        port: await freePort(),
+        brokenUrl,
+        fixedUrl,
+        secret: SECRET,
+      });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      try {
+        await page.goto(web.url);
+        await page.waitForSelector('body[data-ready="true"]');
+        await expect
+          .poll(() => page.textContent('.column[data-app="fixed"] [data-role="health"]'))
+          .toContain(`scenario ${scenario}`);
+        await replayScript(page);
+        const fixed = await shownTurns(page, "fixed");
+        expect(fixed.map((t) => t.seen)).toEqual([1, 3, 5, 7, 9, 11]);
+        const broken = await shownTurns(page, "broken");
+        expect(broken.map((t) => t.state)).toEqual(Array(SCRIPTED_TURNS).fill("done"));
+        expect(broken.some((t) => t.forgot)).toBe(true);
+      } finally {
+        await page.close();
+        await web.close();
+        await Promise.all(apps.map((app) => app.stop()));
+      }
+    },
+  );
+});

@@ -3,7 +3,9 @@
   the channel values it changed, and its place in the namespace's ordered index. Refuses,
   storing nothing, when the turn's lease is lost (fenced) or, with the fork guard on, when
   the parent the writer read is no longer the newest checkpoint: of two writers that read
-  the same checkpoint, the second is refused and the chain never forks.
+  the same checkpoint, the second is refused and the chain never forks. With a turnId (a
+  turn's one checkpoint, committed under its lease), the same step records the turn as
+  completed, ends the lease and wakes the turns waiting for it, as append-turn-3.lua does.
 
   Input:
     KEYS[1] the thread's namespaces (set of percent-encoded checkpoint_ns)
@@ -12,6 +14,8 @@
     KEYS[4] the namespace's channel values (hash JSON [channel, version] -> serialized value)
     KEYS[5] the namespace's pending writes (hash checkpoint id -> JSON object of writes)
     KEYS[6] the turn's lease when fenced (else any key of the thread, unread)
+    KEYS[7] the conversation's completed turns (hash turnId -> position) when ARGV[8] is set
+            (else any key of the thread, unread)
 
     ARGV[1] idle expiry of the thread's keys, in seconds (0: none)
     ARGV[2] the lease holder the writer expects ("" when not fenced)
@@ -20,7 +24,9 @@
     ARGV[5] the new checkpoint's id
     ARGV[6] the percent-encoded checkpoint_ns
     ARGV[7] the checkpoint's record (JSON)
-    ARGV[8..] pairs of channel value field and serialized value
+    ARGV[8] the turnId this checkpoint completes ("" for none; needs the fence)
+    ARGV[9] the position of that turn's user message in the conversation
+    ARGV[10..] pairs of channel value field and serialized value
 
   Output:
     { code, newest } where newest is the namespace's newest checkpoint id before the write
@@ -29,9 +35,16 @@
     -1 lease lost         the lease expired or another turn holds it now
     -2 parent not latest  (fork guard) the newest checkpoint is not ARGV[4]
     -3 not newer          (fork guard) ARGV[5] does not sort after every stored id
+    -4 already stored     the turnId ARGV[8] is already recorded as completed
 ]]
+if ARGV[8] ~= "" and ARGV[2] == "" then
+  return redis.error_reply("ERR a turnId is recorded only under the turn's lease (ARGV[2])")
+end
 if ARGV[2] ~= "" and redis.call("GET", KEYS[6]) ~= ARGV[2] then
   return { -1, "" }
+end
+if ARGV[8] ~= "" and redis.call("HEXISTS", KEYS[7], ARGV[8]) == 1 then
+  return { -4, "" }
 end
 local newest = redis.call("ZREVRANGEBYLEX", KEYS[2], "+", "-", "LIMIT", 0, 1)[1] or ""
 if ARGV[3] == "1" then
@@ -43,7 +56,7 @@ if ARGV[3] == "1" then
     return { -3, newest }
   end
 end
-for i = 8, #ARGV, 2 do
+for i = 10, #ARGV, 2 do
   redis.call("HSET", KEYS[4], ARGV[i], ARGV[i + 1])
 end
 redis.call("HSET", KEYS[3], ARGV[5], ARGV[7])
@@ -53,5 +66,13 @@ if tonumber(ARGV[1]) > 0 then
   for i = 1, 5 do
     redis.call("EXPIRE", KEYS[i], ARGV[1])
   end
+end
+if ARGV[8] ~= "" then
+  redis.call("HSET", KEYS[7], ARGV[8], ARGV[9])
+  if tonumber(ARGV[1]) > 0 then
+    redis.call("EXPIRE", KEYS[7], ARGV[1])
+  end
+  redis.call("DEL", KEYS[6])
+  redis.call("PUBLISH", KEYS[6], "released")
 end
 return { 1, newest }
