@@ -89,6 +89,17 @@ export const FLAG = {
   /** Absent: the scenario's default (1, sequential, for most). */
   overlap: () => valueFlag("overlap", z.coerce.number().int().min(1).max(64).optional()),
   retryRate: () => valueFlag("retry-rate", z.coerce.number().min(0).max(1).default(0)),
+  /** Absent: the scenario's default (streamed for `streaming`, else not). */
+  stream: () => ({
+    name: "stream" as const,
+    spec: { type: "boolean" } as const,
+    schema: z.boolean().optional(),
+  }),
+  /** Share of streamed turns dropped mid-stream and resumed; absent: the scenario's default (0). */
+  disconnectRate: () => valueFlag("disconnect-rate", z.coerce.number().min(0).max(1).optional()),
+  /** Deltas received before a dropped stream's connection is destroyed; absent: 2. */
+  disconnectAfter: () =>
+    valueFlag("disconnect-after", z.coerce.number().int().min(0).max(10_000).optional()),
   /** Backoff in ms before resending a definite refusal (503, 409); 0 = never resend. */
   resendRefused: counted("resend-refused", { min: 0, max: 60_000, fallback: 0 }),
   seed: () =>

@@ -32,18 +32,20 @@ interface TurnTag {
 
 /**
  * The SDK's `Model`, answered by the sandbox's agent from the last `contextWindow` items
- * before the newest (as every app here is). The reply carries the newest item's tag.
+ * before the newest (as every app here is). The reply carries the newest item's tag; a
+ * streamed turn's pieces go to `onDelta` as the agent writes them.
  */
 class SandboxModel implements Model {
   constructor(
     private readonly agent: AssistantAgent,
     private readonly contextWindow: number,
+    private readonly onDelta?: (text: string) => void,
   ) {}
 
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
     const input = typeof request.input === "string" ? [userText(request.input)] : request.input;
     const window = input.slice(-(this.contextWindow + 1));
-    const reply = await this.agent.generateReply(window.flatMap(agentMessageOf));
+    const reply = await this.agent.generateReply(window.flatMap(agentMessageOf), this.onDelta);
     const output: AgentInputItem = {
       type: "message",
       role: "assistant",
@@ -59,11 +61,16 @@ class SandboxModel implements Model {
   }
 }
 
-/** The agent and the runner one worker uses for every conversation: runtime objects, no state. */
+/**
+ * The runner one worker uses for every conversation, and the SDK agent of one turn (its model
+ * streams that turn's reply): runtime objects, no conversation state.
+ */
 export function sandboxAgent(assistant: AssistantAgent, contextWindow: number) {
-  const model = new SandboxModel(assistant, contextWindow);
-  const agent = new Agent({ name: assistant.name, instructions: DEFAULT_SYSTEM_MESSAGE, model });
-  return { agent, runner: new Runner({ tracingDisabled: true }) };
+  const agentFor = (turn: Turn) => {
+    const model = new SandboxModel(assistant, contextWindow, turn.onDelta);
+    return new Agent({ name: assistant.name, instructions: DEFAULT_SYSTEM_MESSAGE, model });
+  };
+  return { agentFor, runner: new Runner({ tracingDisabled: true }) };
 }
 
 /** The turn's input: its user message, tagged with its turn. */

@@ -2,7 +2,7 @@
  * What the checker (lab/check) reports that a broken variant shows; its AnomalyKind names
  * them (a test keeps the two in step).
  */
-export type ExpectedAnomaly = "lost" | "stale" | "divergent" | "over-limit";
+export type ExpectedAnomaly = "lost" | "stale" | "divergent" | "over-limit" | "stream-gap";
 
 /** `exercise` is a learner's copy under `exercises/<scenario>/`. */
 export type AppName = "broken" | "fixed" | "exercise";
@@ -34,8 +34,8 @@ export interface Scenario {
   env: Record<string, string>;
   /** For the exercise: where to look, without giving the answer away. */
   hint: string;
-  /** Load-test defaults the lesson needs (e.g. overlapping turns). */
-  load?: { overlap?: number };
+  /** Load-test defaults the lesson needs (e.g. overlapping turns, streamed turns that drop). */
+  load?: { overlap?: number; stream?: boolean; disconnectRate?: number };
   /** False when the scenario is not offered as an exercise. */
   exercise?: boolean;
 }
@@ -196,6 +196,22 @@ export const SCENARIOS = [
     keeps: { broken: "session in worker memory", fixed: "session in Redis" },
     env: {},
     hint: "Where does the MemorySession keep its items, and which process can see them? service/agents-sdk/ has a session on Redis.",
+  },
+  {
+    name: "streaming",
+    title: "A streamed reply kept in the producing worker's memory",
+    problem:
+      "Replies are streamed (server-sent events) and a client whose connection drops resumes with Last-Event-ID. The reply's events are kept in the memory of the worker producing them, the pattern of popular resumable-stream libraries: a client that reconnects to another worker, or after the producing worker died, finds no stream there. The load test streams every turn and drops half of them after 2 deltas (--stream --disconnect-rate 0.5), resuming each on a fresh connection to another worker.",
+    inTheLogs:
+      'The "turn" line of a dropped turn is on one worker; its resume is answered 404 by another: the turn was stored, but the client never got the rest of its reply.',
+    fix: "Keep each turn's events in a Redis Stream (service/streams/): any worker reads them from Last-Event-ID on and waits for the live ones (XREAD BLOCK); the producer's appends are fenced by the turn's lease, and done is appended in the same script as the turn's messages.",
+    brokenAnomalies: ["stream-gap"],
+    brokenWithOneWorker: false,
+    backends: { broken: "redis", fixed: "redis" },
+    keeps: { broken: "reply stream in worker memory", fixed: "reply stream in Redis" },
+    env: {},
+    hint: "Where does a reply's stream live while it is written, and which worker can read it?",
+    load: { stream: true, disconnectRate: 0.5 },
   },
 ] as const satisfies readonly Scenario[];
 

@@ -24,11 +24,18 @@ export class GroupChatManager<M extends AgentMessage = AgentMessage> {
     return speaker;
   }
 
-  /** Adds the user's message, lets the selected agent answer from the whole list. */
-  async step(user: M): Promise<{ speaker: string; reply: string }> {
+  /**
+   * Adds the user's message, lets the selected agent answer from the whole list. A streamed
+   * reply (`onDelta`) starts with the speaker's name, as the whole reply does.
+   */
+  async step(
+    user: M,
+    onDelta?: (text: string) => void,
+  ): Promise<{ speaker: string; reply: string }> {
     this.groupChat.messages.push(user);
     const speaker = this.selectSpeaker();
-    const reply = await speaker.generateReply(this.groupChat.messages);
+    onDelta?.(`${speaker.name}: `);
+    const reply = await speaker.generateReply(this.groupChat.messages, onDelta);
     return { speaker: speaker.name, reply: `${speaker.name}: ${reply}` };
   }
 }

@@ -1,6 +1,6 @@
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import type { Turn, TurnResult } from "../service/chat/chat-service.ts";
 import type { ChatMessage, ServedBy } from "../service/contract.ts";
 import type { AgentMessage, AssistantAgent } from "../service/model/agent.ts";
@@ -18,17 +18,23 @@ interface TurnTag {
   at: string;
 }
 
+/** A run's context (LangGraph's, never checkpointed): where a streamed reply's pieces go. */
+const TurnContext = Annotation.Root({
+  onDelta: Annotation<((text: string) => void) | undefined>,
+});
+
 /**
  * The graph, not compiled: START -> agent -> END. The agent is given the last
  * `contextWindow` messages before the newest (as every app here is) and its reply carries the
  * newest message's tag, so each stored message names its turn.
  */
 export function agentGraph(agent: AssistantAgent, contextWindow: number) {
-  return new StateGraph(MessagesAnnotation)
-    .addNode("agent", async (state) => {
+  return new StateGraph(MessagesAnnotation, TurnContext)
+    .addNode("agent", async (state, runtime) => {
       const newest = state.messages.at(-1);
       const window = state.messages.slice(-(contextWindow + 1));
-      const reply = await agent.generateReply(window.map(agentMessageOf));
+      const onDelta = runtime.context?.onDelta;
+      const reply = await agent.generateReply(window.map(agentMessageOf), onDelta);
       return {
         messages: [new AIMessage({ content: reply, additional_kwargs: { ...tagOf(newest) } })],
       };
@@ -40,6 +46,11 @@ export function agentGraph(agent: AssistantAgent, contextWindow: number) {
 /** The config that names a conversation's thread: its verified key. */
 export function threadOf(key: string): RunnableConfig {
   return { configurable: { thread_id: key } };
+}
+
+/** A turn's run: its conversation's thread, and where a streamed reply's pieces go. */
+export function runOf(turn: Turn) {
+  return { ...threadOf(turn.key), context: { onDelta: turn.onDelta } };
 }
 
 /** The turn's user message, tagged with its turn. */

@@ -17,11 +17,14 @@ import {
   replicaWaitFor,
 } from "../service/store/replica-wait.ts";
 import { RedisTurnLimitStore, turnLimitPrefix } from "../service/store/turn-limit-store.ts";
+import { RedisTurnStreams, turnStreamSettings } from "../service/streams/redis-turn-streams.ts";
+import type { TurnStreams } from "../service/streams/turn-streams.ts";
 import { TurnGate, turnGateSettings } from "../service/turns/turn-gate.ts";
 import { type AppName, backendOf, runsTurnGate, type ScenarioName } from "./catalogue.ts";
 import { DelayedWriteStore } from "./delayed-writes.ts";
 import { FileConversationStore } from "./file-store.ts";
 import { loadVariant, type VariantDeps } from "./variant.ts";
+import { WorkerMemoryTurnStreams } from "./worker-memory-streams.ts";
 
 const STORE_CONNECT_WAIT_MS = 5000;
 
@@ -34,12 +37,17 @@ class WorkerStores {
   private replicaWait: ReplicaWait = NO_REPLICA_WAIT;
   private connected = false;
 
-  constructor(private readonly config: AppConfig) {
+  /** @param gated whether the app runs a turn gate (its streams' producers hold leases) */
+  constructor(
+    private readonly config: AppConfig,
+    gated: boolean,
+  ) {
     this.deps = {
       config,
       redisStore: () => this.redisStore(),
       redisClient: () => this.redisClient(),
       fileStore: (directory) => this.withRaceWindow(new FileConversationStore(resolve(directory))),
+      streamSettings: turnStreamSettings(config, gated && turnGateSettings(config) !== undefined),
     };
   }
 
@@ -69,6 +77,14 @@ class WorkerStores {
       this.redis = this.withRaceWindow(store);
     }
     return this.redis;
+  }
+
+  /** Streamed turns' events: in Redis for the fixed apps on Redis, else in the worker's memory. */
+  defaultTurnStreams(app: AppName, scenario: ScenarioName): TurnStreams {
+    if (app === "fixed" && backendOf(app, scenario) === "redis") {
+      return new RedisTurnStreams(this.redisClient(), this.deps.streamSettings);
+    }
+    return new WorkerMemoryTurnStreams(this.config.STREAM_TTL_SECONDS);
   }
 
   /** Every worker and host counts a user's turns in the same Redis key. */
@@ -104,16 +120,19 @@ export async function startVariant(
   port: number,
 ): Promise<RunningServer> {
   const variant = await loadVariant(app, scenario);
-  const stores = new WorkerStores(config);
+  const gated = runsTurnGate(app, scenario);
+  const stores = new WorkerStores(config, gated);
   if (backendOf(app, scenario) === "redis") await stores.connect();
   const service = new variant.AgentChatService(stores.deps);
-  const gated = runsTurnGate(app, scenario);
   const turnGate = gated ? stores.turnGate() : undefined;
+  const turnStreams =
+    variant.turnStreams?.(stores.deps) ?? stores.defaultTurnStreams(app, scenario);
   const turnLimitStore =
     variant.turnLimitStore?.(stores.deps) ?? (gated ? stores.sharedTurnLimitStore() : undefined);
   // A variant that opened Redis only now (outside its backend) gets a moment to connect.
   if (stores.client) await stores.connect();
   // Under runCluster: a scrape of /metrics answers the sum over every worker.
   const metrics = new ServiceMetrics({ app, scope: cluster.isWorker ? "cluster" : "process" });
-  return startServer({ app, scenario, service, config, turnGate, turnLimitStore, metrics, port });
+  const options = { app, scenario, service, config, turnGate, turnStreams, turnLimitStore };
+  return startServer({ ...options, metrics, port });
 }

@@ -5,6 +5,8 @@ import type { Store } from "express-rate-limit";
 import type { ChatService, ServiceDeps } from "../service/chat/chat-service.ts";
 import type { ConversationStore } from "../service/store/conversation-store.ts";
 import type { RedisClient } from "../service/store/redis-client.ts";
+import type { RedisTurnStreamsOptions } from "../service/streams/redis-turn-streams.ts";
+import type { TurnStreams } from "../service/streams/turn-streams.ts";
 import type { AppName, ScenarioName } from "./catalogue.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -15,6 +17,8 @@ export interface VariantDeps extends ServiceDeps {
   fileStore(directory: string): ConversationStore;
   /** The worker's Redis connection, the one `redisStore()` uses (opened on first use). */
   redisClient(): RedisClient;
+  /** How streamed turns' events are kept in Redis; `leased` when this app runs a turn gate. */
+  streamSettings: RedisTurnStreamsOptions;
 }
 
 /** The constructor every `broken/<scenario>/chat-service.ts` and `fixed/<scenario>/...` exports. */
@@ -28,6 +32,11 @@ export interface VariantModule {
    * Absent: the fixed apps on Redis count in Redis, the others have no limit.
    */
   turnLimitStore?: (deps: VariantDeps) => Store;
+  /**
+   * Where the variant keeps streamed turns' events (the streaming scenario). Absent: the fixed
+   * apps on Redis keep them in Redis, the others in the producing worker's memory.
+   */
+  turnStreams?: (deps: VariantDeps) => TurnStreams;
 }
 
 /** Folder of the learner's exercise copies; tests point EXERCISES_DIR elsewhere. */

@@ -1,6 +1,7 @@
 /**
  * Faults against both apps while the load test runs: a worker SIGKILLed, a worker drained
- * (SIGTERM), Redis shut down for a second, Redis SIGKILLed and restarted from its AOF.
+ * (SIGTERM), a worker SIGKILLed mid-reply while every turn streams, Redis shut down for a
+ * second, Redis SIGKILLed and restarted from its AOF, failovers.
  *   npm run demo:chaos
  *   npm run demo:chaos -- --faults redis-crash --persistence none    # what persistence is for
  *   npm run demo:chaos -- --json .runs/chaos.json
@@ -10,13 +11,19 @@ import { parseArgs } from "node:util";
 import pc from "picocolors";
 import { chaosJson } from "../lab/chaos/chaos-json.ts";
 import { CHAOS_HELP, chaosFlagSpec, parseChaosFlags } from "../lab/chaos/cli-options.ts";
+import { FAULTS } from "../lab/chaos/faults.ts";
 import {
   chaosNotes,
   chaosVerdictLine,
   renderChaosTable,
   turnsSummary,
 } from "../lab/chaos/render.ts";
-import { type ChaosCase, DEFAULT_CHAOS_OPTIONS, runChaosCase } from "../lab/chaos/run-case.ts";
+import {
+  type ChaosCase,
+  clientTimeoutSeconds,
+  DEFAULT_CHAOS_OPTIONS,
+  runChaosCase,
+} from "../lab/chaos/run-case.ts";
 import { RedisNotInstalledError } from "../lab/processes/redis-server.ts";
 import { verdictTag } from "../lab/report/palette.ts";
 import { writeJson } from "../lab/report/write-json.ts";
@@ -76,7 +83,9 @@ try {
 }
 
 console.log(`\n${renderChaosTable(cases)}`);
-console.log(chaosNotes(options));
+const streamFault = flags.faults.map((name) => FAULTS[name]).find((fault) => fault.cutsStreams);
+const streamTimeoutSeconds = streamFault && clientTimeoutSeconds(streamFault, options);
+console.log(chaosNotes({ ...options, streamTimeoutSeconds }));
 const verdict = chaosVerdictLine(cases);
 console.log(verdict.line);
 if (flags.json) {

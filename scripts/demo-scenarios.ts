@@ -47,7 +47,11 @@ for (const { scenario, broken, fixed } of rows) {
     SCENARIOS.find((s) => s.name === scenario)?.brokenAnomalies ?? [];
   const t = broken.check.totals;
   const limited = expected.includes("over-limit") || t.overLimit > 0;
-  const seen = `lost ${t.lost}, stale ${t.stale}, divergent ${t.divergent}${limited ? `, over limit ${t.overLimit}` : ""}`;
+  const streamed = t.streamedTurns > 0;
+  const seen =
+    `lost ${t.lost}, stale ${t.stale}, divergent ${t.divergent}` +
+    (limited ? `, over limit ${t.overLimit}` : "") +
+    (streamed ? `, stream gap ${t.streamGap}` : "");
   const ok =
     broken.summary.verdict === "invalid" &&
     expected.every((kind) => t[COUNT_OF[kind]] > 0) &&

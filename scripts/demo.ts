@@ -94,6 +94,11 @@ if (broken && fixed) {
       `${broken.lostEverywhere} are missing from every read, ${broken.lost} from some read, and ${broken.stale} replies missed earlier turns. ` +
       `The fixed app (${keepsOf(fixed.app, fixed.scenario)}): ${fixed.lostEverywhere}, ${fixed.lost} and ${fixed.stale}.`,
   );
+  if (broken.stream && fixed.stream) {
+    console.log(
+      `Streamed replies that never reached their client whole after a resume on another worker: ${broken.stream.gap} of the broken app's ${broken.stream.turns}, ${fixed.stream.gap} of the fixed app's ${fixed.stream.turns}.`,
+    );
+  }
 }
 console.log(pc.dim(`Full results (JSON) and cluster logs: ${runDir}/ and .runs/*.log`));
 const htmlFile = htmlOption ?? defaultHtmlFile("broken-vs-fixed", broken?.scenario ?? "memory");

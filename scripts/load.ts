@@ -15,6 +15,7 @@ import {
   loadCommandFlagSpec,
   parseLoadFlags,
   resendRefused,
+  streamLoad,
 } from "../lab/load/cli-options.ts";
 import { requestJson } from "../lab/load/http-json.ts";
 import { runLoad } from "../lab/load/run-load.ts";
@@ -22,6 +23,7 @@ import { writeHtmlReport } from "../lab/report/html.ts";
 import { renderReport } from "../lab/report/print.ts";
 import { summarize } from "../lab/report/summary.ts";
 import { writeRunReport } from "../lab/report/write-json.ts";
+import { getScenario, SCENARIO_NAMES, type ScenarioName } from "../scenarios/catalogue.ts";
 import { issueToken } from "../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../service/config.ts";
 import type { HealthResponse } from "../service/contract.ts";
@@ -44,6 +46,10 @@ const health = await requestJson(`${url}/healthz`).catch((error: Error) => {
 });
 const app = (health.body as Partial<HealthResponse>).app ?? "unknown";
 const scenario = (health.body as Partial<HealthResponse>).scenario ?? "unknown";
+// One of the sandbox's own scenarios: its load defaults (streamed turns, overlap) apply.
+const defaults = (SCENARIO_NAMES as readonly string[]).includes(scenario)
+  ? getScenario(scenario as ScenarioName).load
+  : undefined;
 const token = issueToken(
   { tenant: "load", user: `load-${process.pid}` },
   process.env.AUTH_SECRET ?? DEV_AUTH_SECRET,
@@ -57,8 +63,9 @@ const load = await runLoad({
   connections: flags.connections,
   workers: flags.workers,
   sticky: flags.sticky,
-  overlap: flags.overlap ?? 1,
+  overlap: flags.overlap ?? defaults?.overlap ?? 1,
   retryRate: flags["retry-rate"],
+  ...streamLoad(flags, defaults),
   seed: flags.seed,
   resendRefused: resendRefused(flags),
   timeoutSeconds: flags.timeout,

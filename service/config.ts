@@ -71,6 +71,20 @@ const EnvFields = z.object({
    */
   RATE_LIMIT_TURNS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   AGENT_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(5),
+  /** A streamed reply of the scripted model: the pause between its chunks (words), in ms. */
+  AGENT_CHUNK_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(10),
+  /**
+   * A streamed turn's events stay readable (resumable, replayable) this long after its last
+   * event, in seconds.
+   */
+  STREAM_TTL_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(600),
+  /**
+   * A streamed turn's deltas go to Redis in one command at most once per this many ms; the
+   * first one and the last ones go at once (0: each as soon as the previous write is done).
+   */
+  STREAM_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(20),
+  /** A turn's stream keeps at most this many events (older ones are trimmed). */
+  STREAM_MAX_EVENTS: z.coerce.number().int().min(10).max(10_000_000).default(100_000),
   /** Idle conversations expire from Redis after this many seconds. */
   CONVERSATION_TTL_SECONDS: z.coerce
     .number()

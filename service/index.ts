@@ -2,8 +2,8 @@
  * The service's public face: what a reader copies into their own app. Everything a chat
  * service needs to keep no conversation state in the process: the HTTP contract, verified
  * identities and the state key, the Redis store and its Lua scripts, the turn gate that
- * fences each turn, the per-user turn limit, the metrics, the errors and their statuses, the
- * cluster runner. The framework adapters are imported from their own folders, so an app that
+ * fences each turn, the streams of replies being written, the per-user turn limit, the metrics,
+ * the errors and their statuses, the cluster runner. The framework adapters are imported from their own folders, so an app that
  * uses neither framework never loads it: service/langgraph/ (a LangGraph checkpointer) and
  * service/agents-sdk/ (an OpenAI Agents SDK session).
  */
@@ -67,7 +67,12 @@ export { AssistantAgent } from "./model/agent.ts";
 export { createModelClient } from "./model/create-model-client.ts";
 export type { ModelClient } from "./model/model-client.ts";
 export { type RunningServer, startServer } from "./server.ts";
-export type { ConversationStore, Fence, RecentHistory } from "./store/conversation-store.ts";
+export type {
+  ConversationStore,
+  Fence,
+  RecentHistory,
+  StreamDone,
+} from "./store/conversation-store.ts";
 export {
   createRedisClient,
   createRedisClusterClient,
@@ -82,6 +87,18 @@ export {
 export { RedisConversationStore, ReplicasBehindError } from "./store/redis-store.ts";
 export { NO_REPLICA_WAIT, type ReplicaWait, replicaWaitFor } from "./store/replica-wait.ts";
 export { RedisTurnLimitStore, turnLimitPrefix } from "./store/turn-limit-store.ts";
+export {
+  RedisTurnStreams,
+  type RedisTurnStreamsOptions,
+  turnStreamSettings,
+} from "./streams/redis-turn-streams.ts";
+export type {
+  StreamEvent,
+  StreamFence,
+  StreamProducer,
+  StreamRef,
+  TurnStreams,
+} from "./streams/turn-streams.ts";
 export {
   commitTurn,
   LeasedConversationStore,

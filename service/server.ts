@@ -24,6 +24,7 @@ export async function startServer(options: AppOptions & { port: number }): Promi
   const stop = async () => {
     await closeServer();
     options.turnGate?.close();
+    await options.turnStreams?.close();
     await options.service.close();
   };
   return { server, port: (server.address() as AddressInfo).port, stop };

@@ -4,8 +4,8 @@ import {
   agentGraph,
   chatMessagesOf,
   humanMessage,
+  runOf,
   threadMessages,
-  threadOf,
   turnResultOf,
 } from "../../scenarios/langgraph-agent.ts";
 import type {
@@ -37,7 +37,7 @@ export class AgentChatService implements ChatService {
   }
 
   async handleTurn(turn: Turn): Promise<TurnResult> {
-    const state = await this.graph.invoke({ messages: [humanMessage(turn)] }, threadOf(turn.key));
+    const state = await this.graph.invoke({ messages: [humanMessage(turn)] }, runOf(turn));
     return turnResultOf(state.messages, this.contextWindow);
   }
 

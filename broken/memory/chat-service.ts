@@ -32,7 +32,7 @@ export class AgentChatService implements ChatService {
     const messages = history.slice(-this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
-    const reply = await this.assistant.generateReply(messages);
+    const reply = await this.assistant.generateReply(messages, turn.onDelta);
     const answer = assistantMessage(turn, reply);
     history.push(user, answer);
     this.histories.set(turn.key, history);

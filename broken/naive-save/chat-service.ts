@@ -17,7 +17,7 @@ export class AgentChatService extends StoredChatService {
     const before = messages.length;
     const user = userMessage(turn);
     messages.push(user);
-    const reply = await this.assistant.generateReply(messages);
+    const reply = await this.assistant.generateReply(messages, turn.onDelta);
     const answer = assistantMessage(turn, reply);
     const after = await store.replace(turn.key, [...messages, answer]);
     return { reply, messagesSeen: messages.length, before, after, key: turn.key };

@@ -35,7 +35,9 @@ export class AgentChatService implements ChatService {
   async handleTurn(turn: Turn): Promise<TurnResult> {
     const session = this.sessionOf(turn.key);
     const before = (await session.getItems()).length;
-    const result = await this.sdk.runner.run(this.sdk.agent, [userItem(turn)], { session });
+    const result = await this.sdk.runner.run(this.sdk.agentFor(turn), [userItem(turn)], {
+      session,
+    });
     return turnResultOf(result.finalOutput, before, this.contextWindow);
   }
 

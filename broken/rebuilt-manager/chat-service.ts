@@ -31,7 +31,7 @@ export class AgentChatService extends StoredChatService {
     const before = groupChat.messages.length;
     const seen = groupChat.messages.length;
     const user = userMessage(turn);
-    const { reply } = await manager.step(user);
+    const { reply } = await manager.step(user, turn.onDelta);
     const after = await store.append(turn.key, [user, assistantMessage(turn, reply)]);
     return { reply, messagesSeen: seen + 1, before, after };
   }

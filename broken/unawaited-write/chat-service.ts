@@ -16,7 +16,7 @@ export class AgentChatService extends StoredChatService {
     const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
-    const reply = await this.assistant.generateReply(messages);
+    const reply = await this.assistant.generateReply(messages, turn.onDelta);
     const answer = assistantMessage(turn, reply);
     void store.append(turn.key, [user, answer]);
     return { reply, messagesSeen: messages.length, before, after: before + 2, key: turn.key };

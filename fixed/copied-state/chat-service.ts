@@ -22,7 +22,7 @@ export class AgentChatService extends StoredChatService {
     const loaded = state.messages.length;
     const working = structuredClone(state);
     working.messages.push(userMessage(turn));
-    const reply = await this.assistant.generateReply(working.messages);
+    const reply = await this.assistant.generateReply(working.messages, turn.onDelta);
     working.messages.push(assistantMessage(turn, reply));
     const after = await store.append(turn.key, working.messages.slice(loaded));
     return { reply, messagesSeen: loaded + 1, before, after };

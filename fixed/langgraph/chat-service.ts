@@ -3,8 +3,8 @@ import {
   agentGraph,
   chatMessagesOf,
   humanMessage,
+  runOf,
   threadMessages,
-  threadOf,
   turnResultOf,
 } from "../../scenarios/langgraph-agent.ts";
 import type { VariantDeps } from "../../scenarios/variant.ts";
@@ -43,8 +43,10 @@ export class AgentChatService implements ChatService {
     const agent = new AssistantAgent("assistant", deps.config);
     this.builder = agentGraph(agent, this.contextWindow);
     // The thread id is the conversation key, which starts with REDIS_KEY_PREFIX: no prefix here.
+    // Every checkpoint holds the whole thread: keep the newest two, not one per turn forever.
     const ttlSeconds = deps.config.CONVERSATION_TTL_SECONDS;
-    this.checkpoints = { redis: deps.redisClient(), keyPrefix: "", ttlSeconds, forkGuard: true };
+    const redis = deps.redisClient();
+    this.checkpoints = { redis, keyPrefix: "", ttlSeconds, forkGuard: true, keepCheckpoints: 2 };
     this.graph = this.builder.compile({ checkpointer: new RedisCheckpointSaver(this.checkpoints) });
     // The store the turn gate leases conversations in; this service asks it only for ping and close.
     this.store = deps.redisStore();
@@ -54,7 +56,7 @@ export class AgentChatService implements ChatService {
   async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
     const checkpointer = new TurnCheckpointer(this.checkpoints);
     const graph = this.builder.compile({ checkpointer });
-    const config = { ...threadOf(turn.key), durability: "exit" as const };
+    const config = { ...runOf(turn), durability: "exit" as const };
     const state = await graph.invoke({ messages: [humanMessage(turn)] }, config);
     const result = turnResultOf(state.messages, this.contextWindow);
     await commitTurn(store, (record) => checkpointer.commit(record, result.before));

@@ -52,7 +52,9 @@ export class AgentChatService implements ChatService {
       recentItems: contextWindow,
       ttlSeconds,
     });
-    const result = await this.sdk.runner.run(this.sdk.agent, [userItem(turn)], { session });
+    const result = await this.sdk.runner.run(this.sdk.agentFor(turn), [userItem(turn)], {
+      session,
+    });
     const outcome = turnResultOf(result.finalOutput, session.historyLength ?? 0, contextWindow);
     await commitTurn(store, (record) => session.commit(record, outcome.before));
     return outcome;

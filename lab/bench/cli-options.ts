@@ -9,7 +9,14 @@ import {
 } from "../cli-flags.ts";
 
 /** The benchmark's sections, in the order they run. */
-export const SECTIONS = ["throughput", "round-trips", "growth", "memory"] as const;
+export const SECTIONS = [
+  "throughput",
+  "round-trips",
+  "growth",
+  "memory",
+  "frameworks",
+  "streaming",
+] as const;
 
 /** bench's flags: its own (rounds, sections) and the load test's, with its defaults. */
 const BENCH_FLAGS = defineFlags(

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import type { ChatMessage, TurnResponse } from "../../service/contract.ts";
-import { requestJson } from "../load/http-json.ts";
 import { median, round } from "../stats.ts";
-import type { BenchEnvironment } from "./bench-apps.ts";
+import { type BenchEnvironment, contenderOf } from "./bench-apps.ts";
+import { historyPreloadFor } from "./preload.ts";
+import { type Traffic, trafficDuring } from "./redis-traffic.ts";
+import { postTurn } from "./round-trips.ts";
 
 export const GROWTH_LENGTHS = [10, 100, 1_000, 10_000] as const;
 
@@ -13,68 +14,76 @@ export interface GrowthRow {
   medianMs: Record<number, number>;
   /** History length -> messages the agent was given on the last measured turn. */
   messagesSeen: Record<number, number>;
+  /** History length -> Redis bytes of one turn, both ways (mean of the measured turns). */
+  bytesPerTurn: Record<number, Traffic>;
+}
+
+export interface GrowthOptions {
+  turnsPerLength?: number;
+  lengths?: readonly number[];
 }
 
 /**
- * Per-turn latency on conversations that already hold 10 ... 10,000 messages, written
- * straight into Redis. Only the Redis-backed apps: the in-memory one cannot be preloaded.
+ * Per-turn latency and Redis bytes on conversations that already hold 10 ... 10,000 messages,
+ * written straight into Redis in the shape each app stores them (preload.ts). Only the
+ * Redis-backed apps: the in-memory ones cannot be preloaded. The turns are sequential and
+ * nothing else uses that Redis meanwhile, so its byte counters are the turns' (redis-traffic.ts).
  */
 export async function measureGrowth(
   env: BenchEnvironment,
   labels: readonly string[],
-  turnsPerLength = 15,
+  { turnsPerLength = 15, lengths = GROWTH_LENGTHS }: GrowthOptions = {},
 ): Promise<GrowthRow[]> {
   const rows: GrowthRow[] = [];
   for (const label of labels) {
-    const app = env.apps.get(label);
-    if (!app) continue;
-    // The Redis this contender's app writes to (the AOF one has its own).
-    const redis = new Redis(env.redisUrls.get(label) ?? env.redis.url);
-    try {
-      const row: GrowthRow = { label, medianMs: {}, messagesSeen: {} };
-      for (const length of GROWTH_LENGTHS) {
-        const conversationId = `grow-${length}-${randomBytes(3).toString("hex")}`;
-        const keys = env.keysOf(conversationId);
-        await preload(redis, keys.messages, length);
-        const latencies: number[] = [];
-        for (let i = 0; i < turnsPerLength; i++) {
-          const started = performance.now();
-          const res = await requestJson(`${app.url}/conversations/${conversationId}/turns`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
-            body: JSON.stringify({ text: `turn ${i} on a history of ${length}` }),
-          });
-          latencies.push(performance.now() - started);
-          if (res.status !== 200) throw new Error(`${label}: turn answered ${res.status}`);
-          row.messagesSeen[length] = (res.body as TurnResponse).messagesSeen;
-        }
-        row.medianMs[length] = round(median(latencies), 2);
-        await redis.del(...Object.values(keys));
-      }
-      rows.push(row);
-    } finally {
-      redis.disconnect();
+    if (!env.apps.has(label)) continue;
+    const row: GrowthRow = { label, medianMs: {}, messagesSeen: {}, bytesPerTurn: {} };
+    for (const length of lengths) {
+      const measured = await measureLength(env, label, length, turnsPerLength);
+      row.medianMs[length] = round(median(measured.latencies), 2);
+      row.messagesSeen[length] = measured.messagesSeen;
+      row.bytesPerTurn[length] = {
+        sent: Math.round(measured.traffic.sent / turnsPerLength),
+        received: Math.round(measured.traffic.received / turnsPerLength),
+      };
     }
+    rows.push(row);
   }
   return rows;
 }
 
-/** Writes `length` realistic messages in batches (one pipeline per 1,000). */
-async function preload(redis: Redis, key: string, length: number): Promise<void> {
-  const servedBy = { workerId: 0, pid: 0, hostname: "preload" };
-  for (let start = 0; start < length; start += 1000) {
-    const batch: string[] = [];
-    for (let i = start; i < Math.min(length, start + 1000); i++) {
-      const message: ChatMessage = {
-        role: i % 2 === 0 ? "user" : "assistant",
-        content: `message ${i}: ${"lorem ipsum dolor sit amet ".repeat(4)}`,
-        turnId: `pre-${Math.floor(i / 2)}`,
-        servedBy,
-        at: new Date(0).toISOString(),
-      };
-      batch.push(JSON.stringify(message));
-    }
-    await redis.rpush(key, ...batch);
+/** `turns` sequential turns on a conversation preloaded with `length` messages. */
+async function measureLength(env: BenchEnvironment, label: string, length: number, turns: number) {
+  const app = env.apps.get(label);
+  if (!app) throw new Error(`${label} is not running`);
+  const preload = historyPreloadFor(contenderOf(label).scenario);
+  // The Redis this contender's app writes to (the AOF one has its own).
+  const url = env.redisUrls.get(label) ?? env.redis.url;
+  const redis = new Redis(url);
+  const conversationId = `grow-${length}-${randomBytes(3).toString("hex")}`;
+  const key = env.keyOf(conversationId);
+  try {
+    await preload.write(redis, key, length);
+    const latencies: number[] = [];
+    let messagesSeen = 0;
+    const { traffic } = await trafficDuring(url, async () => {
+      for (let i = 0; i < turns; i++) {
+        const started = performance.now();
+        const text = `turn ${i} on a history of ${length}`;
+        const answer = await postTurn(env, app.url, conversationId, text, label);
+        latencies.push(performance.now() - started);
+        // A turn that did not see the preloaded history would time something else.
+        if (answer.historyLength !== length + 2 * i) {
+          throw new Error(
+            `${label}: turn ${i} saw ${answer.historyLength} messages, not ${length + 2 * i}`,
+          );
+        }
+        messagesSeen = answer.messagesSeen;
+      }
+    });
+    return { latencies, messagesSeen, traffic };
+  } finally {
+    await preload.remove(redis, key);
+    redis.disconnect();
   }
-  await redis.expire(key, 3600);
 }

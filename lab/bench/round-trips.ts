@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
+import type { TurnResponse } from "../../service/contract.ts";
 import { requestJson } from "../load/http-json.ts";
 import { type SeenCommand, watchCommands } from "../processes/redis-monitor.ts";
 import { round } from "../stats.ts";
-import type { BenchEnvironment } from "./bench-apps.ts";
-import { CONTENDERS } from "./bench-apps.ts";
+import { type BenchEnvironment, CONTENDERS, type Contender } from "./bench-apps.ts";
 
 export interface RoundTripsRow {
   label: string;
@@ -22,9 +22,10 @@ export interface RoundTripsRow {
 export async function measureRoundTrips(
   env: BenchEnvironment,
   turns = 20,
+  contenders: readonly Contender[] = CONTENDERS,
 ): Promise<RoundTripsRow[]> {
   const rows: RoundTripsRow[] = [];
-  for (const contender of CONTENDERS) {
+  for (const contender of contenders) {
     const app = env.apps.get(contender.label);
     if (!app) continue;
     const conversationId = `rt-${randomBytes(4).toString("hex")}`;
@@ -35,14 +36,9 @@ export async function measureRoundTrips(
     const perTurn: SeenCommand[][] = [];
     try {
       for (let i = 0; i < turns; i++) {
-        const { result: res, commands } = await watcher.during(() =>
-          requestJson(`${app.url}/conversations/${conversationId}/turns`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
-            body: JSON.stringify({ text: `round trip ${i}` }),
-          }),
+        const { commands } = await watcher.during(() =>
+          postTurn(env, app.url, conversationId, `round trip ${i}`, contender.label),
         );
-        if (res.status !== 200) throw new Error(`${contender.label}: turn answered ${res.status}`);
         perTurn.push(commands);
       }
     } finally {
@@ -52,15 +48,38 @@ export async function measureRoundTrips(
       label: contender.label,
       turns,
       roundTripsPerTurn: round(perTurn.reduce((n, commands) => n + commands.length, 0) / turns, 2),
-      sample: (perTurn.at(-1) ?? []).map(describe),
+      sample: (perTurn.at(-1) ?? []).map(describeCommand),
     });
   }
   return rows;
 }
 
-/** "evalsha acquireTurn" rather than a 40-character hash (watchCommands has named it). */
-function describe([command = "", script = ""]: SeenCommand): string {
+/** One turn of the bench token's conversation; throws unless it is answered 200. */
+export async function postTurn(
+  env: BenchEnvironment,
+  appUrl: string,
+  conversationId: string,
+  text: string,
+  label: string,
+): Promise<TurnResponse> {
+  const res = await requestJson(`${appUrl}/conversations/${conversationId}/turns`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ text }),
+  });
+  if (res.status !== 200) throw new Error(`${label}: turn answered ${res.status}`);
+  return res.body as TurnResponse;
+}
+
+/**
+ * "evalsha acquireTurn" rather than a 40-character hash (watchCommands has named it); "xread
+ * block" for a reader waiting for the next event, apart from one reading what is there.
+ */
+export function describeCommand([command = "", script = "", ...rest]: SeenCommand): string {
   if (command === "evalsha") return `evalsha ${script}`;
   if (command === "eval") return "eval (script)";
+  if (command === "xread" && [script, ...rest].some((a) => a.toLowerCase() === "block")) {
+    return "xread block";
+  }
   return command;
 }

@@ -13,5 +13,7 @@ function withTurnPlaces(c: ChaosCase): ChaosCase {
   if (!c.load) return c;
   const places = placeTurns(c.load.turns, c.load.errorAnswers);
   const turns = c.load.turns.map((turn, i) => ({ ...turn, ...places[i] }));
-  return { ...c, load: { ...c.load, turns } };
+  // The chaos run's watch on the streams in flight is no option a reader could repeat.
+  const { streamWatch: _watch, ...options } = c.load.options;
+  return { ...c, load: { ...c.load, options, turns } };
 }

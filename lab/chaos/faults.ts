@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { ScenarioName } from "../../scenarios/catalogue.ts";
 import type { PrivateRedis } from "../processes/redis-server.ts";
+import type { MidReplyWorker } from "./streams-in-flight.ts";
 
 export const FAULT_NAMES = [
   "no-fault",
   "worker-crash",
   "worker-drain",
+  "stream-producer-crash",
   "redis-outage",
   "redis-crash",
   "redis-failover",
@@ -46,6 +49,8 @@ export interface FaultTarget {
   downMs: number;
   /** Answers the load has received so far, of any kind: a fault can wait for turns to happen. */
   answers(): number;
+  /** With a streamed load: the worker producing the most replies, each part-way through, if any. */
+  midReplyWorker?(): MidReplyWorker | undefined;
 }
 
 /** What a fault did, on the load test's clock. */
@@ -72,6 +77,23 @@ export interface Fault {
   redis?: "sentinel" | "cluster-replicas";
   /** Settings the fixed app runs with for this fault (the one thing its row changes). */
   appEnv?: Record<string, string>;
+  /** The scenario whose broken and fixed apps this row runs (default: memory). */
+  scenario?: ScenarioName;
+  /** Settings both apps run with for this row (say, a slower model). */
+  env?: Record<string, string>;
+  /** The load asks for every turn as a stream of events. */
+  stream?: boolean;
+  /**
+   * The client waits at least this long (s) for an answer's next byte: a resumed stream stays
+   * silent until the dead producer's lease lapses (TURN_LEASE_MS, then one blocking read).
+   */
+  minTimeoutSeconds?: number;
+  /**
+   * Set on a row about the streams the fault cuts: it fails unless the fault cut some, the
+   * fixed app's readers were told `turn_interrupted` and each cut turn, resent, was stored
+   * once, and the broken app's checker caught the replies it lost (stream-gap).
+   */
+  cutsStreams?: boolean;
   /**
    * Set on a row that shows a setting's cost: the fixed app is meant to lose turns here, and
    * this says why. The run fails if it does not lose any (the lesson was not shown).
@@ -117,6 +139,46 @@ function stopRedis(name: FaultName, signal: "SIGTERM" | "SIGKILL", description: 
         restoredAt,
         detail: `${signal} to redis-server (${redis.persistence}), back after ${Math.round(restoredAt - startedAt)} ms`,
       };
+    },
+  };
+}
+
+/** How long the stream fault waits for a worker mid-reply before it gives up. */
+const MID_REPLY_WAIT_MS = 10_000;
+
+/**
+ * SIGKILL to a worker while it produces replies, every one of them part-way through (see
+ * StreamsInFlight): its readers resume on another worker. A load that never streamed, or no
+ * worker mid-reply in time, strikes no one, and the row shows that nothing was cut.
+ */
+function killMidReply(name: FaultName, description: string, extra: Partial<Fault>): Fault {
+  return {
+    name,
+    description,
+    needsRedis: false,
+    stream: true,
+    cutsStreams: true,
+    // The lease (2 s in these runs) and a 0.5 s blocking read, with room for a busy machine.
+    minTimeoutSeconds: 5,
+    ...extra,
+    async inject({ midReplyWorker }, now) {
+      const waitedFrom = now();
+      while (now() - waitedFrom < MID_REPLY_WAIT_MS) {
+        const victim = midReplyWorker?.();
+        if (victim) {
+          // Killed in the same tick it was found in: its streams are still part-way through.
+          process.kill(victim.pid, "SIGKILL");
+          const startedAt = now();
+          const replies = `${victim.streams} ${victim.streams === 1 ? "reply" : "replies"}`;
+          const words = `${victim.deltas} ${victim.deltas === "1" ? "word" : "words"} in`;
+          const detail = `SIGKILL to worker pid ${victim.pid} while it streamed ${replies}, ${words}`;
+          return { fault: name, startedAt, restoredAt: startedAt, victimPid: victim.pid, detail };
+        }
+        await sleep(1);
+      }
+      const at = now();
+      const detail = `no worker was mid-reply within ${MID_REPLY_WAIT_MS} ms: nothing was killed`;
+      return { fault: name, startedAt: at, restoredAt: at, detail };
     },
   };
 }
@@ -189,6 +251,12 @@ export const FAULTS: Record<FaultName, Fault> = {
     "worker-drain",
     "SIGTERM",
     "SIGTERM one worker mid-run (a rolling deploy): it drains, exits and is replaced",
+  ),
+  "stream-producer-crash": killMidReply(
+    "stream-producer-crash",
+    "SIGKILL a worker mid-reply while every turn is streamed; its readers resume on another worker",
+    // A slower model (its words 30 ms apart): every reply streams for half a second or more.
+    { scenario: "streaming", env: { AGENT_CHUNK_DELAY_MS: "30" } },
   ),
   "redis-outage": stopRedis(
     "redis-outage",

@@ -1,6 +1,12 @@
 import type { CheckResult, Verdict } from "../check/types.ts";
 import type { LoadResult } from "../load/run-load.ts";
 import type { FaultEvent } from "./faults.ts";
+import {
+  countBy,
+  measureStreamCuts,
+  type StreamCuts,
+  type StreamErrorAnswers,
+} from "./stream-cuts.ts";
 import { answerLabel, categoryOfAnswer, countTurns, type TurnCategory } from "./turn-categories.ts";
 
 /** What one app went through under one fault, in the numbers the chaos table shows. */
@@ -33,6 +39,8 @@ export interface ChaosOutcome {
   recoveryMs?: number;
   /** Whether the primary replaced the signalled worker (worker faults). */
   replaced?: boolean;
+  /** With a streamed load and a worker killed: the replies it was streaming, and their fate. */
+  streamCuts?: StreamCuts;
 }
 
 export function measureOutcome(
@@ -40,6 +48,7 @@ export function measureOutcome(
   check: CheckResult,
   event: FaultEvent | undefined,
   replaced: boolean | undefined,
+  streamErrors: StreamErrorAnswers = [],
 ): ChaosOutcome {
   const refused = load.errorAnswers.filter((a) => categoryOfAnswer(a) === "refused");
   const slowest = Math.max(...refused.map((a) => a.latencyMs));
@@ -57,13 +66,10 @@ export function measureOutcome(
     slowestRefusalMs: Number.isFinite(slowest) ? slowest : undefined,
     recoveryMs: recoveryMs(load, event),
     replaced,
+    streamCuts: load.stream
+      ? measureStreamCuts(load.turns, load.reads, check, event, streamErrors)
+      : undefined,
   };
-}
-
-function countBy(labels: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
-  return counts;
 }
 
 function lostFromVictim(load: LoadResult, check: CheckResult, victimPid?: number): number {

@@ -4,7 +4,8 @@ import { countTag, textTable, verdictTag } from "../report/palette.ts";
 import { round } from "../stats.ts";
 import { FAULTS, type FaultName } from "./faults.ts";
 import type { ChaosOutcome } from "./outcome.ts";
-import { type ChaosCase, RESEND_BACKOFF_MS } from "./run-case.ts";
+import { CHAOS_TURN_LEASE_MS, type ChaosCase, RESEND_BACKOFF_MS } from "./run-case.ts";
+import type { StreamCuts } from "./stream-cuts.ts";
 import {
   CATEGORY_LABEL,
   CATEGORY_MEANING,
@@ -76,6 +77,38 @@ function workerLines(c: ChaosCase, o: ChaosOutcome): string[] {
   ];
 }
 
+/** "4 streams cut mid-reply:" then where they resumed, how they ended, what became of them. */
+function streamCutLines(cuts: StreamCuts | undefined): string[] {
+  if (!cuts) return [];
+  if (cuts.cut === 0) return [pc.red("the kill cut no stream: nothing shown ✗")];
+  return [
+    `${cuts.cut} ${cuts.cut === 1 ? "stream" : "streams"} cut mid-reply by the kill:`,
+    `  resumed on another worker ×${cuts.resumedElsewhere}`,
+    ...Object.entries(cuts.ends).flatMap(([end, n]) => endLines(end, n, cuts)),
+    ...(cuts.resent > 0 ? [`  resent with their turnIds ×${cuts.resent}`] : []),
+    ...(cuts.storedOnce > 0 ? [`  each stored once ×${cuts.storedOnce}`] : []),
+    ...(cuts.streamGaps > 0 ? [`  the rest of the reply lost ×${cuts.streamGaps}`] : []),
+  ];
+}
+
+/** How the resumed streams ended: "ended turn_interrupted ×4" and when, "answered HTTP 404 ×4". */
+function endLines(end: string, n: number, cuts: StreamCuts): string[] {
+  if (end === "turn_interrupted" || end === "done") {
+    const after = cuts.interruptedAfterMs;
+    const when =
+      end === "turn_interrupted" && after
+        ? [pc.dim(`    ${msRange(after.min, after.max)} after the kill`)]
+        : [];
+    return [`  ended ${end} ×${n}`, ...when];
+  }
+  return [`  ${end.startsWith("HTTP") ? `answered ${end}` : end} ×${n}`];
+}
+
+function msRange(min: number, max: number): string {
+  const [a, b] = [Math.round(min), Math.round(max)];
+  return a === b ? `${a} ms` : `${a}-${b} ms`;
+}
+
 /** One cell: what one app went through under one fault, a few short lines. */
 function cell(c: ChaosCase | undefined): string {
   if (!c) return pc.dim("not run");
@@ -92,6 +125,7 @@ function cell(c: ChaosCase | undefined): string {
     ...turnsLines(o),
     ...causeLines(o),
     ...workerLines(c, o),
+    ...streamCutLines(o.streamCuts),
     ...refusedSendLines(o),
     ...uncertainSendLines(o),
     ...recovery,
@@ -115,11 +149,19 @@ export function renderChaosTable(cases: readonly ChaosCase[]): string {
     const first = find(fault, "fixed") ?? find(fault, "broken");
     const struck = first?.event && fault !== "no-fault" ? pc.dim(`\n${first.event.detail}`) : "";
     table.push([
-      `${pc.bold(fault)}\n${pc.dim(FAULTS[fault].description)}${struck}`,
+      `${pc.bold(fault)}\n${pc.dim(FAULTS[fault].description)}${pairLine(fault)}${struck}`,
       ...apps.map((app) => cell(find(fault, app))),
     ]);
   }
   return table.toString();
+}
+
+/** A row that runs another scenario's apps than the header's says which, and what they keep. */
+function pairLine(fault: FaultName): string {
+  const name = FAULTS[fault].scenario;
+  if (!name || name === "memory") return "";
+  const { keeps } = getScenario(name);
+  return pc.dim(`\nthe ${name} apps: broken keeps its ${keeps.broken}, fixed its ${keeps.fixed}`);
 }
 
 /** A row that shows a setting's cost did show it: the fault struck and turns were lost. */
@@ -128,8 +170,57 @@ function lessonShown(c: ChaosCase): boolean {
 }
 
 /**
- * The last line: did the fixed app keep every acknowledged turn under every fault, and did
- * each row that is meant to lose (a weaker setting, see Fault.meantToLose) lose some?
+ * A row about cut streams showed what it is for: the kill cut some, and each was, in the fixed
+ * app, resumed elsewhere to `turn_interrupted`, resent and stored once; in the broken app,
+ * caught by the checker as a reply the client never got whole (stream-gap).
+ */
+function streamLessonShown(c: ChaosCase): boolean {
+  const cuts = c.outcome?.streamCuts;
+  if (!cuts || cuts.cut === 0) return false;
+  if (c.app !== "fixed") return c.outcome?.verdict === "invalid" && cuts.streamGaps === cuts.turns;
+  return (
+    cuts.resumedElsewhere === cuts.cut &&
+    cuts.ends.turn_interrupted === cuts.cut &&
+    cuts.resent === cuts.turns &&
+    cuts.storedOnce === cuts.turns
+  );
+}
+
+function streamLessonLine(c: ChaosCase): string {
+  const cuts = c.outcome?.streamCuts;
+  const row = `${c.fault} (${c.app})`;
+  if (!cuts || cuts.cut === 0) {
+    return pc.red(`${row}: the kill cut no stream: the run did not show what the row is for.`);
+  }
+  const streams = `${cuts.cut} ${cuts.cut === 1 ? "stream" : "streams"} cut mid-reply`;
+  const shown = streamLessonShown(c);
+  if (c.app === "fixed") {
+    return shown
+      ? pc.green(
+          `${row}: ${streams}; each, resumed on another worker, ended turn_interrupted once the lease lapsed, was resent with its turnId and stored once.`,
+        )
+      : pc.red(
+          `${row}: ${streams}, but not each ended turn_interrupted, was resent and stored once (${endsText(cuts)}; ${cuts.storedOnce} stored once).`,
+        );
+  }
+  return shown
+    ? pc.yellow(
+        `${row}: ${streams}; the rest of each reply died with the worker's memory (stream-gap), as it is meant to.`,
+      )
+    : pc.red(`${row}: ${streams}, but the checker did not catch each lost reply as stream-gap.`);
+}
+
+/** "turn_interrupted ×3, done ×1" */
+function endsText(cuts: StreamCuts): string {
+  return Object.entries(cuts.ends)
+    .map(([end, n]) => `${end} ×${n}`)
+    .join(", ");
+}
+
+/**
+ * The last line: did the fixed app keep every acknowledged turn under every fault, did each
+ * row that is meant to lose (a weaker setting, see Fault.meantToLose) lose some, and did each
+ * row about cut streams (Fault.cutsStreams) cut some and show what each app does with them?
  */
 export function chaosVerdictLine(cases: readonly ChaosCase[]): { ok: boolean; line: string } {
   const fixed = cases.filter((c) => c.app === "fixed" && !c.skipped);
@@ -163,11 +254,33 @@ export function chaosVerdictLine(cases: readonly ChaosCase[]): { ok: boolean; li
         : pc.red(`${c.fault} lost nothing: the run did not show what the row is for.`),
     );
   }
-  return { ok: failing.length === 0 && unshown.length === 0, line: lines.join("\n") };
+  const streamRows = cases.filter((c) => !c.skipped && FAULTS[c.fault].cutsStreams);
+  lines.push(...streamRows.map(streamLessonLine));
+  const ok = failing.length === 0 && unshown.length === 0 && streamRows.every(streamLessonShown);
+  return { ok, line: lines.join("\n") };
+}
+
+/** How to read a row about cut streams. */
+function streamCutNotes(timeoutSeconds: number): string[] {
+  return [
+    "streams cut: replies the killed worker was streaming, each part-way through (every turn is",
+    "  streamed). The client resumes each with Last-Event-ID on a fresh connection to another worker.",
+    "  The fixed app's stream is in Redis: the resume gets any events it missed, then, once the dead",
+    "  worker's lease on the turn lapses, event: error turn_interrupted (nothing stored); the client",
+    "  resends the turn with its turnId, and it runs once. The broken app's stream was in the dead",
+    "  worker's memory: the resume is answered 404 and the rest of the reply is lost (stream-gap).",
+    `  The row's client waits up to ${timeoutSeconds} s for the next byte (the lease is ${CHAOS_TURN_LEASE_MS / 1000} s): a resumed`,
+    "  stream is silent until the lease lapses.",
+  ];
 }
 
 /** How to read the table, printed under it; the categories come from CATEGORY_TABLE. */
-export function chaosNotes(options: { sticky: boolean; timeoutSeconds: number }): string {
+export function chaosNotes(options: {
+  sticky: boolean;
+  timeoutSeconds: number;
+  /** Set when a row about cut streams ran: how long its client waited for a byte, in s. */
+  streamTimeoutSeconds?: number;
+}): string {
   const lines = [
     "Every turn sent counts in exactly one of four categories; they add up to the turns sent.",
     ...TURN_CATEGORIES.map((c) => categoryNote(c, options.timeoutSeconds)),
@@ -186,6 +299,9 @@ export function chaosNotes(options: { sticky: boolean; timeoutSeconds: number })
       "sticky routing: each conversation stays on one connection, so on one worker. The broken app looks",
       "  healthy (see no-fault) until a worker goes away, even gracefully: its memory goes with it.",
     );
+  }
+  if (options.streamTimeoutSeconds !== undefined) {
+    lines.push(...streamCutNotes(options.streamTimeoutSeconds));
   }
   return pc.dim(lines.join("\n"));
 }

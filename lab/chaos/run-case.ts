@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { AppName } from "../../scenarios/catalogue.ts";
+import { type AppName, backendOf, type ScenarioName } from "../../scenarios/catalogue.ts";
 import { issueToken } from "../../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../../service/config.ts";
 import { checkRun } from "../check/checker.ts";
@@ -19,6 +19,7 @@ import type { RedisPersistence } from "../processes/redis-server.ts";
 import { type FaultRedis, startFaultRedis } from "./fault-redis.ts";
 import { FAULTS, type Fault, type FaultEvent, type FaultName } from "./faults.ts";
 import { type ChaosOutcome, measureOutcome } from "./outcome.ts";
+import { StreamsInFlight } from "./streams-in-flight.ts";
 
 export interface ChaosOptions {
   workers: number;
@@ -77,15 +78,20 @@ export interface ChaosCase {
   logFile?: string;
 }
 
+/** A turn cut off by the fault leaves its lease behind: let it expire in 2 s. */
+export const CHAOS_TURN_LEASE_MS = 2000;
+
 /**
  * A client that waits and resends a definite refusal: during an outage the turn is refused
- * (HTTP 503 store_unavailable, nothing stored), and goes through once the store is back.
+ * (HTTP 503 store_unavailable, nothing stored), and goes through once the store is back; a
+ * stream ended `turn_interrupted` (its worker died, nothing stored) runs again elsewhere.
  */
 export const RESEND_BACKOFF_MS = 100;
 
 /**
- * Starts the app (the fixed one on a private Redis with the chosen persistence), runs the
- * load test, strikes with the fault once `strikeAt` of the turns are acknowledged, then
+ * Starts the app of the fault's scenario (memory unless it names one; an app on Redis gets a
+ * private one with the chosen persistence, or the fault's), runs the load test (streamed if
+ * the fault says), strikes with the fault once `strikeAt` of the turns are acknowledged, then
  * checks every history. Everything started is stopped again, also on failure.
  */
 export async function runChaosCase(
@@ -102,13 +108,18 @@ export async function runChaosCase(
     };
   }
   const secret = process.env.AUTH_SECRET ?? DEV_AUTH_SECRET;
+  const scenario = fault.scenario ?? "memory";
   let store: FaultRedis | undefined;
   let cluster: AppCluster | undefined;
   const logFile = join(options.logDir, `chaos-${faultName}-${app}-${Date.now()}.log`);
   try {
-    if (app === "fixed") store = await startFaultRedis(fault, options);
-    cluster = await startChaosApp(app, fault, store, secret, logFile, options);
-    const trigger = new FaultTrigger(fault, store, options);
+    // Sentinel (--redis-sentinel) is the fixed app's; a broken app on Redis gets a plain one.
+    const storeOptions = { ...options, redisSentinel: options.redisSentinel && app === "fixed" };
+    if (backendOf(app, scenario) === "redis") store = await startFaultRedis(fault, storeOptions);
+    cluster = await startChaosApp({ app, scenario, fault, store, secret, logFile }, options);
+    const inFlight = fault.stream ? new StreamsInFlight() : undefined;
+    const trigger = new FaultTrigger(fault, store, options, inFlight);
+    const streamErrors: AttemptAnswerLog[] = [];
     const token = issueToken({ tenant: "chaos", user: `${faultName}-${process.pid}` }, secret);
     const load = await runLoad({
       url: cluster.url,
@@ -120,11 +131,17 @@ export async function runChaosCase(
       sticky: options.sticky,
       overlap: 1,
       retryRate: 0,
-      timeoutSeconds: options.timeoutSeconds,
+      timeoutSeconds: clientTimeoutSeconds(fault, options),
       maxSeconds: options.maxSeconds,
       progress: options.progress,
       resendRefused: resendRefused({ "resend-refused": RESEND_BACKOFF_MS }),
-      onAnswer: (answer) => trigger.answered(answer),
+      stream: fault.stream,
+      streamWatch: inFlight,
+      onAnswer: (answer) => {
+        // A stream's error event comes in a 200: kept to time it against the fault.
+        if (answer.status === 200 && answer.code) streamErrors.push(answer);
+        trigger.answered(answer);
+      },
     });
     const loadEndedAt = now();
     const event = await trigger.event();
@@ -137,7 +154,7 @@ export async function runChaosCase(
         ? await waitForReplacement(cluster.url, options.workers, event.victimPid)
         : undefined;
     const check = checkRun(load);
-    const outcome = measureOutcome(load, check, event, replaced);
+    const outcome = measureOutcome(load, check, event, replaced, streamErrors);
     return { fault: faultName, app, event, outcome, load, check, logFile };
   } finally {
     await cluster?.stop();
@@ -145,27 +162,38 @@ export async function runChaosCase(
   }
 }
 
+/** How long the load's client waits for an answer's next byte under this fault, in s. */
+export function clientTimeoutSeconds(fault: Fault, options: ChaosOptions): number {
+  return Math.max(options.timeoutSeconds, fault.minTimeoutSeconds ?? 0);
+}
+
+/** Which app a chaos case starts, for which fault, on which Redis, logging where. */
+interface ChaosApp {
+  app: AppName;
+  scenario: ScenarioName;
+  fault: Fault;
+  store: FaultRedis | undefined;
+  secret: string;
+  logFile: string;
+}
+
 /** The app under test, on the fault's Redis when it has one, once its workers reach it. */
 async function startChaosApp(
-  app: AppName,
-  fault: Fault,
-  store: FaultRedis | undefined,
-  secret: string,
-  logFile: string,
+  { app, scenario, fault, store, secret, logFile }: ChaosApp,
   options: ChaosOptions,
 ): Promise<AppCluster> {
   const cluster = await startAppCluster({
     app,
-    scenario: "memory",
+    scenario,
     workers: options.workers,
     logFile,
     env: {
       AUTH_SECRET: secret,
       AGENT_LATENCY_MS: String(options.agentLatencyMs),
       ...store?.env,
-      // A turn cut off by the fault leaves its lease behind: let it expire in 2 s.
-      TURN_LEASE_MS: "2000",
-      ...(store ? fault.appEnv : {}),
+      TURN_LEASE_MS: String(CHAOS_TURN_LEASE_MS),
+      ...fault.env,
+      ...(app === "fixed" ? fault.appEnv : {}),
     },
   });
   if (store) await waitForStore(cluster.url, options.workers);
@@ -187,6 +215,7 @@ class FaultTrigger {
     private readonly fault: Fault,
     private readonly store: FaultRedis | undefined,
     private readonly options: ChaosOptions,
+    private readonly inFlight: StreamsInFlight | undefined,
   ) {
     this.strikeAfter = Math.ceil(options.strikeAt * options.conversations * options.turns);
   }
@@ -204,6 +233,7 @@ class FaultTrigger {
       downMs: this.options.downMs,
       answers: () => this.answers,
       victimPid: busiest(this.okByPid),
+      midReplyWorker: () => this.inFlight?.midReplyWorker(),
     };
     this.strike = this.fault.inject(target, now);
     // Its failure is reported when it is awaited (event()), not as an unhandled rejection.

@@ -1,5 +1,11 @@
 import { type AnswerBody, attemptAnswerLog } from "../load/answers.ts";
-import type { AttemptAnswerLog, AttemptOutcome, NoAnswer, TurnRecord } from "../load/records.ts";
+import type {
+  AttemptAnswerLog,
+  AttemptOutcome,
+  NoAnswer,
+  TurnRecord,
+  TurnStream,
+} from "../load/records.ts";
 
 /**
  * What became of each turn of a chaos run: exactly one category per turn, so they add up
@@ -100,7 +106,19 @@ export function placeTurn(turn: TurnRecord, errorAnswers: readonly AttemptAnswer
   const wanted: TurnCategory = turn.outcome === "failed" ? "refused" : "uncertain";
   const last = errorAnswers.filter((a) => categoryOfAnswer(a) === wanted).at(-1);
   if (last) return { category: wanted, cause: answerLabel(last) };
-  return { category: "noAnswer", cause: NO_ANSWER_LABEL[turn.noAnswer ?? "run-stopped"] };
+  const why = turn.noAnswer ?? brokenOff(turn.streams?.at(-1)) ?? "run-stopped";
+  return { category: "noAnswer", cause: NO_ANSWER_LABEL[why] };
+}
+
+/**
+ * A streamed turn answered 200 whose stream broke off and never reached its end (its resume
+ * refused, say): the answer never came, for the reason its connection gave.
+ */
+function brokenOff(stream: TurnStream | undefined): NoAnswer | "run-stopped" | undefined {
+  if (stream?.cut === undefined) return undefined;
+  if (stream.cut === "timeout" || stream.cut === "run-stopped") return stream.cut;
+  // Lost, ended early, or dropped by the client: the connection went before the end.
+  return "connection-lost";
 }
 
 /** Each turn's place, in the order of `turns`. */

@@ -11,6 +11,9 @@ export const COUNT_OF: Record<AnomalyKind, keyof AnomalyCounts> = {
   unexpected: "unexpected",
   divergent: "divergent",
   "over-limit": "overLimit",
+  "stream-gap": "streamGap",
+  "stream-duplicate": "streamDuplicate",
+  "stream-mismatch": "streamMismatch",
 };
 
 /** Every count at zero, one field per anomaly kind. */

@@ -6,6 +6,9 @@ import { findLost } from "./loss.ts";
 import { findInterleaved, findOutOfOrder } from "./ordering.ts";
 import { findOverLimit } from "./over-limit.ts";
 import { findStale, findStaleContext } from "./staleness.ts";
+import { findStreamDuplicates } from "./stream-duplicate.ts";
+import { findStreamGaps } from "./stream-gap.ts";
+import { findStreamMismatches } from "./stream-mismatch.ts";
 import { countAnomalies, distinctWorkers, sumTotals } from "./totals.ts";
 import type { Anomaly, CheckResult, ConversationCheck } from "./types.ts";
 import { decideVerdict } from "./verdict.ts";
@@ -20,6 +23,9 @@ const DETECTORS: readonly Detector[] = [
   findStaleContext,
   findUnexpected,
   findDivergent,
+  findStreamGaps,
+  findStreamDuplicates,
+  findStreamMismatches,
 ];
 
 /**

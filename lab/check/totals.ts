@@ -1,5 +1,6 @@
 import type { RunRecord, TurnRecord } from "../load/records.ts";
 import { COUNT_OF, noAnomalies } from "./anomaly-counts.ts";
+import { streamTotals } from "./stream-events.ts";
 import type { Anomaly, AnomalyCounts, CheckTotals, ConversationCheck } from "./types.ts";
 
 /** One conversation's anomalies as counts, one field per kind. */
@@ -51,5 +52,9 @@ export function sumTotals(run: RunRecord, conversations: ConversationCheck[]): C
     unexpected: sum((c) => c.unexpected),
     divergent: sum((c) => c.divergent),
     overLimit: sum((c) => c.overLimit),
+    streamGap: sum((c) => c.streamGap),
+    streamDuplicate: sum((c) => c.streamDuplicate),
+    streamMismatch: sum((c) => c.streamMismatch),
+    ...streamTotals(run.turns),
   };
 }

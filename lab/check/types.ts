@@ -10,7 +10,10 @@ export type AnomalyKind =
   | "stale-context"
   | "unexpected"
   | "divergent"
-  | "over-limit";
+  | "over-limit"
+  | "stream-gap"
+  | "stream-duplicate"
+  | "stream-mismatch";
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -49,6 +52,18 @@ export interface AnomalyCounts {
   divergent: number;
   /** Acknowledged turns beyond what the user's turn limit allows over the run. */
   overLimit: number;
+  /**
+   * Streamed turns whose events the client did not get whole: an id skipped, or a stream
+   * that ended (or whose resume was refused) before its done or error event.
+   */
+  streamGap: number;
+  /** Streamed turns of which the client got an event id twice. */
+  streamDuplicate: number;
+  /**
+   * Streamed turns whose deltas, joined, are not done's reply, or whose done reply is not the
+   * assistant message stored for the turn.
+   */
+  streamMismatch: number;
 }
 
 export interface ConversationCheck extends AnomalyCounts {
@@ -64,7 +79,7 @@ export interface ConversationCheck extends AnomalyCounts {
   anomalies: Anomaly[];
 }
 
-export interface CheckTotals extends AnomalyCounts {
+export interface CheckTotals extends AnomalyCounts, StreamTotals {
   conversations: number;
   /** Conversations with at least one anomaly. */
   conversationsAffected: number;
@@ -77,6 +92,18 @@ export interface CheckTotals extends AnomalyCounts {
   meanWorkersPerConversation: number;
   finalReads: number;
   finalReadsOk: number;
+}
+
+/** A run's streamed turns (all zero when it did not stream). */
+export interface StreamTotals {
+  /** Turns with at least one attempt answered as a stream. */
+  streamedTurns: number;
+  /** Streams the client dropped on purpose (--disconnect-rate). */
+  streamsDropped: number;
+  /** Resumes sent (GET .../stream with Last-Event-ID). */
+  resumes: number;
+  /** Resumes answered by another worker than the one producing the turn. */
+  resumesCrossedWorkers: number;
 }
 
 export interface CheckResult {

@@ -19,6 +19,11 @@ const INVALID_REASONS: Record<keyof AnomalyCounts, (count: number) => string> = 
   divergent: (n) => `${n} ${plural(n, "conversation")} whose successful final reads disagree`,
   overLimit: (n) =>
     `${n} ${plural(n, "turn")} acknowledged over the user's turn limit (the limit did not hold across workers)`,
+  streamGap: (n) =>
+    `${n} streamed ${plural(n, "reply")} that never reached ${n === 1 ? "its client" : "their clients"} whole (an event missing, or no done or error after a resume)`,
+  streamDuplicate: (n) => `${n} streamed ${plural(n, "reply")} with an event the client got twice`,
+  streamMismatch: (n) =>
+    `${n} streamed ${plural(n, "reply")} whose text differs between the deltas, done and the stored message`,
 };
 
 /** Anomalies make a run invalid; a clean run only passes if it could have caught the bug. */
@@ -69,5 +74,29 @@ function inconclusiveReasons(
       `${unchecked.length} ${plural(unchecked.length, "conversation")} with acknowledged turns had no successful final read, so their turns could not be checked`,
     );
   }
-  return reasons;
+  return [...reasons, ...streamReasons(run, totals)];
+}
+
+/**
+ * Why a streamed run proves nothing about streams: nothing came as a stream, or turns were to
+ * be dropped and resumed elsewhere but no resume reached another worker than the producer.
+ */
+function streamReasons(run: RunRecord, totals: CheckTotals): string[] {
+  if (run.stream && totals.turnsSent > 0 && totals.streamedTurns === 0) {
+    return [
+      "every turn was asked for as a stream, but the app answered none as one (no text/event-stream response), so no stream was checked",
+    ];
+  }
+  const rate = run.disconnectRate ?? 0;
+  if (rate === 0 || totals.resumesCrossedWorkers > 0) return [];
+  if (totals.resumes === 0) {
+    return [
+      `--disconnect-rate ${rate} resumed no streamed turn (${totals.streamsDropped} dropped), so resuming a stream was never tested`,
+    ];
+  }
+  const why =
+    run.workersExpected === 1
+      ? "the app ran one worker, so every resume landed on the worker producing its turn"
+      : `none of the ${totals.resumes} ${plural(totals.resumes, "resume")} reached another worker than the one producing its turn`;
+  return [`${why}: no stream was resumed elsewhere, so the test did not exercise the bug`];
 }

@@ -1,5 +1,5 @@
 import type { TurnResponse } from "../../service/contract.ts";
-import type { AttemptAnswerLog, AttemptOutcome } from "./records.ts";
+import type { AttemptAnswerLog, AttemptOutcome, TurnStream } from "./records.ts";
 import type { AttemptAnswer } from "./scheduler.ts";
 
 /** An answer's JSON body as the load test reads it (a turn's answer, an error, a read). */
@@ -35,15 +35,49 @@ export function attemptAnswerLog(
 }
 
 /**
+ * What the client logs about one streamed attempt: answered 200 once the stream opened, then
+ * settled by its end: done acknowledges the turn, an error event says by its code, and a stream
+ * that never reached either is unknown (no answer).
+ */
+export function streamAnswerLog(
+  turnId: string,
+  stream: TurnStream,
+  sentAt: number,
+  answeredAt: number,
+): AttemptAnswerLog {
+  const code = stream.error?.code;
+  return {
+    turnId,
+    status: 200,
+    code,
+    outcome: stream.done ? "ok" : stream.error ? errorEventOutcome(code) : "unknown",
+    servedBy: stream.done?.servedBy,
+    sentAt,
+    answeredAt,
+    latencyMs: answeredAt - sentAt,
+  };
+}
+
+/** What a stream's error event says about its turn, by its code (the stream had answered 200). */
+export function errorEventOutcome(code: string | undefined): AttemptOutcome {
+  // Nothing was stored: the turn lost its lease, or its producer died and the lease lapsed.
+  if (code === "turn_fenced" || code === "turn_interrupted") return "failed";
+  // store_write_uncertain and model_error may or may not be stored; so may store_unavailable
+  // here, which also ends a stream that could not be read to its end after the turn was stored.
+  return "unknown";
+}
+
+/**
  * What the scheduler learns about the turn from that answer: its latency counts from the
- * turn's first send (`turnSentAt`), and only a 200 tells who served it and what it saw.
+ * turn's first send (`turnSentAt`), and only a 200 that acknowledged the turn (a streamed one:
+ * its done event) tells who served it and what it saw.
  */
 export function turnAnswer(
   answer: AttemptAnswerLog,
   body: AnswerBody,
   turnSentAt: number,
 ): AttemptAnswer {
-  const ok = answer.status === 200;
+  const ok = answer.status === 200 && answer.outcome === "ok";
   return {
     outcome: answer.outcome,
     status: answer.status,

@@ -1,5 +1,7 @@
 import type { z } from "zod";
+import type { Scenario } from "../../scenarios/catalogue.ts";
 import { defineFlags, FLAG, parseFlagsOrExit, specsOf } from "../cli-flags.ts";
+import type { LoadOptions } from "./load-options.ts";
 
 /** Load-test flags shared by `demo:*` and `load`, in the order their errors are reported. */
 const LOAD_FLAGS = defineFlags(
@@ -11,6 +13,9 @@ const LOAD_FLAGS = defineFlags(
   FLAG.replicas(),
   FLAG.overlap(),
   FLAG.retryRate(),
+  FLAG.stream(),
+  FLAG.disconnectRate(),
+  FLAG.disconnectAfter(),
   FLAG.resendRefused(),
   FLAG.seed(),
   FLAG.timeout(),
@@ -59,10 +64,16 @@ export const LOAD_FLAGS_HELP = `Load options:
   --replicas N        N independent app clusters (as N machines); turns hop across all (default 1)
   --overlap K         up to K turns of one conversation in flight at once (default 1; naive-save: 3)
   --retry-rate P      re-send this share of turns with the same turnId (0-1, default 0)
-  --seed N            seed of the retry choices, to repeat a run
-  --resend-refused MS resend a turn refused with 503/409 (nothing stored), or answered 503
-                      store_write_uncertain, with the same turnId after MS ms, up to 100 sends, as a
-                      client riding out an outage (default 0: never)
+  --stream            ask for every turn as a stream of events (default: the scenario's; streaming: on)
+  --disconnect-rate R drop this share of streamed turns mid-stream, then resume each with
+                      Last-Event-ID on a fresh connection to another worker (0-1; implies --stream;
+                      default: the scenario's, streaming: 0.5, else 0)
+  --disconnect-after N  deltas received before a dropped stream's connection goes (default 2)
+  --seed N            seed of the retry and disconnect choices, to repeat a run
+  --resend-refused MS resend a turn refused with 503/409 (nothing stored), answered 503
+                      store_write_uncertain, or whose stream ended turn_interrupted (its worker died),
+                      with the same turnId after MS ms, up to 100 sends, as a client riding out an
+                      outage (default 0: never)
   --timeout SECONDS   wait this long for one answer before its outcome is unknown (default 10)
   --max-seconds N     hard cap on the load phase (default 120)
   --json FILE         write the whole result (turns, reads, checker verdict) as JSON
@@ -81,6 +92,19 @@ export function demoLatencyMs(flag: string | undefined): number {
   if (!Number.isInteger(latency) || latency < 0)
     throw new Error("--latency-ms must be a whole number >= 0");
   return latency;
+}
+
+/** The stream flags, as the load test's options; a flag absent takes the scenario's default. */
+export function streamLoad(
+  flags: Partial<Pick<LoadFlags, "stream" | "disconnect-rate" | "disconnect-after">>,
+  defaults: Scenario["load"] = {},
+): Pick<LoadOptions, "stream" | "disconnect"> {
+  const rate = flags["disconnect-rate"] ?? defaults.disconnectRate ?? 0;
+  // Only a streamed turn can be dropped mid-answer: a disconnect rate implies --stream.
+  const stream = flags.stream ?? (defaults.stream || rate > 0);
+  if (!stream) return { stream: false };
+  const afterDeltas = flags["disconnect-after"] ?? 2;
+  return { stream: true, disconnect: rate > 0 ? { rate, afterDeltas } : undefined };
 }
 
 /** `--resend-refused MS` as the load test's option: undefined when off. */

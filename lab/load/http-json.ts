@@ -1,4 +1,4 @@
-import { request } from "node:http";
+import { type Agent, request } from "node:http";
 
 export interface JsonResponse {
   status: number;
@@ -9,7 +9,8 @@ export interface JsonResponse {
 /**
  * One HTTP request on a fresh connection (`agent: false`, `Connection: close`), so the
  * cluster primary hands it to the next worker in turn: how the load test reaches several
- * workers when it reads histories back.
+ * workers when it reads histories back. With `agent`, over that agent's keep-alive
+ * connection instead (a streamed load's connection, which stays on its worker).
  */
 export function requestJson(
   url: string,
@@ -18,6 +19,9 @@ export function requestJson(
     headers?: Record<string, string>;
     body?: string;
     timeoutMs?: number;
+    agent?: Agent;
+    /** Aborts the request (the run stopped). */
+    signal?: AbortSignal;
   } = {},
 ): Promise<JsonResponse> {
   return new Promise((resolve, reject) => {
@@ -25,9 +29,10 @@ export function requestJson(
       url,
       {
         method: options.method ?? "GET",
-        headers: { connection: "close", ...options.headers },
-        agent: false,
+        headers: { ...(options.agent ? {} : { connection: "close" }), ...options.headers },
+        agent: options.agent ?? false,
         timeout: options.timeoutMs ?? 10_000,
+        signal: options.signal,
       },
       (res) => {
         const chunks: Buffer[] = [];

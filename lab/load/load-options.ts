@@ -1,5 +1,7 @@
 import type { AttemptAnswerLog } from "./records.ts";
 import type { SchedulerOptions } from "./scheduler.ts";
+import type { DisconnectOptions } from "./stream-drops.ts";
+import type { StreamWatch } from "./stream-turn.ts";
 
 export interface LoadOptions {
   /** Base URL of the app, e.g. http://127.0.0.1:3001 */
@@ -38,6 +40,15 @@ export interface LoadOptions {
   progress: boolean;
   /** Resend definite refusals (503 store_unavailable, 409 busy) later: see SchedulerOptions. */
   resendRefused?: SchedulerOptions["resendRefused"];
+  /**
+   * Ask for every turn as a stream of server-sent events (`Accept: text/event-stream`), sent
+   * over node:http instead of autocannon (see StreamConnections).
+   */
+  stream?: boolean;
+  /** With `stream`: turns the client drops mid-stream, then resumes on another worker. */
+  disconnect?: DisconnectOptions;
   /** Called after every answer to a turn attempt (lab/chaos uses it to time its faults). */
   onAnswer?: (answer: AttemptAnswerLog) => void;
+  /** With `stream`: told how each attempt goes (lab/chaos finds a worker mid-reply with it). */
+  streamWatch?: StreamWatch;
 }

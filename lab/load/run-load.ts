@@ -3,9 +3,10 @@ import { LoadConnections } from "./connections.ts";
 import { driveAutocannon } from "./drive-autocannon.ts";
 import { readFromHosts } from "./final-reads.ts";
 import type { LoadOptions } from "./load-options.ts";
-import { turnProgress } from "./progress.ts";
+import { type TurnProgress, turnProgress } from "./progress.ts";
 import type { AttemptAnswerLog, FinalRead, RunRecord } from "./records.ts";
 import { now, TurnScheduler } from "./scheduler.ts";
+import { StreamConnections } from "./stream-connections.ts";
 
 export { readsPerConversation } from "./final-reads.ts";
 export type { LoadOptions } from "./load-options.ts";
@@ -25,27 +26,49 @@ export interface LoadResult extends RunRecord {
   errorAnswers: AttemptAnswerLog[];
 }
 
+/** What run-load reads from the connections that sent the turns, autocannon's or streamed. */
+type Senders = Pick<
+  LoadConnections,
+  "errorAnswers" | "stickyReads" | "idleRequests" | "finishedAt" | "finished"
+>;
+
 /**
- * Runs S conversations x T sequential turns over C keep-alive connections with autocannon,
- * handing turns out through one shared scheduler (see TurnScheduler), then reads every
- * history back. Returns every turn's record and every final read.
+ * Runs S conversations x T sequential turns over C keep-alive connections with autocannon
+ * (streamed turns: over node:http, see StreamConnections), handing turns out through one
+ * shared scheduler (see TurnScheduler), then reads every history back. Returns every turn's
+ * record and every final read.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const runId = `run${randomBytes(4).toString("hex")}`;
   const seed = options.seed ?? randomBytes(4).readUInt32LE(0);
   const scheduler = buildScheduler(options, runId, seed);
   const progress = turnProgress(options.conversations * options.turns, options.progress);
-  const connections = new LoadConnections(scheduler, options, progress);
   const started = now();
 
-  await driveAutocannon(options, connections);
+  const connections = await sendTurns(options, scheduler, progress);
 
   progress.stop();
-  connections.abandonInFlight();
   // autocannon notices stopped clients on its next 1 s tick; time the turns, not that.
   const durationMs = (connections.finishedAt ?? now()) - started;
   const reads = await finalReads(options, scheduler, connections);
   return assembleResult(options, { runId, seed, scheduler, connections, durationMs, reads });
+}
+
+/** Every turn sent and settled: streamed over node:http, or with autocannon. */
+async function sendTurns(
+  options: LoadOptions,
+  scheduler: TurnScheduler,
+  progress: TurnProgress,
+): Promise<Senders> {
+  if (options.stream) {
+    const streamed = new StreamConnections(scheduler, options, progress);
+    await streamed.run();
+    return streamed;
+  }
+  const connections = new LoadConnections(scheduler, options, progress);
+  await driveAutocannon(options, connections);
+  connections.abandonInFlight();
+  return connections;
 }
 
 /** The one scheduler every connection of the run takes its turns and reads from. */
@@ -60,6 +83,8 @@ function buildScheduler(options: LoadOptions, runId: string, seed: number): Turn
     seed,
     runId,
     resendRefused: options.resendRefused,
+    // Only a streamed turn can be dropped mid-answer and resumed.
+    disconnect: options.stream ? options.disconnect : undefined,
   });
 }
 
@@ -70,7 +95,7 @@ function buildScheduler(options: LoadOptions, runId: string, seed: number): Turn
 async function finalReads(
   options: LoadOptions,
   scheduler: TurnScheduler,
-  connections: LoadConnections,
+  connections: Senders,
 ): Promise<FinalRead[]> {
   if (options.readBack === false) return [];
   if (options.sticky) return connections.stickyReads;
@@ -81,7 +106,7 @@ interface FinishedRun {
   runId: string;
   seed: number;
   scheduler: TurnScheduler;
-  connections: LoadConnections;
+  connections: Senders;
   durationMs: number;
   reads: FinalRead[];
 }
@@ -97,6 +122,8 @@ function assembleResult(options: LoadOptions, run: FinishedRun): LoadResult {
     reads: run.reads,
     workersExpected: options.workers,
     turnLimitPerMinute: options.turnLimitPerMinute,
+    stream: options.stream === true,
+    disconnectRate: options.stream ? (options.disconnect?.rate ?? 0) : 0,
     durationMs: run.durationMs,
     idleRequests: run.connections.idleRequests,
     timedOut: !run.connections.finished,

@@ -3,6 +3,8 @@ import type { ServedBy } from "../../service/contract.ts";
 import { type Conversation, HopQueue, nextPinned } from "./conversations.ts";
 import type { AttemptOutcome, NoAnswer, TurnRecord } from "./records.ts";
 import { turnText } from "./script.ts";
+import { mulberry32 } from "./seeded-random.ts";
+import { type DisconnectOptions, droppedTurns, turnNumber } from "./stream-drops.ts";
 
 /** What one attempt's answer tells about its turn. */
 export type AttemptAnswer = Pick<
@@ -10,13 +12,24 @@ export type AttemptAnswer = Pick<
   "status" | "servedBy" | "messagesSeen" | "historyLength" | "reply" | "answeredAt" | "latencyMs"
 > & {
   outcome: AttemptOutcome;
-  /** The error code of a non-2xx JSON answer. */
+  /** The error code of a non-2xx JSON answer, or of a stream's error event. */
   code?: string;
+  /**
+   * A streamed turn that never reached its end, but that a read then showed stored on
+   * `worker`'s watch: later turns can be ordered after it, so its conversation goes on.
+   */
+  storedAfterBreak?: { worker: string };
 };
 
 /** What a free connection should send next. `attempt` 0 is the turn itself, 1+ are retries. */
 export type Planned =
-  | { kind: "turn"; record: TurnRecord; attempt: number }
+  | {
+      kind: "turn";
+      record: TurnRecord;
+      attempt: number;
+      /** With --disconnect-rate: drop the stream after this many deltas, then resume it. */
+      dropAfter?: number;
+    }
   | { kind: "read"; conversationId: string }
   | { kind: "idle" };
 
@@ -30,6 +43,8 @@ interface TurnState {
   /** A retry to send once no attempt is out (as if the first answer was lost). */
   retryAfterAnswer: boolean;
   outcomes: AttemptOutcome[];
+  /** A read showed the turn stored although no attempt got its answer (see storedAfterBreak). */
+  seenStored: boolean;
 }
 
 export interface SchedulerOptions {
@@ -48,10 +63,13 @@ export interface SchedulerOptions {
   runId: string;
   /**
    * Resend a turn the server definitely refused for now (503 store_unavailable, 409
-   * conversation busy: nothing was stored) with the same turnId after `backoffMs`, up to
-   * `maxAttempts` sends in all, as a well-behaved client does during an outage.
+   * conversation busy, a stream ended `turn_interrupted`: nothing was stored) with the same
+   * turnId after `backoffMs`, up to `maxAttempts` sends in all, as a well-behaved client does
+   * during an outage or after a crash.
    */
   resendRefused?: { backoffMs: number; maxAttempts: number };
+  /** Streamed turns the client drops mid-stream (their first attempt), chosen by the seed. */
+  disconnect?: DisconnectOptions;
 }
 
 /**
@@ -75,12 +93,23 @@ export class TurnScheduler {
   private readonly retries: TurnState[] = [];
   private readonly turns = new Map<string, TurnState>();
   private readonly random: () => number;
+  /** The turns dropped mid-stream, by turnNumber. */
+  private readonly drops: Set<number>;
 
   constructor(private readonly options: SchedulerOptions) {
     if (options.sticky && options.overlap > 1) {
       throw new Error("--sticky pins a conversation to one connection: it cannot overlap turns");
     }
     this.random = mulberry32(options.seed);
+    const { disconnect } = options;
+    this.drops = disconnect
+      ? droppedTurns(
+          options.seed,
+          options.conversations,
+          options.turnsPerConversation,
+          disconnect.rate,
+        )
+      : new Set();
     this.hopping = new HopQueue((c) => this.canSend(c), 4 * options.connections);
     for (let n = 1; n <= options.conversations; n++) {
       const conversation: Conversation = {
@@ -148,13 +177,21 @@ export class TurnScheduler {
       retriesPending: 0,
       retryAfterAnswer: false,
       outcomes: [],
+      seenStored: false,
     };
     this.turns.set(record.turnId, state);
     if (this.random() < this.options.retryRate) this.planRetry(state);
     // With overlap, its next turn goes first, to the next free connection: a burst of up
     // to `overlap` turns in flight at once, as a double submit or two open tabs make.
     if (this.canSend(conversation)) this.enqueue(conversation, "front");
-    return { kind: "turn", record, attempt: 0 };
+    return { kind: "turn", record, attempt: 0, dropAfter: this.dropAfter(record, conversation) };
+  }
+
+  /** The deltas after which the client drops this turn's stream; undefined: it does not. */
+  private dropAfter(record: TurnRecord, conversation: Conversation): number | undefined {
+    const { disconnect, turnsPerConversation } = this.options;
+    const n = turnNumber(conversation.number, record.index, turnsPerConversation);
+    return disconnect && this.drops.has(n) ? disconnect.afterDeltas : undefined;
   }
 
   /** Records one attempt's answer; the turn settles once no attempt of it is left. */
@@ -170,6 +207,10 @@ export class TurnScheduler {
     } else if (record.outcome !== "ok" && record.status === undefined) {
       record.status = answer.status;
     }
+    if (answer.storedAfterBreak) {
+      state.seenStored = true;
+      this.hopping.servedBy(state.conversation, answer.storedAfterBreak.worker);
+    }
     const resend = this.options.resendRefused;
     if (resend && this.shouldResend(state, answer, resend.maxAttempts)) {
       state.retriesPending++;
@@ -183,11 +224,14 @@ export class TurnScheduler {
    * A definite "not now" (nothing stored), or a write the store could not confirm, with sends
    * left: try the same turn again later. Resending an uncertain write with its turnId is what
    * settles it: the turn was stored (the resend is answered from the store) or it runs now.
+   * A stream that ended with `turn_interrupted` (its worker died, nothing stored) comes in a
+   * 200: the error event, not the status, says to send it again with the same turnId.
    */
   private shouldResend(state: TurnState, answer: AttemptAnswer, maxAttempts: number): boolean {
     const notNow = answer.outcome === "failed" && (answer.status === 503 || answer.status === 409);
     const unconfirmed = answer.status === 503 && answer.code === "store_write_uncertain";
-    if (!notNow && !unconfirmed) return false;
+    const interrupted = answer.outcome === "failed" && answer.code === "turn_interrupted";
+    if (!notNow && !unconfirmed && !interrupted) return false;
     return state.sent + state.retriesPending < maxAttempts && state.attemptsOut === 0;
   }
 
@@ -230,12 +274,12 @@ export class TurnScheduler {
     conversation.reading = false;
   }
 
-  /** Conversations that still have a turn or read to send, or one on the wire. */
   /** Connection `slot` is closed for good: no conversation should wait for it to hop. */
   retired(slot: number): void {
     this.hopping.forget(slot);
   }
 
+  /** Conversations that still have a turn or read to send, or one on the wire. */
   unfinished(): number {
     return this.conversations.filter((c) => this.hasWork(c)).length;
   }
@@ -268,7 +312,8 @@ export class TurnScheduler {
     const { record, conversation } = state;
     if (record.outcome !== "ok") record.outcome = settledOutcome(state.outcomes);
     conversation.turnsInFlight--;
-    if (record.outcome === "unknown") conversation.abandoned = true;
+    // A turn whose fate is unknown stops its conversation, unless a read showed it stored.
+    if (record.outcome === "unknown" && !state.seenStored) conversation.abandoned = true;
     if (
       this.canSend(conversation) ||
       (this.turnsLeft(conversation) === 0 && conversation.readsPending > 0)
@@ -315,16 +360,4 @@ export function workerKey(servedBy: ServedBy): string {
 /** High-resolution wall clock in ms, comparable across the records of one run. */
 export function now(): number {
   return performance.timeOrigin + performance.now();
-}
-
-/** A small seeded PRNG: the same seed gives the same retry choices. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -14,6 +14,10 @@ export type SeenCommand = string[];
  */
 export async function watchCommands(url: string, keep: (args: string[]) => boolean = () => true) {
   const client = new Redis(url);
+  // Ready first: ioredis marks a connection as monitoring only once MONITOR's OK is handled,
+  // so a line arriving with that OK (this client's own ready check, INFO) would be taken for a
+  // reply to no command ("Command queue state error", an unhandled error event).
+  await client.ping();
   const monitor = await client.monitor();
   const scripts = scriptNamesBySha();
   let seen: SeenCommand[] = [];

@@ -19,10 +19,8 @@ export function workerBadge(worker: WorkerRef | undefined): SafeHtml {
  */
 export function transcriptHtml(load: LoadResult, conversationId: string): SafeHtml {
   const model = transcriptModel(load, conversationId);
-  const rows = model.rows.map(({ turn, expected, seen, forgot, reply }) => {
-    const colour = turn.servedBy
-      ? workerColour(workerColourIndex(turn.servedBy)).strong
-      : "#c9c9c4";
+  const rows = model.rows.map(({ turn, worker, expected, seen, forgot, reply }) => {
+    const colour = worker ? workerColour(workerColourIndex(worker)).strong : "#c9c9c4";
     const seenCell =
       seen === undefined
         ? html`<td class="num">-</td>`
@@ -30,7 +28,7 @@ export function transcriptHtml(load: LoadResult, conversationId: string): SafeHt
           ? html`<td class="num bad">${seen} <span class="flag">✗ forgot ${expected - seen}</span></td>`
           : html`<td class="num good">${seen} ✓</td>`;
     return html`<tr class="${forgot ? "forgot" : ""}" style="border-left:6px solid ${colour}">
-<td>#${turn.index + 1}</td><td>${workerBadge(turn.servedBy)}</td>${seenCell}<td class="num">${expected}</td>
+<td>#${turn.index + 1}</td><td>${workerBadge(worker)}</td>${seenCell}<td class="num">${expected}</td>
 <td><div class="said">${turn.text}</div><div class="reply">${reply}</div></td></tr>`;
   });
   const reads = model.reads.map(

@@ -6,8 +6,8 @@ import { LOST_COLOUR, STALE_COLOUR, workerColour } from "./html-palette.ts";
 import { REPORT_CSS } from "./html-styles.ts";
 import { tableBox } from "./html-table.ts";
 import { transcriptHtml, workerBadge } from "./html-transcript.ts";
-import { labelParts, runLabel } from "./print.ts";
-import { pickConversation } from "./transcript.ts";
+import { labelParts, runLabel, STREAM_LABELS, streamShape } from "./print.ts";
+import { pickConversation, transcriptHeading } from "./transcript.ts";
 import { verdictSentence } from "./verdict-sentence.ts";
 import { clusterShape, type WorkerRef, workerColourIndex, workerLongName } from "./worker-name.ts";
 import type { RunReport } from "./write-json.ts";
@@ -123,12 +123,37 @@ const ROWS: Row[] = [
   ["latency p50 / p99", (r) => `${r.summary.p50Ms} / ${r.summary.p99Ms} ms`],
 ];
 
+/** Shown when any of the runs streamed its turns, after "conversations whose reads disagree". */
+const STREAM_ROWS: Row[] = [
+  [
+    STREAM_LABELS.streams,
+    ({ summary: { stream } }) =>
+      stream
+        ? html`${stream.turns}: ${stream.dropped} dropped, ${count(stream.dropped > 0 && stream.crossed === 0 ? 1 : 0, `${stream.crossed} of ${stream.resumes} resumes on another worker`)}`
+        : "not streamed",
+  ],
+  [
+    STREAM_LABELS.broken,
+    ({ summary: { stream } }) =>
+      stream
+        ? html`${count(stream.gap)} / ${count(stream.duplicate)} / ${count(stream.mismatch)}`
+        : "-",
+  ],
+];
+
+/** The summary's rows for these runs: the stream rows only when one of them streamed. */
+function rowsFor(reports: RunReport[]): Row[] {
+  if (!reports.some((r) => r.summary.stream)) return ROWS;
+  const at = ROWS.findIndex(([label]) => label === "conversations whose reads disagree") + 1;
+  return [...ROWS.slice(0, at), ...STREAM_ROWS, ...ROWS.slice(at)];
+}
+
 function summaryTable(reports: RunReport[]): SafeHtml {
   const head = reports.map(
     (r) =>
       html`<th scope="col">${r.summary.app} <span class="muted">${labelParts(r.summary).slice(1).join(" · ")}</span></th>`,
   );
-  const rows = ROWS.map(
+  const rows = rowsFor(reports).map(
     ([label, cell]) =>
       html`<tr><th scope="row">${label}</th>${reports.map((r) => html`<td>${cell(r)}</td>`)}</tr>`,
   );
@@ -152,12 +177,12 @@ function appSection(report: RunReport): SafeHtml {
     o.sticky ? "sticky" : "",
     o.overlap > 1 ? `overlap ${o.overlap}` : "",
     o.retryRate > 0 ? `retry-rate ${o.retryRate}` : "",
+    summary.stream ? streamShape(summary.stream) : "",
     `seed ${load.seed}`,
     `run ${load.runId}`,
     `${Math.round(load.durationMs)} ms`,
   ].filter(Boolean);
   const shown = pickConversation(check);
-  const wentWrong = shown && shown.stale + shown.lost > 0;
   return html`<section class="card" aria-labelledby="${id}">
 <h2 id="${id}">${runLabel(summary)} ${verdictTag(summary.verdict)}</h2>
 <p class="verdict-sentence">${verdictSentence(summary, check)}</p>
@@ -167,7 +192,7 @@ ${check.reasons.length ? html`<ul class="reasons">${check.reasons.map((r) => htm
 ${lostStaleChart(report)}
 <h3>Acknowledged turns per worker</h3>
 ${workerChart(report)}
-<h3>${wentWrong ? "A conversation where the agent forgets" : "One conversation, turn by turn"}</h3>
+<h3>${shown ? transcriptHeading(shown, "A") : "One conversation, turn by turn"}</h3>
 ${shown ? transcriptHtml(load, shown.conversationId) : html`<p class="muted">No acknowledged turn.</p>`}
 </section>`;
 }

@@ -4,8 +4,8 @@ import type { CheckResult } from "../check/types.ts";
 import { plural } from "../check/wording.ts";
 import type { LoadResult } from "../load/run-load.ts";
 import { countTag, textTable, verdictTag } from "./palette.ts";
-import type { RunSummary } from "./summary.ts";
-import { pickConversation, renderTranscript } from "./transcript.ts";
+import type { RunSummary, StreamSummary } from "./summary.ts";
+import { pickConversation, renderTranscript, transcriptHeading } from "./transcript.ts";
 import { verdictSentence } from "./verdict-sentence.ts";
 import { clusterShape } from "./worker-name.ts";
 
@@ -73,6 +73,9 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
         `${t.divergent} of ${summary.conversations}`,
       ),
     },
+  );
+  table.push(...streamRows(summary));
+  table.push(
     { "turns refused (nothing stored) / outcome unknown": `${t.failed} / ${t.unknownOutcome}` },
     { "acknowledged over the turn limit": overLimitCell(load, check) },
     { "workers that served one conversation (mean)": String(summary.meanWorkersPerConversation) },
@@ -89,13 +92,37 @@ export function renderReport(summary: RunSummary, load: LoadResult, check: Check
     lines.push(`  ${summary.verdict === "invalid" ? pc.red("✗") : pc.yellow("?")} ${reason}`);
   const shown = pickConversation(check);
   if (shown) {
-    const heading =
-      shown.stale + shown.lost > 0
-        ? `One conversation where the agent forgets (${shown.conversationId}):`
-        : `One conversation, turn by turn (${shown.conversationId}):`;
+    const heading = `${transcriptHeading(shown)} (${shown.conversationId}):`;
     lines.push("", pc.bold(heading), renderTranscript(load, shown.conversationId));
   }
   return lines.join("\n");
+}
+
+/** The streamed run's rows (none for a run that did not stream), labels as in the comparison. */
+function streamRows(summary: RunSummary): Record<string, string>[] {
+  const { stream } = summary;
+  if (!stream) return [];
+  return [
+    { [STREAM_LABELS.streams]: streamsCell(stream) },
+    {
+      [STREAM_LABELS.broken]: `${countTag(stream.gap)} / ${countTag(stream.duplicate)} / ${countTag(stream.mismatch)}`,
+    },
+  ];
+}
+
+/** The labels of a streamed run's rows, in the report and the comparison. */
+export const STREAM_LABELS = {
+  streams: "streamed turns: dropped mid-stream, resumed on another worker",
+  broken: "streamed replies with an event missing / repeated / text differing",
+} as const;
+
+/** "72: 36 dropped, 36 of 36 resumes on another worker". */
+export function streamsCell(stream: StreamSummary): string {
+  const crossed = countTag(
+    stream.dropped > 0 && stream.crossed === 0 ? 1 : 0,
+    `${stream.crossed} of ${stream.resumes} ${plural(stream.resumes, "resume")} on another worker`,
+  );
+  return `${stream.turns}: ${stream.dropped} dropped, ${crossed}`;
 }
 
 /** Turns let through beyond the user's limit, and how many the limit refused (429). */
@@ -114,6 +141,7 @@ export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckR
     clusterShape(summary.workers, hosts),
     load.options.overlap > 1 ? `overlap ${load.options.overlap}` : "",
     load.options.retryRate > 0 ? `retry-rate ${load.options.retryRate}` : "",
+    summary.stream ? streamShape(summary.stream) : "",
     summary.sticky ? "sticky" : "",
   ]
     .filter(Boolean)
@@ -123,7 +151,20 @@ export function summaryLine(summary: RunSummary, load: LoadResult, check: CheckR
     `${t.turnsSent} sent, ${t.acknowledged} acknowledged, ${t.failed} failed, ${t.unknownOutcome} unknown; ` +
     `lost ${t.lost}, stale ${t.stale}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}, ` +
     `interleaved ${t.interleaved}, stale context ${t.staleContext}, unexpected ${t.unexpected}, divergent ${t.divergent}` +
-    (load.options.turnLimitPerMinute === undefined ? "" : `, over limit ${t.overLimit}`)
+    (load.options.turnLimitPerMinute === undefined ? "" : `, over limit ${t.overLimit}`) +
+    (summary.stream ? streamCounts(summary.stream) : "")
+  );
+}
+
+/** "stream, disconnect-rate 0.5". */
+export function streamShape(stream: StreamSummary): string {
+  return stream.disconnectRate > 0 ? `stream, disconnect-rate ${stream.disconnectRate}` : "stream";
+}
+
+function streamCounts(s: StreamSummary): string {
+  return (
+    `; streamed ${s.turns}, dropped ${s.dropped}, resumed ${s.resumes} (${s.crossed} on another worker), ` +
+    `stream gap ${s.gap}, stream duplicate ${s.duplicate}, stream mismatch ${s.mismatch}`
   );
 }
 
@@ -150,6 +191,14 @@ export function renderComparison(summaries: readonly RunSummary[]): string {
   row("conversations with any anomaly", (s) =>
     countTag(s.conversationsAffected, `${s.conversationsAffected} of ${s.conversations}`),
   );
+  if (summaries.some((s) => s.stream)) {
+    row(STREAM_LABELS.streams, (s) => (s.stream ? streamsCell(s.stream) : "not streamed"));
+    row(STREAM_LABELS.broken, (s) =>
+      s.stream
+        ? `${countTag(s.stream.gap)} / ${countTag(s.stream.duplicate)} / ${countTag(s.stream.mismatch)}`
+        : "-",
+    );
+  }
   row("workers that served one conversation", (s) => String(s.meanWorkersPerConversation));
   row("acknowledged turns per second", (s) => String(s.turnsPerSecond));
   row("latency p50 / p99", (s) => `${s.p50Ms} / ${s.p99Ms} ms`);

@@ -27,6 +27,22 @@ export interface RunSummary {
   turnsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Present when the run streamed its turns (--stream). */
+  stream?: StreamSummary;
+}
+
+/** A streamed run's streams: how many were dropped and resumed where, and what went wrong. */
+export interface StreamSummary {
+  /** --disconnect-rate: the share of turns dropped mid-stream. */
+  disconnectRate: number;
+  turns: number;
+  dropped: number;
+  resumes: number;
+  /** Resumes answered by another worker than the one producing the turn. */
+  crossed: number;
+  gap: number;
+  duplicate: number;
+  mismatch: number;
 }
 
 export function summarize(
@@ -62,6 +78,21 @@ export function summarize(
     turnsPerSecond: load.durationMs > 0 ? round((t.acknowledged * 1000) / load.durationMs) : 0,
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),
+    stream: load.stream ? streamSummary(load, check) : undefined,
+  };
+}
+
+function streamSummary(load: LoadResult, check: CheckResult): StreamSummary {
+  const t = check.totals;
+  return {
+    disconnectRate: load.disconnectRate ?? 0,
+    turns: t.streamedTurns,
+    dropped: t.streamsDropped,
+    resumes: t.resumes,
+    crossed: t.resumesCrossedWorkers,
+    gap: t.streamGap,
+    duplicate: t.streamDuplicate,
+    mismatch: t.streamMismatch,
   };
 }
 

@@ -5,6 +5,8 @@ import type { LoadResult } from "../load/run-load.ts";
 
 export interface TranscriptRow {
   turn: TurnRecord;
+  /** The worker that served it, or (a streamed turn never acknowledged) produced its stream. */
+  worker?: ServedBy;
   /** Messages the agent should have been based on: 2 per turn acknowledged before, plus its own. */
   expected: number;
   /** Messages the agent was given (at most its context window). */
@@ -23,6 +25,25 @@ export interface TranscriptModel {
   acknowledgedMessages: number;
 }
 
+/**
+ * What the client got instead of an acknowledged reply: the outcome, and for a streamed turn
+ * the text that did arrive and where its stream stopped.
+ */
+function replyNotAcknowledged(turn: TurnRecord): string {
+  const stream = turn.streams?.at(-1);
+  const outcome = `(${turn.outcome}, status ${turn.status ?? "none"})`;
+  if (!stream) return outcome;
+  const events = [...stream.events, ...stream.resumes.flatMap((r) => r.events)];
+  const text = events.map((e) => e.text ?? "").join("");
+  const resume = stream.resumes.at(-1);
+  const stopped = stream.error
+    ? `error event ${stream.error.code ?? ""}`.trim()
+    : resume
+      ? `resume answered ${resume.status ?? "nothing"}${resume.code ? ` ${resume.code}` : ""}`
+      : `stream ${stream.cut ?? "ended"}`;
+  return `${text}… ${outcome.slice(0, -1)}: ${stopped})`;
+}
+
 /** One conversation, turn by turn, as both the terminal and the HTML reports show it. */
 export function transcriptModel(load: LoadResult, conversationId: string): TranscriptModel {
   const turns = load.turns
@@ -33,13 +54,11 @@ export function transcriptModel(load: LoadResult, conversationId: string): Trans
     const basedOn = messagesBasedOn(turn);
     return {
       turn,
+      worker: turn.servedBy ?? turn.streams?.at(-1)?.producer,
       expected,
       seen: turn.messagesSeen,
       forgot: basedOn !== undefined && basedOn < expected,
-      reply:
-        turn.outcome === "ok"
-          ? (turn.reply ?? "")
-          : `(${turn.outcome}, status ${turn.status ?? "none"})`,
+      reply: turn.outcome === "ok" ? (turn.reply ?? "") : replyNotAcknowledged(turn),
     };
   });
   // The last read of each worker (hosts told apart), in host then worker order.

@@ -4,11 +4,29 @@ import type { LoadResult } from "../load/run-load.ts";
 import { textTable, workerTag } from "./palette.ts";
 import { transcriptModel } from "./transcript-model.ts";
 
-/** The conversation that shows the bug best: most stale replies, then most lost turns. */
+/**
+ * The conversation that shows the bug best: most stale replies, then most lost turns or
+ * streamed replies that never arrived whole.
+ */
 export function pickConversation(check: CheckResult): ConversationCheck | undefined {
-  const withTurns = check.conversations.filter((c) => c.acknowledged > 0);
-  const score = (c: ConversationCheck) => c.stale * 1000 + c.lost * 10 + c.divergent;
+  const acknowledged = check.conversations.filter((c) => c.acknowledged > 0);
+  // A streamed run can acknowledge nothing (every stream cut): show what its client got.
+  const withTurns = acknowledged.length > 0 ? acknowledged : streamedOnly(check);
+  const score = (c: ConversationCheck) =>
+    c.stale * 1000 + (c.lost + c.streamGap + c.streamMismatch) * 10 + c.divergent;
   return [...withTurns].sort((a, b) => score(b) - score(a))[0];
+}
+
+/** What the shown conversation shows, as its heading says ("One ..." or "A ..." where it went wrong). */
+export function transcriptHeading(shown: ConversationCheck, article: "One" | "A" = "One"): string {
+  if (shown.stale + shown.lost > 0) return `${article} conversation where the agent forgets`;
+  if (shown.streamGap + shown.streamMismatch > 0)
+    return `${article} conversation where streamed replies did not arrive whole`;
+  return "One conversation, turn by turn";
+}
+
+function streamedOnly(check: CheckResult): ConversationCheck[] {
+  return check.totals.streamedTurns > 0 ? check.conversations.filter((c) => c.turnsSent > 0) : [];
 }
 
 /**
@@ -22,10 +40,10 @@ export function renderTranscript(load: LoadResult, conversationId: string): stri
     colWidths: [6, 8, 11, 12, 72],
     wordWrap: true,
   });
-  for (const { turn, expected, seen, forgot, reply } of model.rows) {
+  for (const { turn, worker, expected, seen, forgot, reply } of model.rows) {
     table.push([
       `#${turn.index + 1}`,
-      workerTag(turn.servedBy?.workerId, turn.servedBy?.hostname),
+      workerTag(worker?.workerId, worker?.hostname),
       seen === undefined ? "-" : forgot ? pc.red(`${seen} ✗`) : pc.green(`${seen} ✓`),
       String(expected),
       forgot ? pc.red(reply) : turn.outcome === "ok" ? reply : pc.dim(reply),

@@ -120,9 +120,23 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
     if (items.length === 0) return;
     const { items: list, operations } = this.keys;
     const encoded = items.map(encodeItem);
-    // Not fenced: the lease and turns keys are stand-ins the script does not read.
+    // Not fenced, not streamed: the lease, turns and stream keys are stand-ins the script does not read.
     await writeToRedis(() =>
-      this.redis.agentsSessionAdd(list, operations, list, list, this.ttl, "", "", 0, ...encoded),
+      this.redis.agentsSessionAdd(
+        list,
+        operations,
+        list,
+        list,
+        list,
+        this.ttl,
+        "",
+        "",
+        0,
+        "",
+        "",
+        0,
+        ...encoded,
+      ),
     );
   }
 

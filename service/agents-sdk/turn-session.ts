@@ -23,7 +23,7 @@ export interface TurnSessionOptions {
  * Runner reads the history once when a run starts and adds the run's items once when it ends
  * (a non-streamed run, in 0.20.0). Here the read returns only the `recentItems` newest items,
  * with the whole history's length (`historyLength`), in one script; the items the run adds
- * are held until `commit()`, which appends them in one script (agents-session-add-4.lua), with
+ * are held until `commit()`, which appends them in one script (agents-session-add-5.lua), with
  * the turn's record when the turn holds a lease: fenced, the turn recorded for replays, the
  * lease ended. A run that fails adds nothing, so nothing is stored. Build one per turn.
  */
@@ -85,10 +85,14 @@ export class TurnSession implements Session {
         operations,
         record?.leaseKey ?? items,
         record?.turnsKey ?? items,
+        record?.done?.key ?? items,
         this.options.ttlSeconds ?? 0,
         record?.holder ?? "",
         record?.turnId ?? "",
         position,
+        record?.done?.id ?? "",
+        record?.done?.data ?? "",
+        record?.done?.ttlSeconds ?? 0,
         ...encoded,
       ),
     );

@@ -16,6 +16,12 @@ export interface Turn extends ConversationRef {
   turnId: string;
   text: string;
   servedBy: ServedBy;
+  /**
+   * A streamed turn (the client asked for `text/event-stream`): where each piece of the reply
+   * goes as the model writes it. Hand it to the agent (`generateReply(messages, turn.onDelta)`);
+   * the pieces must join to the reply the turn returns.
+   */
+  onDelta?: (text: string) => void;
 }
 
 /** What a turn did, for the response and for the per-turn log line. */

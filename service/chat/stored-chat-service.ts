@@ -42,7 +42,7 @@ export class StoredChatService implements ChatService {
     const { messages, length: before } = await store.loadRecent(turn.key, this.contextWindow);
     const user = userMessage(turn);
     messages.push(user);
-    const reply = await this.assistant.generateReply(messages);
+    const reply = await this.assistant.generateReply(messages, turn.onDelta);
     const answer = assistantMessage(turn, reply);
     const after = await store.append(turn.key, [user, answer]);
     return { reply, messagesSeen: messages.length, before, after, key: turn.key };

@@ -5,12 +5,14 @@ import type { AppConfig } from "../config.ts";
 import type { HealthResponse, ServedBy } from "../contract.ts";
 import { ServiceMetrics } from "../metrics/service-metrics.ts";
 import { currentServedBy } from "../served-by.ts";
+import type { TurnStreams } from "../streams/turn-streams.ts";
 import type { TurnGate } from "../turns/turn-gate.ts";
 import { requireIdentity } from "./auth-middleware.ts";
 import { countTurns } from "./count-turns.ts";
 import { handleErrors, methodNotAllowed, notFound } from "./error-handler.ts";
 import { HttpError } from "./http-error.ts";
 import { messagesRoute } from "./messages-route.ts";
+import { turnStreamRoute } from "./stream-route.ts";
 import { turnRateLimit } from "./turn-rate-limit.ts";
 import { turnRoute } from "./turn-route.ts";
 
@@ -19,6 +21,7 @@ const ROUTES = {
   health: { path: "/healthz", allow: ["GET", "HEAD"] },
   turns: { path: "/conversations/:conversationId/turns", allow: ["POST"] },
   messages: { path: "/conversations/:conversationId/messages", allow: ["GET", "HEAD"] },
+  stream: { path: "/conversations/:conversationId/turns/:turnId/stream", allow: ["GET"] },
   metrics: { path: "/metrics", allow: ["GET", "HEAD"] },
 } as const;
 
@@ -31,6 +34,11 @@ export interface AppOptions {
   servedBy?: ServedBy;
   /** One turn per conversation at a time, and idempotent turnIds (the fixed apps on Redis). */
   turnGate?: TurnGate;
+  /**
+   * Where streamed turns' events live (`Accept: text/event-stream`, and the stream route).
+   * Without it turns are answered as JSON whatever the client accepts, and the stream route is 404.
+   */
+  turnStreams?: TurnStreams;
   /**
    * Where each user's turns are counted for RATE_LIMIT_TURNS_PER_MINUTE. The limit holds only
    * if every worker and host shares it (RedisTurnLimitStore). Omitted, or a limit of 0: no limit.
@@ -87,9 +95,14 @@ export function createApp(options: AppOptions): Express {
   );
 
   web.get(ROUTES.messages.path, authenticate, messagesRoute({ ...options, servedBy: served }));
+  if (options.turnStreams) {
+    const streams = options.turnStreams;
+    web.get(ROUTES.stream.path, authenticate, turnStreamRoute({ config, streams }));
+  }
 
   // A known path with another method: 405 before authentication (the routes are public).
-  for (const route of Object.values(ROUTES)) web.all(route.path, methodNotAllowed(route.allow));
+  const routes = Object.values(ROUTES).filter((r) => r !== ROUTES.stream || options.turnStreams);
+  for (const route of routes) web.all(route.path, methodNotAllowed(route.allow));
   web.use(notFound);
   web.use(handleErrors(metrics));
   return web;

@@ -66,17 +66,29 @@ function toHttpError(error: unknown): HttpError {
   return new HttpError(500, "internal_error", "internal error");
 }
 
+/** The code and message `error` is answered with, nothing logged: for an event of a stream. */
+export function errorBodyOf(error: unknown): { code: string; message: string } {
+  const { code, message } = toHttpError(error);
+  return { code, message };
+}
+
 /**
- * Every error becomes `{ error: { code, message } }` with its status; a failed Redis command
- * is counted in `metrics` when given.
+ * The status and code `error` is answered with, logged when it is the server's (5xx) and a
+ * failed Redis command counted in `metrics`: for a JSON answer, or a stream's error event.
  */
+export function reportError(error: unknown, metrics?: ServiceMetrics): HttpError {
+  const httpError = toHttpError(error);
+  if (httpError.status >= 500)
+    logger.error({ err: error, code: httpError.code }, httpError.message);
+  if (error instanceof StoreUnavailableError) metrics?.storeFailed("unavailable");
+  if (error instanceof StoreWriteUncertainError) metrics?.storeFailed("uncertain");
+  return httpError;
+}
+
+/** Every error becomes `{ error: { code, message } }` with its status. */
 export function handleErrors(metrics?: ServiceMetrics) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
-    const httpError = toHttpError(error);
-    if (httpError.status >= 500)
-      logger.error({ err: error, code: httpError.code }, httpError.message);
-    if (error instanceof StoreUnavailableError) metrics?.storeFailed("unavailable");
-    if (error instanceof StoreWriteUncertainError) metrics?.storeFailed("uncertain");
+    const httpError = reportError(error, metrics);
     noteAnswer(res, { errorCode: httpError.code });
     const body: ErrorResponse = { error: { code: httpError.code, message: httpError.message } };
     res.status(httpError.status).json(body);

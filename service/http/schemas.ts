@@ -29,6 +29,21 @@ const ConversationParams = z
   })
   .strict();
 
+const TurnStreamParams = z
+  .object({
+    conversationId: z
+      .string()
+      .regex(CONVERSATION_ID, `conversationId must be 1-100 characters of ${ID_CHARS}`),
+    turnId: z.string().regex(TURN_ID, `turnId must be 1-64 characters of ${ID_CHARS}`),
+  })
+  .strict();
+
+/** The id of the last event a client has: plain digits, at most 15 (exact as a number). */
+const LastEventId = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,14})$/, "Last-Event-ID must be the id of an event of this stream")
+  .transform(Number);
+
 /** The conversation routes take no query parameters: one sent anyway is a client mistake. */
 const NoQuery = z.object({}).strict();
 
@@ -151,6 +166,29 @@ export function parseMessagesRequest(req: Request): {
   if (!query.success) throw new HttpError(400, "invalid_params", describeIssues(query.error));
   const { limit, before } = query.data;
   return limit === undefined ? params : { ...params, page: { limit, before } };
+}
+
+/** `GET .../turns/:turnId/stream`: the turn, no query, and the event to resume after (0: all). */
+export function parseTurnStreamRequest(req: Request): {
+  conversationId: string;
+  turnId: string;
+  afterId: number;
+} {
+  const params = TurnStreamParams.safeParse(req.params);
+  if (!params.success) throw new HttpError(400, "invalid_params", describeIssues(params.error));
+  if (!NoQuery.safeParse(req.query).success) {
+    throw new HttpError(400, "invalid_params", "this route takes no query parameters");
+  }
+  const header = req.get("last-event-id");
+  if (header === undefined) return { ...params.data, afterId: 0 };
+  const afterId = LastEventId.safeParse(header);
+  if (!afterId.success) throw new HttpError(400, "invalid_headers", describeIssues(afterId.error));
+  return { ...params.data, afterId: afterId.data };
+}
+
+/** True when the client asks for the reply as it is written (`Accept: text/event-stream`). */
+export function wantsEventStream(req: Request): boolean {
+  return req.accepts(["application/json", "text/event-stream"]) === "text/event-stream";
 }
 
 export function parseConversationHeaders(req: Request): z.infer<typeof ConversationHeaders> {

@@ -1,13 +1,13 @@
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
-import express, { type RequestHandler } from "express";
+import express, { type RequestHandler, type Response } from "express";
 import { conversationKey } from "../auth/conversation-key.ts";
 import type { ChatService, Turn, TurnResult } from "../chat/chat-service.ts";
 import type { AppConfig } from "../config.ts";
-import type { ChatMessage, ServedBy, TurnResponse } from "../contract.ts";
-import { TurnInProgressError } from "../errors.ts";
+import type { ServedBy } from "../contract.ts";
 import { logger } from "../logger.ts";
 import type { ServiceMetrics } from "../metrics/service-metrics.ts";
+import type { TurnStreams } from "../streams/turn-streams.ts";
 import type { GateOutcome, TurnGate } from "../turns/turn-gate.ts";
 import { identityOf } from "./auth-middleware.ts";
 import { noteAnswer } from "./count-turns.ts";
@@ -18,7 +18,10 @@ import {
   parseTurnBody,
   requireJsonContentType,
   turnBodySchema,
+  wantsEventStream,
 } from "./schemas.ts";
+import { answerStreamedTurn } from "./streamed-turn.ts";
+import { answerOf, replayed } from "./turn-answer.ts";
 
 interface TurnRouteOptions {
   app: string;
@@ -27,6 +30,8 @@ interface TurnRouteOptions {
   config: AppConfig;
   servedBy: ServedBy;
   turnGate?: TurnGate;
+  /** Where streamed turns' events live; without it a turn is always answered as JSON. */
+  turnStreams?: TurnStreams;
   /** Checked once the request is known to be valid, so a refused request costs no quota. */
   rateLimit?: RequestHandler;
   metrics: ServiceMetrics;
@@ -46,7 +51,7 @@ interface TurnTarget {
  * turn gate), log it, answer.
  */
 export function turnRoute(options: TurnRouteOptions): RequestHandler[] {
-  const { service, config, servedBy, turnGate, metrics } = options;
+  const { config, servedBy, metrics } = options;
   const turnBody = turnBodySchema(config.TEXT_MAX_CHARS);
 
   const validateTurnBody: RequestHandler = (req, res, next) => {
@@ -54,34 +59,49 @@ export function turnRoute(options: TurnRouteOptions): RequestHandler[] {
     next();
   };
 
-  const handleTurn: RequestHandler = async (_req, res) => {
-    const { conversationId, headers } = res.locals.turnTarget as TurnTarget;
-    const body = res.locals.turnBody as TurnBody;
-    const turn: Turn = {
-      key: conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId),
-      conversationId,
-      sessionHeader: headers["x-session"],
-      turnId: chooseTurnId(body.turnId, headers["idempotency-key"]),
-      text: body.text,
-      servedBy,
-    };
-    const outcome = await runTurn(service, turnGate, turn);
+  const handleTurn: RequestHandler = async (req, res) => {
+    const turn = turnOf(res, config, servedBy);
+    const streams = wantsEventStream(req) ? options.turnStreams : undefined;
+    const contextWindow = config.CONTEXT_WINDOW_MESSAGES;
+    const outcome = streams
+      ? await answerStreamedTurn(res, turn, { ...options, streams, contextWindow })
+      : await answerTurn(res, turn, options);
     if (outcome.waitedMs !== undefined) metrics.leaseWaited(outcome.waitedMs / 1000);
-    if (outcome.ran) {
-      logTurn(options, turn, outcome.value);
-      res.json(answerOf(turn, outcome.value));
-      return;
-    }
-    // A repeated turnId that already completed: answer from the stored messages.
-    const messages = await service.history(turn);
-    logger.info({ event: "turn_replayed", ...logContext(options, turn) });
-    const answer = replayed(turn, messages, config.CONTEXT_WINDOW_MESSAGES);
-    noteAnswer(res, { replayed: true });
-    res.json(answer);
+    if (outcome.ran) logTurn(options, turn, outcome.value);
   };
 
   const checks = [validateTurnTarget, readJsonBody(config.BODY_LIMIT), validateTurnBody];
   return [...checks, ...(options.rateLimit ? [options.rateLimit] : []), handleTurn];
+}
+
+/** The turn a valid request asks for, its key from the verified identity. */
+function turnOf(res: Response, config: AppConfig, servedBy: ServedBy): Turn {
+  const { conversationId, headers } = res.locals.turnTarget as TurnTarget;
+  const body = res.locals.turnBody as TurnBody;
+  return {
+    key: conversationKey(config.REDIS_KEY_PREFIX, identityOf(res), conversationId),
+    conversationId,
+    sessionHeader: headers["x-session"],
+    turnId: chooseTurnId(body.turnId, headers["idempotency-key"]),
+    text: body.text,
+    servedBy,
+  };
+}
+
+/** Runs the turn and answers it as JSON: its result, or a repeated turnId's stored answer. */
+async function answerTurn(res: Response, turn: Turn, options: TurnRouteOptions) {
+  const { service, turnGate, config } = options;
+  const outcome = await runTurn(service, turnGate, turn);
+  if (outcome.ran) {
+    res.json(answerOf(turn, outcome.value));
+    return outcome;
+  }
+  // A repeated turnId that already completed: answer from the stored messages.
+  const messages = await service.history(turn);
+  logger.info({ event: "turn_replayed", ...logContext(options, turn) });
+  noteAnswer(res, { replayed: true });
+  res.json(replayed(turn, messages, config.CONTEXT_WINDOW_MESSAGES));
+  return outcome;
 }
 
 /** What the gate says, or (without a gate, so without a lease to wait for) that the turn ran. */
@@ -150,38 +170,4 @@ function logTurn(options: TurnRouteOptions, turn: Turn, result: TurnResult): voi
     messagesAfter: result.after,
     messagesSeen: result.messagesSeen,
   });
-}
-
-function answerOf(turn: Turn, result: TurnResult): TurnResponse {
-  return {
-    conversationId: turn.conversationId,
-    turnId: turn.turnId,
-    reply: result.reply,
-    messagesSeen: result.messagesSeen,
-    historyLength: result.before,
-    servedBy: turn.servedBy,
-  };
-}
-
-/** The response of a completed turn, rebuilt from its stored messages. */
-function replayed(
-  turn: Turn,
-  messages: readonly ChatMessage[],
-  contextWindow: number,
-): TurnResponse {
-  const position = messages.findIndex((m) => m.turnId === turn.turnId && m.role === "user");
-  const answer = messages.find((m) => m.turnId === turn.turnId && m.role === "assistant");
-  if (position < 0 || !answer) {
-    throw new TurnInProgressError("this turn is recorded but its messages are not readable yet");
-  }
-  return {
-    conversationId: turn.conversationId,
-    turnId: turn.turnId,
-    reply: answer.content,
-    // As the first run: its window of the history before it, plus its own message.
-    messagesSeen: Math.min(position, contextWindow) + 1,
-    historyLength: position,
-    servedBy: turn.servedBy,
-    replayed: true,
-  };
 }

@@ -49,6 +49,13 @@ export interface RedisCheckpointSaverOptions {
    * A put sent again after a lost reply (same id, already the newest) is not refused.
    */
   forkGuard?: boolean;
+  /**
+   * Keep only this many of a namespace's newest checkpoints: each put removes older ones, with
+   * the channel values only they held. Every checkpoint holds the thread's whole state (with
+   * MessagesAnnotation, every message so far), so keeping them all makes a thread's memory
+   * grow with the square of its turns. Unset or 0: keep all (time travel to any of them).
+   */
+  keepCheckpoints?: number;
   /** How checkpoints and writes are serialized; LangGraph's JsonPlusSerializer by default. */
   serde?: SerializerProtocol;
 }
@@ -133,7 +140,7 @@ const REFUSED_CONFLICT: Record<number, CheckpointConflictReason> = {
 
 /**
  * A LangGraph checkpointer over plain Redis (>= 7) or a Redis Cluster. Each `put` and
- * `putWrites` is one Lua script (checkpoint-put-7.lua, checkpoint-put-writes-6.lua): atomic,
+ * `putWrites` is one Lua script (checkpoint-put-8.lua, checkpoint-put-writes-6.lua): atomic,
  * fenced by the turn's lease when `fence` returns one, and for `put` guarded against forks
  * when `forkGuard` is on. Every key of a thread carries one hash tag: the thread id's own
  * when it has one (a conversation key `prefix{tenant:user:conversation}`, so its lease is in
@@ -147,6 +154,7 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
   private readonly ttlSeconds: number;
   private readonly fence: (() => CheckpointFence | undefined) | undefined;
   private readonly forkGuard: boolean;
+  private readonly keepCheckpoints: number;
 
   constructor(options: RedisCheckpointSaverOptions) {
     super(options.serde);
@@ -158,6 +166,10 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
     this.ttlSeconds = options.ttlSeconds ?? 0;
     this.fence = options.fence;
     this.forkGuard = options.forkGuard ?? false;
+    this.keepCheckpoints = options.keepCheckpoints ?? 0;
+    if (!Number.isSafeInteger(this.keepCheckpoints) || this.keepCheckpoints < 0) {
+      throw new RangeError(`keepCheckpoints must be a whole number, not ${this.keepCheckpoints}`);
+    }
   }
 
   /** The checkpoint `config` names, or the newest of its thread and namespace. */
@@ -223,6 +235,7 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
       this.redis.checkpointPut(
         ...scriptKeys(keys, fence),
         completes?.record.turnsKey ?? keys.namespaces,
+        completes?.record.done?.key ?? keys.namespaces,
         this.ttlSeconds,
         fence?.holder ?? "",
         this.forkGuard ? "1" : "0",
@@ -232,6 +245,10 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
         JSON.stringify(record),
         completes?.record.turnId ?? "",
         completes?.position ?? 0,
+        completes?.record.done?.id ?? "",
+        completes?.record.done?.data ?? "",
+        completes?.record.done?.ttlSeconds ?? 0,
+        this.keepCheckpoints,
         ...blobPairs,
       ),
     );

@@ -10,7 +10,7 @@ import { type CheckpointPut, RedisCheckpointSaver } from "./redis-checkpointer.t
 /**
  * One turn's checkpointer, for a graph run with `durability: "exit"`: LangGraph then writes
  * one checkpoint, when the run ends. Reads go to the thread as usual; that checkpoint is held
- * here until `commit()`, which stores it in one script (checkpoint-put-7.lua), with the
+ * here until `commit()`, which stores it in one script (checkpoint-put-8.lua), with the
  * turn's record when the turn holds a lease: fenced, the turn recorded for replays, the lease
  * ended, as the fenced append of the other fixed apps does. A run that fails is never
  * committed, so it stores nothing (LangGraph itself would store the failed step).

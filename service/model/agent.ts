@@ -45,8 +45,14 @@ export class AssistantAgent {
     this.systemMessage = options.systemMessage ?? DEFAULT_SYSTEM_MESSAGE;
   }
 
-  /** The next assistant message for `messages`; rejects with `ModelError` (502) if the model fails. */
-  async generateReply(messages: readonly AgentMessage[]): Promise<string> {
-    return this.model.complete(messages, { system: this.systemMessage });
+  /**
+   * The next assistant message for `messages`; rejects with `ModelError` (502) if the model
+   * fails. With `onDelta` (a streamed turn) each piece of the reply goes there as it is written.
+   */
+  async generateReply(
+    messages: readonly AgentMessage[],
+    onDelta?: (text: string) => void,
+  ): Promise<string> {
+    return this.model.complete(messages, { system: this.systemMessage, onDelta });
   }
 }

@@ -10,7 +10,9 @@ import { ScriptedModel } from "./scripted-model.ts";
  */
 export function createModelClient(config: ModelConfig): ModelClient {
   const kind = config.AGENT_MODEL ?? "scripted";
-  if (kind === "scripted") return new ScriptedModel(config.AGENT_LATENCY_MS);
+  if (kind === "scripted") {
+    return new ScriptedModel(config.AGENT_LATENCY_MS, config.AGENT_CHUNK_DELAY_MS ?? 0);
+  }
   const { MODEL_BASE_URL: baseUrl, MODEL_NAME: model } = config;
   if (!baseUrl || !model) {
     const missing = [!baseUrl && "MODEL_BASE_URL", !model && "MODEL_NAME"].filter(Boolean);

@@ -11,6 +11,11 @@ export interface CompleteOptions {
    * A model that has no use for them (the scripted one) ignores them.
    */
   system?: string;
+  /**
+   * Called with each piece of the reply as the model writes it (a streamed turn); the pieces,
+   * joined, are the reply `complete` resolves with. Without it the model answers in one piece.
+   */
+  onDelta?: (text: string) => void;
 }
 
 /**
@@ -46,6 +51,8 @@ export interface ModelClient {
 export interface ModelConfig {
   /** Simulated latency per reply of the scripted model, in ms. */
   AGENT_LATENCY_MS: number;
+  /** The scripted model's pause between the chunks of a streamed reply, in ms (default 0). */
+  AGENT_CHUNK_DELAY_MS?: number;
   /** Which model answers: the deterministic script (default) or an OpenAI-compatible server. */
   AGENT_MODEL?: "scripted" | "openai";
   /** Base URL of the OpenAI-compatible API, e.g. `http://127.0.0.1:11434/v1` (Ollama). */

@@ -1,3 +1,4 @@
+import { EventSourceParserStream } from "eventsource-parser/stream";
 import { z } from "zod";
 import { ModelError } from "../errors.ts";
 import {
@@ -12,6 +13,11 @@ const ChatCompletionSchema = z.object({
   choices: z
     .array(z.object({ message: z.object({ content: z.string() }) }))
     .min(1, "expected at least one choice"),
+});
+
+/** One event of a streamed chat completion (`stream: true`): the next piece of the reply. */
+const ChunkSchema = z.object({
+  choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }) })),
 });
 
 /** How OpenAI, Ollama and most compatible servers describe an error. */
@@ -36,8 +42,9 @@ export interface OpenAICompatibleOptions {
 /**
  * A model behind any OpenAI-compatible chat-completions API: OpenAI itself, or a local
  * Ollama (`http://127.0.0.1:11434/v1`), llama.cpp's server, vLLM, LM Studio, ...
- * One `POST {baseUrl}/chat/completions` per reply, no streaming, no retries (a retried
- * completion is a different reply). Every failure becomes a `ModelError` (502).
+ * One `POST {baseUrl}/chat/completions` per reply, streamed (`stream: true`) when the caller
+ * wants the pieces, no retries (a retried completion is a different reply). Every failure
+ * becomes a `ModelError` (502).
  */
 export class OpenAICompatibleModel implements ModelClient {
   readonly name: string;
@@ -54,39 +61,50 @@ export class OpenAICompatibleModel implements ModelClient {
     messages: readonly AgentMessage[],
     options: CompleteOptions = {},
   ): Promise<string> {
-    const body = {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const response = await this.post(this.requestBody(messages, options), signal);
+    try {
+      if (response.status < 200 || response.status > 299) {
+        throw this.error(this.describeStatus(response.status, await response.text()));
+      }
+      return options.onDelta
+        ? await this.readStream(response, options.onDelta)
+        : this.readReply(response.status, await response.text());
+    } catch (error) {
+      if (error instanceof ModelError) throw error;
+      // The body is read under the same deadline: a server may send headers and then stall.
+      if (signal.aborted) throw this.error(`no answer within ${this.timeoutMs} ms`, error);
+      throw this.error(`the answer broke off (${networkDetail(error)})`, error);
+    }
+  }
+
+  private requestBody(messages: readonly AgentMessage[], options: CompleteOptions) {
+    return {
       model: this.options.model,
       messages: [
         ...(options.system ? [{ role: "system", content: options.system }] : []),
         // Only role and content: the chat service's messages also carry turnId, servedBy, at.
         ...messages.map(({ role, content }) => ({ role, content })),
       ],
+      ...(options.onDelta ? { stream: true } : {}),
     };
+  }
+
+  private async post(body: object, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      accept: "application/json",
+      accept: "stream" in body ? "text/event-stream" : "application/json",
     };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
-
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    let status: number;
-    let text: string;
     try {
-      const response = await fetch(this.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal,
-      });
-      status = response.status;
-      // Read the body under the same deadline: a server may send headers and then stall.
-      text = await response.text();
+      return await fetch(this.url, { method: "POST", headers, body: JSON.stringify(body), signal });
     } catch (error) {
       if (signal.aborted) throw this.error(`no answer within ${this.timeoutMs} ms`, error);
       throw this.error(`could not reach the model server (${networkDetail(error)})`, error);
     }
+  }
 
-    if (status < 200 || status > 299) throw this.error(this.describeStatus(status, text));
+  private readReply(status: number, text: string): string {
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -94,13 +112,34 @@ export class OpenAICompatibleModel implements ModelClient {
       throw this.error(`malformed response: the body is not JSON (HTTP ${status})`, error);
     }
     const parsed = ChatCompletionSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-      throw this.error(`malformed response: ${where}${issue?.message ?? "unexpected shape"}`);
-    }
+    if (!parsed.success) throw this.malformed(parsed.error);
     // min(1) above guarantees a first choice.
     return (parsed.data.choices[0] as { message: { content: string } }).message.content;
+  }
+
+  /** A streamed completion: each event's piece goes to `onDelta`; `[DONE]` ends it. */
+  private async readStream(response: Response, onDelta: (text: string) => void): Promise<string> {
+    if (!response.body) throw this.error("malformed response: a streamed answer without a body");
+    const events = response.body
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new EventSourceParserStream());
+    let reply = "";
+    for await (const { data } of events) {
+      if (data === "[DONE]") return reply;
+      const parsed = ChunkSchema.safeParse(parseJson(data));
+      if (!parsed.success) throw this.malformed(parsed.error);
+      const piece = parsed.data.choices[0]?.delta.content ?? "";
+      if (piece === "") continue;
+      reply += piece;
+      onDelta(piece);
+    }
+    throw this.error("malformed response: the stream ended without [DONE]");
+  }
+
+  private malformed(error: z.ZodError): ModelError {
+    const issue = error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+    return this.error(`malformed response: ${where}${issue?.message ?? "unexpected shape"}`);
   }
 
   private error(reason: string, cause?: unknown): ModelError {
@@ -132,6 +171,15 @@ export class OpenAICompatibleModel implements ModelClient {
     let message = typeof error === "string" ? error : error.message;
     if (this.options.apiKey) message = message.split(this.options.apiKey).join("[redacted]");
     return message.length > MAX_QUOTED_CHARS ? `${message.slice(0, MAX_QUOTED_CHARS)}...` : message;
+  }
+}
+
+/** The event's JSON, or undefined (which the schema then refuses) when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

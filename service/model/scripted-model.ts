@@ -9,11 +9,32 @@ import type { AgentMessage, CompleteOptions, ModelClient } from "./model-client.
 export class ScriptedModel implements ModelClient {
   readonly name = "scripted";
 
-  /** @param latencyMs simulated model latency per reply, in ms (0 = answer at once). */
-  constructor(private readonly latencyMs = 0) {}
+  /**
+   * @param latencyMs simulated model latency per reply, in ms (0 = answer at once).
+   * @param chunkDelayMs a streamed reply's pause between its chunks (its words), in ms.
+   */
+  constructor(
+    private readonly latencyMs = 0,
+    private readonly chunkDelayMs = 0,
+  ) {}
 
-  async complete(messages: readonly AgentMessage[], _options?: CompleteOptions): Promise<string> {
+  async complete(messages: readonly AgentMessage[], options?: CompleteOptions): Promise<string> {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const reply = this.reply(messages);
+    if (options?.onDelta) await this.stream(reply, options.onDelta);
+    return reply;
+  }
+
+  /** The reply word by word (each with the spaces after it), a pause between two words. */
+  private async stream(reply: string, onDelta: (text: string) => void): Promise<void> {
+    const words = reply.match(/\S+\s*/g) ?? [reply];
+    for (const [i, word] of words.entries()) {
+      if (i > 0 && this.chunkDelayMs > 0) await sleep(this.chunkDelayMs);
+      onDelta(word);
+    }
+  }
+
+  private reply(messages: readonly AgentMessage[]): string {
     const userMessages = messages.filter((m) => m.role === "user");
     const current = userMessages.at(-1);
     if (!current) return "Hello! What can I do for you?";

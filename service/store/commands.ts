@@ -13,12 +13,35 @@ export interface StoreCommands {
     list: string,
     lease: string,
     turns: string,
+    stream: string,
     ttlSeconds: number,
     token: string,
     turnId: string,
     expectedLength: number,
+    doneId: number | "",
+    doneData: string,
+    streamTtlSeconds: number,
     ...messages: string[]
   ): Promise<number>;
+  /** stream-append-2.lua: events written, or -1 lease lost. */
+  streamAppend(
+    stream: string,
+    lease: string,
+    holder: string,
+    reset: "0" | "1",
+    ttlSeconds: number,
+    maxEvents: number,
+    ...idTypeData: (string | number)[]
+  ): Promise<number>;
+  /** stream-state-2.lua: running, missing, ended, open or interrupted. */
+  streamState(
+    stream: string,
+    lease: string,
+    turnId: string,
+    leased: "0" | "1",
+    errorData: string,
+    ttlSeconds: number,
+  ): Promise<"running" | "missing" | "ended" | "open" | "interrupted">;
   acquireTurn(
     lease: string,
     turns: string,
@@ -33,16 +56,20 @@ export interface StoreCommands {
   loadRecent(messages: string, recent: number): Promise<[number, ...string[]]>;
   releaseTurn(lease: string, holder: string): Promise<number>;
   renewTurn(lease: string, holder: string, leaseMs: number): Promise<number>;
-  /** agents-session-add-4.lua: the list's length after the append, or -1 / -3 refused. */
+  /** agents-session-add-5.lua: the list's length after the append, or -1 / -3 refused. */
   agentsSessionAdd(
     items: string,
     operations: string,
     lease: string,
     turns: string,
+    stream: string,
     ttlSeconds: number,
     holder: string,
     turnId: string,
     position: number,
+    doneId: number | "",
+    doneData: string,
+    streamTtlSeconds: number,
     ...json: string[]
   ): Promise<number>;
   /** agents-session-pop-2.lua: the newest item's JSON, or null. */
@@ -59,11 +86,12 @@ export interface StoreCommands {
     suffixLength: number,
     ...json: string[]
   ): Promise<number>;
-  /** checkpoint-put-7.lua: `[code, newest]`, code 1 stored, -1 to -4 refused (see the script). */
+  /** checkpoint-put-8.lua: `[code, newest]`, code 1 stored, -1 to -4 refused (see the script). */
   checkpointPut(
     ...args: [
       ...CheckpointKeys,
       turns: string,
+      stream: string,
       ttlSeconds: number,
       holder: string,
       forkGuard: "0" | "1",
@@ -73,6 +101,10 @@ export interface StoreCommands {
       record: string,
       turnId: string,
       position: number,
+      doneId: number | "",
+      doneData: string,
+      streamTtlSeconds: number,
+      keepCheckpoints: number,
       ...blobPairs: string[],
     ]
   ): Promise<[number, string]>;
@@ -112,7 +144,7 @@ export type CheckpointKeys = [
   lease: string,
 ];
 
-/** What append-turn-3.lua returns instead of a length when it refuses the write. */
+/** What append-turn-4.lua returns instead of a length when it refuses the write. */
 export const APPEND_TURN_REFUSALS = {
   [-1]: "lease_lost",
   [-2]: "history_changed",
@@ -158,3 +190,7 @@ export const conversationKeys = (conversationKey: string) => ({
   turns: `${conversationKey}:turns`,
   fence: `${conversationKey}:fence`,
 });
+
+/** The stream of one streamed turn: in its conversation's slot, so its done can be appended with it. */
+export const streamKeyOf = (conversationKey: string, turnId: string) =>
+  `${conversationKey}:stream:${turnId}`;

@@ -8,6 +8,21 @@ export interface RecentHistory {
 }
 
 /**
+ * A streamed turn's done event, written in the same step as the turn's stored state (its
+ * messages, its checkpoint, its session items): the stored reply and the stream cannot disagree.
+ */
+export interface StreamDone {
+  /** The turn's stream (streamKeyOf), in its conversation's hash slot. */
+  key: string;
+  /** The event's id: one after the stream's last delta. */
+  id: number;
+  /** The turn's answer as JSON: what the same turn answers without a stream. */
+  data: string;
+  /** How long the stream stays readable after it, in seconds. */
+  ttlSeconds: number;
+}
+
+/**
  * What a fenced append must still find true to store anything: the turn's lease is still
  * the one it took, and the history still has the length the turn read.
  */
@@ -17,6 +32,8 @@ export interface Fence {
   turnId: string;
   /** The history's length when the turn took its lease: the version it read. */
   expectedLength: number;
+  /** A streamed turn's done event, appended to its stream in the same step. */
+  done?: StreamDone;
 }
 
 /**

@@ -17,7 +17,7 @@ type WriteCommand = (target: StoreCommands) => Promise<number>;
 /**
  * Conversation histories as Redis lists of JSON messages, one list per conversation key.
  * A fenced append (see TurnGate) is refused unless the lease is still the turn's and the
- * history is the one it read (append-turn-3.lua). With `replicaWait.replicas > 0` every write
+ * history is the one it read (append-turn-4.lua). With `replicaWait.replicas > 0` every write
  * goes out with a WAIT in the same pipeline, and counts as stored only once replicas have it.
  */
 export class RedisConversationStore implements ConversationStore {
@@ -65,16 +65,20 @@ export class RedisConversationStore implements ConversationStore {
     if (!fence) {
       return this.write((to) => to.appendMessages(keys.messages, this.ttlSeconds, ...encoded));
     }
-    const { token, turnId, expectedLength } = fence;
+    const { token, turnId, expectedLength, done } = fence;
     const after = await this.write((to) =>
       to.appendTurn(
         keys.messages,
         keys.lease,
         keys.turns,
+        done?.key ?? keys.messages,
         this.ttlSeconds,
         token,
         turnId,
         expectedLength,
+        done?.id ?? "",
+        done?.data ?? "",
+        done?.ttlSeconds ?? 0,
         ...encoded,
       ),
     );

@@ -6,7 +6,7 @@ const CONNECT_WAIT_MS = 1000;
 
 /**
  * Wakes the turns waiting for a conversation's lease the moment it is released: the scripts
- * that end a lease (release-turn-1.lua, append-turn-3.lua) PUBLISH on the lease key's name,
+ * that end a lease (release-turn-1.lua, append-turn-4.lua) PUBLISH on the lease key's name,
  * and this worker's one subscriber connection listens on the leases its turns wait for. A
  * lease that simply expires (its worker crashed) publishes nothing: waiters also wake when
  * it is due to end, so a lost message costs time, never correctness.

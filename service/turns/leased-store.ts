@@ -1,6 +1,6 @@
 import type { ChatMessage } from "../contract.ts";
 import { conversationKeys } from "../store/commands.ts";
-import type { ConversationStore, RecentHistory } from "../store/conversation-store.ts";
+import type { ConversationStore, RecentHistory, StreamDone } from "../store/conversation-store.ts";
 
 /** A conversation's lease, as TurnGate took it: everything a fenced turn needs, as values. */
 export interface TurnLease {
@@ -28,6 +28,8 @@ export interface TurnRecord {
   holder: string;
   turnsKey: string;
   turnId: string;
+  /** A streamed turn's done event, to append to its stream in the same script. */
+  done?: StreamDone;
 }
 
 /** The record a turn holding `lease` commits with. */
@@ -46,12 +48,16 @@ export function turnRecordOf(lease: TurnLease): TurnRecord {
  * turn's leased view (the app runs a turn gate), without one otherwise (one writer at a time is
  * then the caller's promise).
  */
-export function commitTurn<T>(
+export async function commitTurn(
   store: ConversationStore | undefined,
-  write: (record: TurnRecord | undefined) => Promise<T>,
-): Promise<T> {
-  return store instanceof LeasedConversationStore ? store.commitElsewhere(write) : write(undefined);
+  write: (record: TurnRecord | undefined) => Promise<void>,
+): Promise<void> {
+  if (store instanceof LeasedConversationStore) await store.commitElsewhere(write);
+  else await write(undefined);
 }
+
+/** A turn's one write, held until its answer is known: made with the done event, if any. */
+type HeldWrite = (done: StreamDone | undefined) => Promise<unknown>;
 
 /**
  * The store as one turn holding its conversation's lease sees it: reads of its conversation
@@ -62,6 +68,8 @@ export class LeasedConversationStore implements ConversationStore {
   readonly backend: string;
   /** Set once the turn is stored (fenced append, or a commit elsewhere), which also ended the lease. */
   stored = false;
+  private holding = false;
+  private held: HeldWrite | undefined;
 
   constructor(
     private readonly inner: ConversationStore,
@@ -91,6 +99,11 @@ export class LeasedConversationStore implements ConversationStore {
     // Another key, or nothing to store: no fenced append, so the gate still ends the lease.
     if (key !== lease.key || messages.length === 0) return this.inner.append(key, messages);
     const fence = { token: lease.token, turnId: lease.turnId, expectedLength: lease.length };
+    if (this.holding) {
+      this.hold((done) => this.inner.append(key, messages, { ...fence, done }));
+      // What the append will return: it stores only onto the history the lease read.
+      return lease.length + messages.length;
+    }
     const after = await this.inner.append(key, messages, fence);
     this.stored = true;
     return after;
@@ -100,10 +113,38 @@ export class LeasedConversationStore implements ConversationStore {
    * For a turn that stores its state elsewhere: `write` gets the turn's record and must check
    * the fence, store, record the turn and end the lease in one step (see TurnRecord).
    */
-  async commitElsewhere<T>(write: (record: TurnRecord) => Promise<T>): Promise<T> {
-    const result = await write(turnRecordOf(this.lease));
+  async commitElsewhere(write: (record: TurnRecord) => Promise<void>): Promise<void> {
+    const record = turnRecordOf(this.lease);
+    if (this.holding) {
+      this.hold((done) => write({ ...record, done }));
+      return;
+    }
+    await write(record);
     this.stored = true;
-    return result;
+  }
+
+  /**
+   * From now on the turn's one write (its append, or its commit elsewhere) is held, and made
+   * by `commit`: a streamed turn's done event carries the turn's answer, known only once the
+   * service returns, and it must be written in the same script as the turn's state.
+   */
+  holdWrites(): void {
+    this.holding = true;
+  }
+
+  /** Makes the held write, with `done`; false when the turn held none (it stored nothing). */
+  async commit(done?: StreamDone): Promise<boolean> {
+    const write = this.held;
+    if (!write) return false;
+    this.held = undefined;
+    await write(done);
+    this.stored = true;
+    return true;
+  }
+
+  private hold(write: HeldWrite): void {
+    if (this.held) throw new Error("a turn writes its state once: a second write under one lease");
+    this.held = write;
   }
 
   replace(key: string, messages: readonly ChatMessage[]): Promise<number> {

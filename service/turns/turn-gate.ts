@@ -69,7 +69,7 @@ export type GateOutcome<T> = ({ ran: true; value: T } | { ran: false; position: 
  * One turn of a conversation at a time, across every worker and host, plus idempotency by
  * turnId. A turn takes the conversation's lease (with a fencing token) in Redis before it
  * runs, and gets the store as its lease sees it: its append is refused if the lease expired
- * meanwhile or the history changed (append-turn-3.lua). A turnId that already completed is
+ * meanwhile or the history changed (append-turn-4.lua). A turnId that already completed is
  * answered from the stored messages without running the agent again. An in-process mutex
  * would only serialize one worker.
  */
@@ -85,7 +85,7 @@ export class TurnGate {
   async run<T>(
     key: string,
     turnId: string,
-    body: (store: ConversationStore) => Promise<T>,
+    body: (store: LeasedConversationStore) => Promise<T>,
   ): Promise<GateOutcome<T>> {
     const started = Date.now();
     const leaseKey = conversationKeys(key).lease;
@@ -126,7 +126,7 @@ export class TurnGate {
    * Runs the turn under its lease, renewed while it runs; a turn that did not store itself
    * gives the lease back.
    */
-  private async hold<T>(lease: TurnLease, body: (store: ConversationStore) => Promise<T>) {
+  private async hold<T>(lease: TurnLease, body: (store: LeasedConversationStore) => Promise<T>) {
     const leased = new LeasedConversationStore(this.options.store, lease);
     const leaseKey = conversationKeys(lease.key).lease;
     const holder = `${lease.token}:${lease.turnId}`;

@@ -1,8 +1,10 @@
 import type { CheckTotals } from "../../lab/check/types.ts";
-import type { ScenarioName } from "../../scenarios/catalogue.ts";
+import { getScenario, type ScenarioName } from "../../scenarios/catalogue.ts";
 
 /** The counts a broken variant's design fixes (a count left out is not fixed; see below). */
-export type DesignedCounts = Partial<Pick<CheckTotals, "lost" | "stale" | "divergent">>;
+export type DesignedCounts = Partial<
+  Pick<CheckTotals, "lost" | "stale" | "divergent" | "streamGap" | "acknowledged">
+>;
 
 /**
  * What each broken variant's design makes the checker count over `conversations` x `turns`
@@ -14,6 +16,7 @@ export function designedCounts(
   scenario: ScenarioName,
   { conversations, turns }: { conversations: number; turns: number },
 ): DesignedCounts | undefined {
+  if (scenario === "streaming") return streamingCounts(conversations * turns);
   const everyTurn = conversations * turns;
   const laterTurns = conversations * (turns - 1);
   switch (scenario) {
@@ -44,6 +47,18 @@ export function designedCounts(
     case "naive-save":
       return undefined;
   }
+}
+
+/**
+ * streaming, under its load defaults (every turn streamed, round(0.5 x S x T) of them, chosen by
+ * the seed, dropped after 2 deltas and resumed on another worker): each reply's events are in
+ * its producer's memory only, so every resume is answered 404 and every dropped turn is a
+ * stream gap that never got its done (not acknowledged). The history itself is in Redis: nothing
+ * lost, stale or divergent.
+ */
+function streamingCounts(everyTurn: number): DesignedCounts {
+  const dropped = Math.round((getScenario("streaming").load?.disconnectRate ?? 0) * everyTurn);
+  return { streamGap: dropped, acknowledged: everyTurn - dropped, lost: 0, stale: 0, divergent: 0 };
 }
 
 /**

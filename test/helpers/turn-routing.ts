@@ -9,11 +9,14 @@ export const worker: PlaceOf = (s) => `${s.hostname}:${s.pid}`;
 /** Each host its own place (a disk per machine, shared by that machine's workers). */
 export const host: PlaceOf = (s) => s.hostname;
 
-/** Every conversation's acknowledged turns, in script order. */
-function byConversation(turns: readonly TurnRecord[]): TurnRecord[][] {
+/**
+ * Every conversation's acknowledged turns, in script order; with `streamed`, also the turns
+ * whose stream names its producer although they were never acknowledged.
+ */
+function byConversation(turns: readonly TurnRecord[], streamed = false): TurnRecord[][] {
   const conversations = new Map<string, TurnRecord[]>();
   for (const turn of turns) {
-    if (turn.outcome !== "ok") continue;
+    if (turn.outcome !== "ok" && !(streamed && producerOf(turn))) continue;
     const list = conversations.get(turn.conversationId) ?? [];
     list.push(turn);
     conversations.set(turn.conversationId, list);
@@ -21,18 +24,25 @@ function byConversation(turns: readonly TurnRecord[]): TurnRecord[][] {
   return [...conversations.values()].map((list) => list.sort((a, b) => a.index - b.index));
 }
 
+function producerOf(turn: TurnRecord): ServedBy | undefined {
+  return turn.streams?.at(-1)?.producer;
+}
+
 function placeOfTurn(turn: TurnRecord, placeOf: PlaceOf): string {
-  if (!turn.servedBy) throw new Error(`acknowledged turn ${turn.turnId} names no worker`);
-  return placeOf(turn.servedBy);
+  const worker = turn.servedBy ?? producerOf(turn);
+  if (!worker) throw new Error(`acknowledged turn ${turn.turnId} names no worker`);
+  return placeOf(worker);
 }
 
 /**
- * Acknowledged turns after a conversation's first that were served at a different place
- * than the conversation's previous turn: what the load test's scheduler makes of every one.
+ * Turns after a conversation's first that were served at a different place than the
+ * conversation's previous turn: what the load test's scheduler makes of every one. The turns
+ * that ran on a known worker: acknowledged, or streamed (the worker producing a stream that
+ * never reached its client whole, and that the client then found stored).
  */
 export function hops(turns: readonly TurnRecord[], placeOf: PlaceOf = worker): number {
   let count = 0;
-  for (const list of byConversation(turns)) {
+  for (const list of byConversation(turns, true)) {
     for (let i = 1; i < list.length; i++) {
       const previous = list[i - 1] as TurnRecord;
       if (placeOfTurn(list[i] as TurnRecord, placeOf) !== placeOfTurn(previous, placeOf)) count++;

@@ -9,6 +9,7 @@ import { type PrivateRedis, startPrivateRedis } from "../../lab/processes/redis-
 import { stopChild } from "../../lab/processes/stop-child.ts";
 import { issueToken } from "../../service/auth/tokens.ts";
 import { client } from "../helpers/http.ts";
+import { joinedText, readStream } from "../helpers/sse.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const SECRET = "snippet-test-secret-of-at-least-32-bytes";
@@ -65,7 +66,7 @@ describe("the README's own-app snippet, with nothing but service/index.ts", () =
         REDIS_URL: redis.url,
         AUTH_SECRET: SECRET,
         LOG_LEVEL: "silent",
-        RATE_LIMIT_TURNS_PER_MINUTE: "3",
+        RATE_LIMIT_TURNS_PER_MINUTE: "4",
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -82,7 +83,18 @@ describe("the README's own-app snippet, with nothing but service/index.ts", () =
     expect(again).toMatchObject({ status: 200, body: { replayed: true, historyLength: 2 } });
     const history = await api.messages("trip-1");
     expect((history.body as { messages: { content: string }[] }).messages).toHaveLength(4);
-    // RATE_LIMIT_TURNS_PER_MINUTE=3: three turns went through, the fourth is refused.
+    // Streamed, from Redis: a second client reads the same turn's stream to its done.
+    const base = `http://127.0.0.1:${port}/agent/conversations/trip-2`;
+    const headers = { authorization: `Bearer ${token}` };
+    const streamed = await readStream(`${base}/turns`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ text: "Stream this.", turnId: "s1" }),
+    });
+    const resumed = await readStream(`${base}/turns/s1/stream`, { headers });
+    expect(streamed.events.at(-1)?.event).toBe("done");
+    expect(joinedText(resumed.events)).toBe(joinedText(streamed.events));
+    // RATE_LIMIT_TURNS_PER_MINUTE=4: four turns went through, the fifth is refused.
     const limited = await api.turn("trip-1", { text: "One more?", turnId: "t3" });
     expect(limited).toMatchObject({ status: 429, body: { error: { code: "rate_limited" } } });
     const metrics = await client(`http://127.0.0.1:${port}/agent`).get("/metrics");

@@ -3,7 +3,7 @@ import { type AppName, getScenario, type ScenarioName } from "../../../scenarios
 import { issueToken } from "../../../service/auth/tokens.ts";
 import { DEV_AUTH_SECRET } from "../../../service/config.ts";
 import { checkRun } from "../../check/checker.ts";
-import { type LoadFlags, resendRefused } from "../../load/cli-options.ts";
+import { type LoadFlags, resendRefused, streamLoad } from "../../load/cli-options.ts";
 import { runLoad } from "../../load/run-load.ts";
 import { startScenarioApps } from "../../processes/scenario-apps.ts";
 import { summarize } from "../../report/summary.ts";
@@ -61,6 +61,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const [first] = clusters;
     if (!first) throw new Error("no app cluster started");
     const token = issueToken({ tenant: "workshop", user: `demo-${process.pid}` }, secret);
+    const defaults = getScenario(scenario).load;
     const load = await runLoad({
       url: first.url,
       hosts: clusters.map((c) => c.url),
@@ -70,8 +71,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       connections: options.connections,
       workers: options.workers * replicas,
       sticky: options.sticky,
-      overlap: options.overlap ?? getScenario(scenario).load?.overlap ?? 1,
+      overlap: options.overlap ?? defaults?.overlap ?? 1,
       retryRate: options["retry-rate"],
+      ...streamLoad(options, defaults),
       seed: options.seed,
       resendRefused: resendRefused(options),
       timeoutSeconds: options.timeout,

@@ -5,9 +5,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { proxyToApp, type Upstream } from "./proxy.ts";
 import { sendJsonError } from "./respond.ts";
-import { serveStatic } from "./static-files.ts";
+import { serveFile, serveStatic } from "./static-files.ts";
+import { VENDOR_MODULES } from "./vendor-modules.ts";
 
-/** The page's own files (web/ at the repository's root). */
+/** The page's own files (static/ beside this module). */
 const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), "static");
 
 export interface WebServerOptions {
@@ -25,8 +26,9 @@ export interface RunningWebServer {
 }
 
 /**
- * The side-by-side page: static files from web/, and `/api/broken/*`, `/api/fixed/*`
- * proxied to the two apps (see proxyToApp), so the page needs neither CORS nor a token.
+ * The side-by-side page: its static files, the vendored modules it imports (see
+ * VENDOR_MODULES), and `/api/broken/*`, `/api/fixed/*` proxied to the two apps (see
+ * proxyToApp), so the page needs neither CORS nor a token.
  */
 function createWebServer(options: WebServerOptions): Server {
   const root = options.webRoot ?? WEB_ROOT;
@@ -47,9 +49,12 @@ function createWebServer(options: WebServerOptions): Server {
       sendJsonError(res, 405, "method_not_allowed", `${req.method} is not served here`);
       return;
     }
-    serveStatic(root, pathname, res, req.method === "HEAD").catch((error: Error) =>
-      sendJsonError(res, 500, "internal", error.message),
-    );
+    const headOnly = req.method === "HEAD";
+    const vendored = VENDOR_MODULES.get(pathname);
+    const served = vendored
+      ? serveFile(vendored, pathname, res, headOnly)
+      : serveStatic(root, pathname, res, headOnly);
+    served.catch((error: Error) => sendJsonError(res, 500, "internal", error.message));
   });
 }
 

@@ -33,15 +33,28 @@ export async function serveStatic(
     decoded = pathname; // Malformed %-escapes: no such file, below.
   }
   const file = join(root, normalize(decoded));
-  const type = TYPES[extname(file)];
-  if (!file.startsWith(root + sep) || !type) {
+  if (!file.startsWith(root + sep)) {
     sendJsonError(res, 404, "not_found", `no such file: ${pathname}`);
     return;
   }
-  let body: Buffer;
+  await serveFile(file, pathname, res, headOnly);
+}
+
+/** Sends one file the server has chosen (the page's own, or a vendored module) by its type. */
+export async function serveFile(
+  file: string,
+  pathname: string,
+  res: ServerResponse,
+  headOnly: boolean,
+): Promise<void> {
+  const type = TYPES[extname(file)];
+  let body: Buffer | undefined;
   try {
-    body = await readFile(file);
+    body = type ? await readFile(file) : undefined;
   } catch {
+    body = undefined;
+  }
+  if (!type || !body) {
     sendJsonError(res, 404, "not_found", `no such file: ${pathname}`);
     return;
   }

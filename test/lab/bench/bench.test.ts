@@ -35,7 +35,7 @@ describe("benchmark measurements that are counts", () => {
     const rows = await measureGrowth(
       env,
       ["fixed · history in Redis", "naive save · history in Redis"],
-      2,
+      { turnsPerLength: 2 },
     );
     const [fixed, naive] = rows;
     expect(fixed?.messagesSeen[10_000]).toBe(101);

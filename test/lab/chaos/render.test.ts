@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ChaosOutcome } from "../../../lab/chaos/outcome.ts";
 import { chaosNotes, chaosVerdictLine, renderChaosTable } from "../../../lab/chaos/render.ts";
 import type { ChaosCase } from "../../../lab/chaos/run-case.ts";
+import type { StreamCuts } from "../../../lab/chaos/stream-cuts.ts";
 
 const survived: ChaosOutcome = {
   struck: true,
@@ -74,6 +75,85 @@ describe("the chaos verdict (what demo:chaos exits with)", () => {
   });
 });
 
+describe("a row about streams cut by a worker's death (stream-producer-crash)", () => {
+  const cuts = (over: Partial<StreamCuts> = {}): StreamCuts => ({
+    cut: 4,
+    turns: 4,
+    resumedElsewhere: 4,
+    ends: { turn_interrupted: 4 },
+    interruptedAfterMs: { min: 1890.4, max: 2210.6 },
+    resent: 4,
+    acknowledged: 4,
+    storedOnce: 4,
+    streamGaps: 0,
+    ...over,
+  });
+  const fixed = (over: Partial<StreamCuts> = {}) =>
+    fixedCase({ streamCuts: cuts(over), replaced: true }, "stream-producer-crash");
+  const lostReplies = cuts({
+    ends: { "HTTP 404 not_found": 4 },
+    interruptedAfterMs: undefined,
+    resent: 0,
+    acknowledged: 0,
+    storedOnce: 0,
+    streamGaps: 4,
+  });
+  const broken = (over: Partial<ChaosOutcome> = {}): ChaosCase => ({
+    fault: "stream-producer-crash",
+    app: "broken",
+    outcome: { ...survived, verdict: "invalid", streamCuts: lostReplies, ...over },
+  });
+
+  it("passes when the fixed app's cut streams ended turn_interrupted, were resent and stored once, and the broken app's were caught", () => {
+    const verdict = chaosVerdictLine([broken(), fixed()]);
+    expect(verdict.ok).toBe(true);
+    expect(stripVTControlCharacters(verdict.line)).toContain(
+      "stream-producer-crash (fixed): 4 streams cut mid-reply; each, resumed on another worker, ended turn_interrupted once the lease lapsed, was resent with its turnId and stored once.",
+    );
+    expect(stripVTControlCharacters(verdict.line)).toContain(
+      "stream-producer-crash (broken): 4 streams cut mid-reply; the rest of each reply died with the worker's memory (stream-gap), as it is meant to.",
+    );
+  });
+
+  it("fails a run whose kill cut no stream, in either app: it did not show what the row is for", () => {
+    const none = { cut: 0, turns: 0, resumedElsewhere: 0, ends: {}, resent: 0, storedOnce: 0 };
+    for (const verdict of [
+      chaosVerdictLine([fixed(none)]),
+      chaosVerdictLine([fixed(), broken({ streamCuts: { ...lostReplies, ...none } })]),
+    ]) {
+      expect(verdict.ok).toBe(false);
+      expect(stripVTControlCharacters(verdict.line)).toMatch(/the kill cut no stream/);
+    }
+  });
+
+  it("fails when a cut stream of the fixed app ended otherwise, was not resent, or was stored twice", () => {
+    expect(chaosVerdictLine([fixed({ ends: { turn_interrupted: 3, done: 1 } })]).ok).toBe(false);
+    expect(chaosVerdictLine([fixed({ resent: 3 })]).ok).toBe(false);
+    expect(chaosVerdictLine([fixed({ storedOnce: 3 })]).ok).toBe(false);
+    expect(chaosVerdictLine([fixed({ resumedElsewhere: 3 })]).ok).toBe(false);
+  });
+
+  it("fails when the broken app's lost replies were not all caught as stream-gap", () => {
+    expect(chaosVerdictLine([fixed(), broken({ verdict: "valid" })]).ok).toBe(false);
+    const missed = broken({ streamCuts: { ...lostReplies, streamGaps: 3 } });
+    expect(chaosVerdictLine([fixed(), missed]).ok).toBe(false);
+  });
+
+  it("shows what the kill cut and what each client got, and which apps the row runs", () => {
+    const table = stripVTControlCharacters(renderChaosTable([broken(), fixed()]));
+    expect(table).toMatch(/the streaming apps: broken\s/);
+    expect(table).toContain("reply stream in Redis");
+    expect(table).toContain("4 streams cut mid-reply by the kill:");
+    expect(table).toContain("resumed on another worker ×4");
+    expect(table).toContain("ended turn_interrupted ×4");
+    expect(table).toContain("1890-2211 ms after the kill");
+    expect(table).toContain("resent with their turnIds ×4");
+    expect(table).toContain("each stored once ×4");
+    expect(table).toContain("answered HTTP 404 not_found ×4");
+    expect(table).toContain("the rest of the reply lost ×4");
+  });
+});
+
 describe("the chaos legend", () => {
   const notes = flat(stripVTControlCharacters(chaosNotes({ sticky: true, timeoutSeconds: 3 })));
 
@@ -84,6 +164,16 @@ describe("the chaos legend", () => {
     );
     expect(notes).toMatch(/uncertain: [^:]*: HTTP 503 store_write_uncertain, /);
     expect(notes).toMatch(/no answer: [^:]*: connection dropped, no answer in time \(3 s\)/);
+  });
+
+  it("explains cut streams only when such a row ran, with the client's wait", () => {
+    expect(notes).not.toContain("streams cut:");
+    const withStreams = flat(
+      stripVTControlCharacters(
+        chaosNotes({ sticky: true, timeoutSeconds: 3, streamTimeoutSeconds: 5 }),
+      ),
+    );
+    expect(withStreams).toMatch(/streams cut: .* turn_interrupted .* answered 404 .*up to 5 s/);
   });
 
   it("phrases lost so it holds for the broken app too, and never shows a bare status", () => {

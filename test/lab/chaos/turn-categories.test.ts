@@ -8,7 +8,7 @@ import {
   TURN_CATEGORIES,
 } from "../../../lab/chaos/turn-categories.ts";
 import type { CheckResult } from "../../../lab/check/types.ts";
-import type { AttemptAnswerLog, TurnRecord } from "../../../lab/load/records.ts";
+import type { AttemptAnswerLog, TurnRecord, TurnStream } from "../../../lab/load/records.ts";
 import type { LoadResult } from "../../../lab/load/run-load.ts";
 
 function turn(turnId: string, record: Partial<TurnRecord>): TurnRecord {
@@ -79,6 +79,38 @@ describe("the chaos outcome categories", () => {
       category: "noAnswer",
       cause: "run stopped first",
     });
+  });
+
+  it("name a streamed turn whose stream broke off, and whose resume was refused, by how its connection went", () => {
+    const brokeOff = (cut: TurnStream["cut"]) =>
+      turn("s", {
+        outcome: "unknown",
+        status: 200,
+        streams: [
+          {
+            attempt: 0,
+            events: [{ id: 1, type: "delta", text: "You " }],
+            cut,
+            resumes: [
+              {
+                lastEventId: 1,
+                landedOnProducer: 0,
+                status: 404,
+                code: "not_found",
+                crossedWorkers: true,
+                events: [],
+              },
+            ],
+          },
+        ],
+      });
+    // Its 200 is no answer to the turn: the reply never came, not because the run stopped.
+    expect(placeTurn(brokeOff("connection-lost"), [])).toEqual({
+      category: "noAnswer",
+      cause: "connection dropped",
+    });
+    expect(placeTurn(brokeOff("timeout"), []).cause).toBe("no answer in time");
+    expect(placeTurn(brokeOff("run-stopped"), []).cause).toBe("run stopped first");
   });
 
   it("count each turn once, so the categories add up to the turns sent", () => {

@@ -17,6 +17,9 @@ export const NO_ANOMALIES: AnomalyCounts = {
   unexpected: 0,
   divergent: 0,
   overLimit: 0,
+  streamGap: 0,
+  streamDuplicate: 0,
+  streamMismatch: 0,
 };
 
 /** The message a turn stores for `role`; the user's is the turn's text. */

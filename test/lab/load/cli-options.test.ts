@@ -7,6 +7,7 @@ import {
   loadCommandFlagSpec,
   loadFlagSpec,
   resendRefused,
+  streamLoad,
 } from "../../../lab/load/cli-options.ts";
 
 describe("the load test's flags", () => {
@@ -61,5 +62,36 @@ describe("the load test's flags", () => {
     expect(resendRefused({})).toBeUndefined();
     expect(resendRefused({ "resend-refused": 0 })).toBeUndefined();
     expect(resendRefused({ "resend-refused": 250 })).toEqual({ backoffMs: 250, maxAttempts: 100 });
+  });
+
+  it("--stream, --disconnect-rate, --disconnect-after: the flags, else the scenario's defaults", () => {
+    expect(
+      LoadFlags.parse({ stream: true, "disconnect-rate": "0.25", "disconnect-after": "3" }),
+    ).toMatchObject({
+      stream: true,
+      "disconnect-rate": 0.25,
+      "disconnect-after": 3,
+    });
+    expect(LoadFlags.safeParse({ "disconnect-rate": "1.5" }).success).toBe(false);
+    expect(streamLoad({})).toEqual({ stream: false });
+    expect(streamLoad({ stream: true })).toEqual({ stream: true, disconnect: undefined });
+    // A disconnect rate implies streamed turns; 2 deltas before the drop unless told.
+    expect(streamLoad({ "disconnect-rate": 0.3 })).toEqual({
+      stream: true,
+      disconnect: { rate: 0.3, afterDeltas: 2 },
+    });
+    const streaming = { stream: true, disconnectRate: 0.5 };
+    expect(streamLoad({}, streaming)).toEqual({
+      stream: true,
+      disconnect: { rate: 0.5, afterDeltas: 2 },
+    });
+    expect(streamLoad({ "disconnect-rate": 0, "disconnect-after": 4 }, streaming)).toEqual({
+      stream: true,
+      disconnect: undefined,
+    });
+    expect(streamLoad({ "disconnect-after": 4 }, streaming).disconnect).toEqual({
+      rate: 0.5,
+      afterDeltas: 4,
+    });
   });
 });

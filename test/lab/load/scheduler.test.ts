@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Planned, settledOutcome, TurnScheduler } from "../../../lab/load/scheduler.ts";
+import { droppedTurns } from "../../../lab/load/stream-drops.ts";
 
 const options = {
   conversations: 3,
@@ -258,6 +259,47 @@ describe("TurnScheduler", () => {
     expect(scheduler.records[1]).toMatchObject({ outcome: "unknown", attempts: 1 });
   });
 
+  it("resends a turn whose stream ended turn_interrupted (a 200: the error event says nothing was stored)", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      resendRefused: { backoffMs: 5, maxAttempts: 3 },
+    });
+    const first = turnOf(scheduler.next(0));
+    // The stream opened (200), its worker died, the resume ended with the error event.
+    scheduler.answered(first.turnId, { outcome: "failed", status: 200, code: "turn_interrupted" });
+    expect(scheduler.next(0)).toEqual({ kind: "idle" });
+    expect(scheduler.done()).toBe(false);
+    vi.advanceTimersByTime(5);
+    const again = scheduler.next(0);
+    expect(again).toMatchObject({ kind: "turn", attempt: 1 });
+    expect(turnOf(again).turnId).toBe(first.turnId);
+    scheduler.answered(first.turnId, ok);
+    expect(scheduler.records[0]).toMatchObject({ outcome: "ok", attempts: 2 });
+    // Not abandoned: the conversation goes on, on another connection (turns hop).
+    expect(turnOf(scheduler.next(1)).index).toBe(1);
+  });
+
+  it("does not resend a stream that ended uncertain, nor any turn without resendRefused", () => {
+    const resending = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      resendRefused: { backoffMs: 1, maxAttempts: 3 },
+    });
+    const a = turnOf(resending.next(0));
+    // store_unavailable in a stream: it may have been stored before the read failed.
+    resending.answered(a.turnId, { outcome: "unknown", status: 200, code: "store_unavailable" });
+    vi.advanceTimersByTime(1);
+    expect(resending.records[0]).toMatchObject({ outcome: "unknown", attempts: 1 });
+    expect(resending.done()).toBe(true);
+
+    const plain = new TurnScheduler({ ...options, conversations: 1 });
+    const b = turnOf(plain.next(0));
+    plain.answered(b.turnId, { outcome: "failed", status: 200, code: "turn_interrupted" });
+    vi.advanceTimersByTime(1);
+    expect(plain.records[0]).toMatchObject({ outcome: "failed", attempts: 1 });
+  });
+
   it("stops resending after maxAttempts and never resends a 4xx other than 409", () => {
     const resendRefused = { backoffMs: 1, maxAttempts: 2 };
     const scheduler = new TurnScheduler({ ...options, conversations: 2, resendRefused });
@@ -309,5 +351,64 @@ describe("TurnScheduler", () => {
       scheduler.answered(turn.turnId, ok);
     }
     expect(order).toEqual(["r-c1#0", "r-c2#0", "r-c1#1", "r-c2#1"]);
+  });
+
+  it("drops exactly round(rate x S x T) streamed turns, the same ones for the same seed", () => {
+    const plan = (seed: number) => {
+      const scheduler = new TurnScheduler({
+        ...options,
+        conversations: 5,
+        turnsPerConversation: 3,
+        seed,
+        disconnect: { rate: 0.4, afterDeltas: 2 },
+      });
+      const dropped: string[] = [];
+      for (let slot = 0; !scheduler.done(); slot = 1 - slot) {
+        const planned = scheduler.next(slot);
+        if (planned.kind !== "turn") continue;
+        if (planned.dropAfter !== undefined) dropped.push(planned.record.text.slice(0, 7));
+        expect([undefined, 2]).toContain(planned.dropAfter);
+        scheduler.answered(planned.record.turnId, ok);
+      }
+      return dropped.sort();
+    };
+    expect(plan(1)).toHaveLength(6);
+    expect(plan(1)).toEqual(plan(1));
+    expect(plan(2)).toHaveLength(6);
+    expect(plan(2)).not.toEqual(plan(1));
+    expect(droppedTurns(9, 12, 6, 0.5).size).toBe(36);
+    expect(droppedTurns(9, 12, 6, 1).size).toBe(72);
+    expect(droppedTurns(9, 12, 6, 0).size).toBe(0);
+  });
+
+  it("never drops a retry: only a turn's first attempt", () => {
+    const scheduler = new TurnScheduler({
+      ...options,
+      conversations: 1,
+      turnsPerConversation: 1,
+      retryRate: 1,
+      disconnect: { rate: 1, afterDeltas: 3 },
+    });
+    const first = scheduler.next(0);
+    expect(first).toMatchObject({ kind: "turn", attempt: 0, dropAfter: 3 });
+    scheduler.answered(turnOf(first).turnId, ok);
+    const retry = scheduler.next(1);
+    expect(retry).toMatchObject({ kind: "turn", attempt: 1 });
+    expect(retry.kind === "turn" && retry.dropAfter).toBeUndefined();
+  });
+
+  it("goes on after an unknown turn a read showed stored, hopping away from its worker", () => {
+    const scheduler = new TurnScheduler({ ...options, conversations: 1, turnsPerConversation: 2 });
+    const first = turnOf(scheduler.next(0, "h:1"));
+    expect(scheduler.next(1, "h:2")).toEqual({ kind: "idle" });
+    scheduler.answered(first.turnId, {
+      outcome: "unknown",
+      status: 200,
+      storedAfterBreak: { worker: "h:1" },
+    });
+    expect(scheduler.records[0]?.outcome).toBe("unknown");
+    // Its next turn waits for a connection to another worker than the one that stored it.
+    expect(scheduler.next(0, "h:1")).toEqual({ kind: "idle" });
+    expect(turnOf(scheduler.next(1, "h:2")).index).toBe(1);
   });
 });

@@ -72,4 +72,29 @@ describe("the verdict in one sentence", () => {
       verdictSentence(summary({ verdict: "unknown" }), check(["no turn was acknowledged"])),
     ).toBe("UNKNOWN: no turn was acknowledged.");
   });
+
+  it("names the stream anomaly, and a valid streamed run says its streams held", () => {
+    const streamed = { ...NO_ANOMALIES, streamGap: 36 } as unknown as CheckResult["totals"];
+    expect(
+      verdictSentence(summary({ verdict: "invalid", scenario: "streaming" }), {
+        reasons: [],
+        totals: streamed,
+      } as unknown as CheckResult),
+    ).toBe(
+      "INVALID: 36 streamed replies never reached their clients whole: the connection dropped, and resuming with Last-Event-ID on another worker did not give the rest of the reply.",
+    );
+    const stream = {
+      disconnectRate: 0.5,
+      turns: 72,
+      dropped: 36,
+      resumes: 36,
+      crossed: 36,
+      gap: 0,
+      duplicate: 0,
+      mismatch: 0,
+    };
+    expect(verdictSentence(summary({ app: "fixed", stream }), check())).toBe(
+      "VALID: every acknowledged turn is in every read of its conversation, every reply saw the history before it, and every streamed reply reached its client whole (36 resumed on another worker), across 4 workers.",
+    );
+  });
 });

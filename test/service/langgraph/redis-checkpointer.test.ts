@@ -119,6 +119,36 @@ describe("RedisCheckpointSaver on a private redis-server", () => {
     expectOneChain(await all(saver, "chat{acme:ada:c1}"));
   });
 
+  it("keepCheckpoints: only the newest checkpoints and the values they hold stay; the state is whole", async () => {
+    const threadId = "chat{acme:ada:kept}";
+    const keyPrefix = "kept:";
+    const saver = new RedisCheckpointSaver({ redis, keyPrefix, keepCheckpoints: 2 });
+    const graph = counterGraph(saver);
+    const config = { configurable: { thread_id: threadId } };
+    for (const text of ["one", "two", "three", "four"]) {
+      await graph.invoke({ messages: [new HumanMessage(text)] }, config);
+    }
+    const state = await graph.getState(config);
+    expect(state.values.messages).toHaveLength(8);
+    const kept = await all(saver, threadId);
+    expect(kept).toHaveLength(2);
+    // Every value a kept checkpoint lists is there; nothing else is.
+    const blobsKey = `${keyPrefix}${threadId}:t:blobs:`;
+    const records = await redis.hvals(`${keyPrefix}${threadId}:t:checkpoints:`);
+    const listed = new Set(records.flatMap((r) => (JSON.parse(r) as { blobs: string[] }).blobs));
+    const stored = new Set(await redis.hkeys(blobsKey));
+    for (const field of stored) expect(listed.has(field)).toBe(true);
+    // Without the limit the same thread keeps every checkpoint: 3 per invoke (input, start, answer).
+    const everything = new RedisCheckpointSaver({ redis, keyPrefix: "all:" });
+    const full = counterGraph(everything);
+    for (const text of ["one", "two", "three", "four"]) {
+      await full.invoke({ messages: [new HumanMessage(text)] }, config);
+    }
+    expect(await all(everything, threadId)).toHaveLength(12);
+    // And every version of every channel: the messages value alone, once per step.
+    expect(await redis.hlen(`all:${threadId}:t:blobs:`)).toBeGreaterThan(stored.size + 4);
+  });
+
   it("two processes writing one thread at once: one is refused, the chain never forks", async () => {
     const keyPrefix = "race:";
     const threadId = "chat{acme:bob:c2}";

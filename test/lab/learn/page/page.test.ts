@@ -18,6 +18,15 @@ interface ShownTurn {
   expected: number;
   forgot: boolean;
   text: string;
+  /** The reply's text as shown ("Agent: ..."). */
+  reply: string;
+  /** Set when the page dropped (or lost) the connection and resumed the stream elsewhere. */
+  droppedAfter: number;
+  resumedBy: number;
+  /** Whether the streamed words joined up to done's reply. */
+  intact: string | undefined;
+  /** Why the rest of a lost reply is gone. */
+  lost: string;
 }
 
 /** What one column shows, read from the data attributes the page sets on each turn. */
@@ -32,10 +41,45 @@ function shownTurns(page: Page, app: AppName): Promise<ShownTurn[]> {
         expected: Number(d.expected),
         forgot: d.forgot === "true",
         text: item.textContent ?? "",
+        reply: item.querySelector(".reply")?.textContent ?? "",
+        droppedAfter: Number(d.droppedAfter),
+        resumedBy: Number(d.resumedBy),
+        intact: d.intact,
+        lost: item.querySelector('[data-role="lost"]')?.textContent ?? "",
       };
     }),
   );
 }
+
+interface ShownText {
+  text: string;
+  /** performance.now() when it was shown. */
+  at: number;
+}
+
+/**
+ * Records every text the first reply of `app` shows, and when, as it is set (the text nodes the
+ * page puts in, so no state between two frames is missed); read back with `shownTexts`.
+ */
+function recordFirstReply(page: Page, app: AppName): Promise<void> {
+  return page.evaluate((selector) => {
+    const shown: ShownText[] = [];
+    Object.assign(window, { shownTexts: shown });
+    const log = document.querySelector(selector);
+    if (!log) throw new Error(`no ${selector}`);
+    new MutationObserver((records) => {
+      for (const record of records) {
+        const target = record.target as HTMLElement;
+        if (!target.matches('li.turn[data-turn="1"] .reply')) continue;
+        const at = performance.now();
+        for (const node of record.addedNodes) shown.push({ text: node.textContent ?? "", at });
+      }
+    }).observe(log, { childList: true, subtree: true });
+  }, `.column[data-app="${app}"] [data-role="log"]`);
+}
+
+const shownTexts = (page: Page) =>
+  page.evaluate(() => (window as unknown as { shownTexts: ShownText[] }).shownTexts);
 
 const doneCount = (page: Page, app: AppName, n: number) =>
   page.waitForFunction(
@@ -69,7 +113,13 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
           app,
           scenario: "memory",
           workers: 4,
-          env: { REDIS_URL: redis.url, AUTH_SECRET: SECRET, AGENT_LATENCY_MS: "5" },
+          // Replies stream a word every 10 ms: a test watches the DOM, not the screen.
+          env: {
+            REDIS_URL: redis.url,
+            AUTH_SECRET: SECRET,
+            AGENT_LATENCY_MS: "5",
+            AGENT_CHUNK_DELAY_MS: "10",
+          },
         }),
       ),
     );
@@ -169,6 +219,72 @@ describe("the side-by-side page, in headless chromium, against real clusters", (
     await doneCount(page, "broken", 1);
     await doneCount(page, "fixed", 1);
     expect((await shownTurns(page, "fixed"))[0]?.seen).toBe(1);
+  });
+
+  it("streams replies word by word; dropped, the fixed app's resume elsewhere ends them, the broken app's stalls", async () => {
+    await recordFirstReply(page, "fixed");
+    await page.getByRole("button", { name: "Replay scripted conversation" }).click();
+    // Mid-reply: a turn still pending, a few words in.
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLElement>('li.turn[data-state="pending"]')].some(
+        (item) => Number(item.dataset.deltas) >= 3,
+      ),
+    );
+    await page.screenshot({ path: join(SCREENSHOT_DIR, "page-streaming.png"), fullPage: true });
+    await replayScript(page);
+    const streamed = await shownTurns(page, "fixed");
+    expect(streamed.map((t) => t.seen)).toEqual([1, 3, 5, 7, 9, 11]);
+    expect(streamed.every((t) => t.intact === "true" && !t.droppedAfter)).toBe(true);
+
+    // The first reply grew word by word: partial texts before the whole one, shown as the words
+    // came (a word every 10 ms), not all at once from one buffered answer.
+    const final = streamed[0]?.reply ?? "";
+    const partial = (await shownTexts(page)).filter(
+      ({ text }) =>
+        text.startsWith("Agent: ") && text.length < final.length && final.startsWith(text),
+    );
+    expect(new Set(partial.map((p) => p.text)).size).toBeGreaterThanOrEqual(2);
+    const times = partial.map((p) => p.at);
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(20);
+
+    await page.getByLabel("Drop connection after 2 words of each reply").check();
+    await replayScript(page);
+
+    // Fixed: every reply cut after 2 words, finished by another worker from Redis, word for
+    // word the reply an uncut stream gave, and the history intact.
+    const fixed = await shownTurns(page, "fixed");
+    expect(fixed.map((t) => t.state)).toEqual(Array(SCRIPTED_TURNS).fill("done"));
+    expect(fixed.map((t) => t.seen)).toEqual([1, 3, 5, 7, 9, 11]);
+    for (const turn of fixed) {
+      expect(turn.droppedAfter).toBe(2);
+      expect(turn.resumedBy).toBeGreaterThan(0);
+      expect(turn.resumedBy).not.toBe(turn.worker);
+      expect(turn.intact).toBe("true");
+      expect(turn.text).toContain(`resumed on worker ${turn.resumedBy}`);
+    }
+    expect(fixed.map((t) => t.reply)).toEqual(streamed.map((t) => t.reply));
+    expect(await page.textContent('.column[data-app="fixed"] [data-role="tally"]')).toContain(
+      "Remembered everything in 6 replies (6 resumed on another worker)",
+    );
+
+    // Broken: the other worker has no stream for the turn; the reply stops after 2 words.
+    const broken = await shownTurns(page, "broken");
+    expect(broken.map((t) => t.state)).toEqual(Array(SCRIPTED_TURNS).fill("lost"));
+    for (const turn of broken) {
+      expect(turn.reply).toBe("Agent: You said ");
+      expect(turn.resumedBy).not.toBe(turn.worker);
+      expect(turn.lost).toBe(
+        `✗ The rest of this reply is lost: worker ${turn.resumedBy} has no stream for it ` +
+          `(404 not_found); only worker ${turn.worker}, which produced it, had it, in its memory.`,
+      );
+    }
+    expect(await page.textContent('.column[data-app="broken"] [data-role="tally"]')).toContain(
+      "Lost the rest of 6 of 6 replies mid-stream",
+    );
+    await page.screenshot({
+      path: join(SCREENSHOT_DIR, "page-drop-connection.png"),
+      fullPage: true,
+    });
   });
 
   it("says readably when an app cannot be reached", async () => {

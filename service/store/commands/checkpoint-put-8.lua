@@ -5,7 +5,9 @@
   the parent the writer read is no longer the newest checkpoint: of two writers that read
   the same checkpoint, the second is refused and the chain never forks. With a turnId (a
   turn's one checkpoint, committed under its lease), the same step records the turn as
-  completed, ends the lease and wakes the turns waiting for it, as append-turn-3.lua does.
+  completed, ends the lease and wakes the turns waiting for it, as append-turn-4.lua does,
+  and appends a streamed turn's done event to its stream. With a limit, only the namespace's
+  newest checkpoints are kept: older ones go, with the channel values only they held.
 
   Input:
     KEYS[1] the thread's namespaces (set of percent-encoded checkpoint_ns)
@@ -16,6 +18,7 @@
     KEYS[6] the turn's lease when fenced (else any key of the thread, unread)
     KEYS[7] the conversation's completed turns (hash turnId -> position) when ARGV[8] is set
             (else any key of the thread, unread)
+    KEYS[8] the turn's stream when ARGV[10] is set (else any key of the thread, unread)
 
     ARGV[1] idle expiry of the thread's keys, in seconds (0: none)
     ARGV[2] the lease holder the writer expects ("" when not fenced)
@@ -26,7 +29,11 @@
     ARGV[7] the checkpoint's record (JSON)
     ARGV[8] the turnId this checkpoint completes ("" for none; needs the fence)
     ARGV[9] the position of that turn's user message in the conversation
-    ARGV[10..] pairs of channel value field and serialized value
+    ARGV[10] the done event's id in the turn's stream ("" for a turn that is not streamed)
+    ARGV[11] the done event's data (JSON)
+    ARGV[12] expiry of the stream, in seconds
+    ARGV[13] how many of the newest checkpoints to keep (0: all)
+    ARGV[14..] pairs of channel value field and serialized value
 
   Output:
     { code, newest } where newest is the namespace's newest checkpoint id before the write
@@ -56,7 +63,7 @@ if ARGV[3] == "1" then
     return { -3, newest }
   end
 end
-for i = 10, #ARGV, 2 do
+for i = 14, #ARGV, 2 do
   redis.call("HSET", KEYS[4], ARGV[i], ARGV[i + 1])
 end
 redis.call("HSET", KEYS[3], ARGV[5], ARGV[7])
@@ -67,6 +74,28 @@ if tonumber(ARGV[1]) > 0 then
     redis.call("EXPIRE", KEYS[i], ARGV[1])
   end
 end
+local keep = tonumber(ARGV[13])
+if keep > 0 then
+  local older = redis.call("ZREVRANGEBYLEX", KEYS[2], "+", "-", "LIMIT", keep, -1)
+  if #older > 0 then
+    -- The channel values the kept checkpoints hold stay, even when an older one listed them.
+    local held = {}
+    for _, id in ipairs(redis.call("ZREVRANGEBYLEX", KEYS[2], "+", "-", "LIMIT", 0, keep)) do
+      for _, field in ipairs(cjson.decode(redis.call("HGET", KEYS[3], id)).blobs) do
+        held[field] = true
+      end
+    end
+    for _, id in ipairs(older) do
+      local record = redis.call("HGET", KEYS[3], id)
+      for _, field in ipairs(record and cjson.decode(record).blobs or {}) do
+        if not held[field] then redis.call("HDEL", KEYS[4], field) end
+      end
+      redis.call("HDEL", KEYS[3], id)
+      redis.call("HDEL", KEYS[5], id)
+      redis.call("ZREM", KEYS[2], id)
+    end
+  end
+end
 if ARGV[8] ~= "" then
   redis.call("HSET", KEYS[7], ARGV[8], ARGV[9])
   if tonumber(ARGV[1]) > 0 then
@@ -74,5 +103,9 @@ if ARGV[8] ~= "" then
   end
   redis.call("DEL", KEYS[6])
   redis.call("PUBLISH", KEYS[6], "released")
+end
+if ARGV[10] ~= "" then
+  redis.call("XADD", KEYS[8], "0-" .. ARGV[10], "e", "done", "d", ARGV[11])
+  redis.call("EXPIRE", KEYS[8], ARGV[12])
 end
 return { 1, newest }
