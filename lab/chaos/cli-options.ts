@@ -9,7 +9,7 @@ import {
   valueFlag,
 } from "../cli-flags.ts";
 import { PERSISTENCE_CHOICES } from "../processes/redis-server.ts";
-import { FAULT_NAMES } from "./faults.ts";
+import { FAULT_NAMES, FAULTS } from "./faults.ts";
 import { DEFAULT_CHAOS_OPTIONS } from "./run-case.ts";
 
 const d = DEFAULT_CHAOS_OPTIONS;
@@ -50,12 +50,15 @@ every history: an acknowledged turn must never disappear.
   --strike-at F        strike once this share of turns is acknowledged (default ${d.strikeAt})
   --down-ms N          how long Redis stays down (default ${d.downMs})
   --persistence P      the fixed app's Redis: ${PERSISTENCE_CHOICES.join(" | ")} (default ${d.persistence})
-  --redis-sentinel     the faults that leave Redis alone (no-fault, worker-crash, worker-drain) run
-                       the fixed app on a primary + 2 replicas under 3 Sentinels (the Redis faults
-                       keep their own: one redis-server, or Sentinel's and a Cluster's for failovers)
+  --redis-sentinel     the faults that leave Redis alone (no-fault, worker-crash, worker-drain,
+                       stream-producer-crash) run the fixed app on a primary + 2 replicas under 3
+                       Sentinels (the Redis faults keep their own: one redis-server, or Sentinel's
+                       and a Cluster's for failovers)
   --hop                turns hop across workers (default: sticky routing, which hides the
                        broken app's bug until a worker goes away)
-  --timeout SECONDS    wait this long for one answer before the turn counts as "no answer" (default ${d.timeoutSeconds})
+  --timeout SECONDS    wait this long for one answer before the turn counts as "no answer" (default ${d.timeoutSeconds};
+                       stream-producer-crash waits ${FAULTS["stream-producer-crash"].minTimeoutSeconds} s at least: a resumed stream is silent until
+                       the dead worker's lease lapses)
   --json FILE          write the outcome categories and every case (fault event, outcome, each turn
                        with its category, reads, checker) as JSON`;
 

@@ -86,8 +86,18 @@ function streamCutLines(cuts: StreamCuts | undefined): string[] {
     `  resumed on another worker ×${cuts.resumedElsewhere}`,
     ...Object.entries(cuts.ends).flatMap(([end, n]) => endLines(end, n, cuts)),
     ...(cuts.resent > 0 ? [`  resent with their turnIds ×${cuts.resent}`] : []),
-    ...(cuts.storedOnce > 0 ? [`  each stored once ×${cuts.storedOnce}`] : []),
+    ...storedOnceLines(cuts),
     ...(cuts.streamGaps > 0 ? [`  the rest of the reply lost ×${cuts.streamGaps}`] : []),
+  ];
+}
+
+/** "each stored once ×4" when every cut turn was; else how many of them. */
+function storedOnceLines({ storedOnce, turns }: StreamCuts): string[] {
+  if (storedOnce === 0) return [];
+  return [
+    storedOnce === turns
+      ? `  each stored once ×${storedOnce}`
+      : `  stored once: ${storedOnce} of ${turns}`,
   ];
 }
 

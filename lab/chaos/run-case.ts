@@ -17,7 +17,7 @@ import {
 } from "../processes/app-cluster.ts";
 import type { RedisPersistence } from "../processes/redis-server.ts";
 import { type FaultRedis, startFaultRedis } from "./fault-redis.ts";
-import { FAULTS, type Fault, type FaultEvent, type FaultName } from "./faults.ts";
+import { FAULTS, type Fault, type FaultEvent, type FaultName, type FaultTarget } from "./faults.ts";
 import { type ChaosOutcome, measureOutcome } from "./outcome.ts";
 import { StreamsInFlight } from "./streams-in-flight.ts";
 
@@ -118,7 +118,7 @@ export async function runChaosCase(
     if (backendOf(app, scenario) === "redis") store = await startFaultRedis(fault, storeOptions);
     cluster = await startChaosApp({ app, scenario, fault, store, secret, logFile }, options);
     const inFlight = fault.stream ? new StreamsInFlight() : undefined;
-    const trigger = new FaultTrigger(fault, store, options, inFlight);
+    const trigger = new FaultTrigger(fault, { store, inFlight, url: cluster.url }, options);
     const streamErrors: AttemptAnswerLog[] = [];
     const token = issueToken({ tenant: "chaos", user: `${faultName}-${process.pid}` }, secret);
     const load = await runLoad({
@@ -200,6 +200,13 @@ async function startChaosApp(
   return cluster;
 }
 
+/** What a fault can strike at: the app's Redis, its streams in flight, the app itself. */
+interface TriggerTargets {
+  store: FaultRedis | undefined;
+  inFlight: StreamsInFlight | undefined;
+  url: string;
+}
+
 /**
  * Strikes with the fault once, when `strikeAt` of the turns are acknowledged, at the worker
  * that has acknowledged the most so far; counts every answer for faults that wait on them.
@@ -213,9 +220,8 @@ class FaultTrigger {
 
   constructor(
     private readonly fault: Fault,
-    private readonly store: FaultRedis | undefined,
+    private readonly on: TriggerTargets,
     private readonly options: ChaosOptions,
-    private readonly inFlight: StreamsInFlight | undefined,
   ) {
     this.strikeAfter = Math.ceil(options.strikeAt * options.conversations * options.turns);
   }
@@ -227,13 +233,15 @@ class FaultTrigger {
     const pid = answer.servedBy.pid;
     this.okByPid.set(pid, (this.okByPid.get(pid) ?? 0) + 1);
     if (this.strike || this.acknowledged < this.strikeAfter) return;
-    const target = {
-      redis: this.store?.redis,
-      failover: this.store?.failover,
+    const { store, inFlight, url } = this.on;
+    const target: FaultTarget = {
+      redis: store?.redis,
+      failover: store?.failover,
       downMs: this.options.downMs,
       answers: () => this.answers,
       victimPid: busiest(this.okByPid),
-      midReplyWorker: () => this.inFlight?.midReplyWorker(),
+      midReplyWorker: () => inFlight?.midReplyWorker(),
+      app: { url, workers: this.options.workers },
     };
     this.strike = this.fault.inject(target, now);
     // Its failure is reported when it is awaited (event()), not as an unhandled rejection.

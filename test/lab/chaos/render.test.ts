@@ -130,6 +130,10 @@ describe("a row about streams cut by a worker's death (stream-producer-crash)", 
     expect(chaosVerdictLine([fixed({ ends: { turn_interrupted: 3, done: 1 } })]).ok).toBe(false);
     expect(chaosVerdictLine([fixed({ resent: 3 })]).ok).toBe(false);
     expect(chaosVerdictLine([fixed({ storedOnce: 3 })]).ok).toBe(false);
+    // "each" only when every cut turn was stored once.
+    const table = stripVTControlCharacters(renderChaosTable([fixed({ storedOnce: 3 })]));
+    expect(table).toContain("stored once: 3 of 4");
+    expect(table).not.toContain("each stored once");
     expect(chaosVerdictLine([fixed({ resumedElsewhere: 3 })]).ok).toBe(false);
   });
 

@@ -23,6 +23,8 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
       "releaseTurn",
       "renewTurn",
       "replaceMessages",
+      "streamAppend",
+      "streamState",
     ]);
     for (const name of names)
       expect(typeof commands[name as keyof typeof commands]).toBe("function");
@@ -30,7 +32,7 @@ describe("the Lua commands (service/store/commands/<name>-<numKeys>.lua)", () =>
       (client as unknown as { scriptsSet: Record<string, { numberOfKeys: number }> }).scriptsSet[
         name
       ]?.numberOfKeys;
-    expect(names.map(numberOfKeys)).toEqual([4, 2, 2, 2, 2, 1, 3, 1, 4, 6, 6, 1, 1, 1, 1]);
+    expect(names.map(numberOfKeys)).toEqual([4, 5, 2, 2, 2, 1, 4, 1, 4, 8, 6, 1, 1, 1, 1, 2, 2]);
     client.disconnect();
   });
 });
