@@ -41,6 +41,7 @@ export interface StoreCommands {
     leased: "0" | "1",
     errorData: string,
     ttlSeconds: number,
+    sawRunning: "0" | "1",
   ): Promise<"running" | "missing" | "ended" | "open" | "interrupted">;
   acquireTurn(
     lease: string,

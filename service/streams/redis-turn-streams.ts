@@ -91,8 +91,9 @@ export class RedisTurnStreams implements TurnStreams {
     producing = false,
   ): Promise<AsyncIterable<StreamEvent> | undefined> {
     if (producing) return this.events(ref, afterId, signal, "wait");
-    if ((await this.state(ref)) === "missing") return undefined;
-    return this.events(ref, afterId, signal, "peek");
+    const state = await this.state(ref, false);
+    if (state === "missing") return undefined;
+    return this.events(ref, afterId, signal, state === "running" ? "wait" : "peek");
   }
 
   async close(): Promise<void> {
@@ -113,6 +114,8 @@ export class RedisTurnStreams implements TurnStreams {
     let last = afterId;
     // Read what is there; when nothing is, ask whether to wait for more, or read a last time.
     let reading: "peek" | "wait" | "last" = mode;
+    // Once the turn was seen running, its stream vanishing means its producer died first.
+    let sawRunning = mode === "wait";
     try {
       while (!signal.aborted) {
         const events = await readAfter(
@@ -133,8 +136,9 @@ export class RedisTurnStreams implements TurnStreams {
         }
         if (events.length > 0) continue;
         if (reading === "last") return;
-        const state = await this.state(ref);
+        const state = await this.state(ref, sawRunning);
         if (state === "missing") return;
+        sawRunning ||= state === "running";
         reading = state === "ended" ? "last" : "wait";
       }
     } catch (error) {
@@ -145,7 +149,8 @@ export class RedisTurnStreams implements TurnStreams {
     }
   }
 
-  private state(ref: StreamRef) {
+  /** `sawRunning`: this reader saw the turn running, so a stream that is not there ended. */
+  private state(ref: StreamRef, sawRunning: boolean) {
     const { ttlSeconds, leased } = this.options;
     return readFromRedis(() =>
       this.redis.streamState(
@@ -155,6 +160,7 @@ export class RedisTurnStreams implements TurnStreams {
         leased ? "1" : "0",
         INTERRUPTED,
         ttlSeconds,
+        sawRunning ? "1" : "0",
       ),
     );
   }

@@ -173,6 +173,41 @@ describe("RedisTurnStreams: a turn's events in a Redis Stream, readable from any
     expect(await redis.xlen(streamKeyOf(ref.key, ref.turnId))).toBe(2);
   });
 
+  it("ends with turn_interrupted, as event 1, a stream whose producer died before its first event", async () => {
+    const ref = newRef();
+    const leaseKey = conversationKeys(ref.key).lease;
+    await redis.set(leaseKey, "1.aaa:t1", "PX", 5000);
+    const producer = gated.producer(ref, { leaseKey, holder: "1.aaa:t1" });
+    await producer.open();
+    // A resume that finds the turn running, before it wrote anything.
+    const reading = readAll(gated, ref);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The producing worker dies there: its lease lapses (deleted here, as its expiry would).
+    await redis.del(leaseKey);
+    const events = await reading;
+    expect(events?.map((e) => [e.id, e.event])).toEqual([[1, "error"]]);
+    expect(JSON.parse(events?.[0]?.data ?? "{}").error.code).toBe("turn_interrupted");
+    // A reader that never saw it running finds that end too; a turn never started stays unknown.
+    expect(texts(await readAll(gated, ref))).toEqual(["error"]);
+    expect(await readAll(gated, newRef())).toBeUndefined();
+  });
+
+  it("without leases, the turn's own reader waits for a first event slower than one blocking read", async () => {
+    const ref = newRef();
+    const producer = streams.producer(ref);
+    await producer.open();
+    const events = await streams.follow(ref, 0, new AbortController().signal, true);
+    const seen: StreamEvent[] = [];
+    const reading = (async () => {
+      for await (const event of events ?? []) seen.push(event);
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    producer.delta("slow first word");
+    await producer.finish("{}");
+    await reading;
+    expect(texts(seen)).toEqual(["slow first word", "done"]);
+  });
+
   it("without leases, a reader never ends a stream on its own: it waits for the producer", async () => {
     const ref = newRef();
     const producer = streams.producer(ref);
