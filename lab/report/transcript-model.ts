@@ -41,7 +41,9 @@ function replyNotAcknowledged(turn: TurnRecord): string {
     : resume
       ? `resume answered ${resume.status ?? "nothing"}${resume.code ? ` ${resume.code}` : ""}`
       : `stream ${stream.cut ?? "ended"}`;
-  return `${text}… ${outcome.slice(0, -1)}: ${stopped})`;
+  // "...", not "…": `npm run demo` prints through concurrently, which turns "…" into "...",
+  // and the table's border would then be two characters off.
+  return `${text}... ${outcome.slice(0, -1)}: ${stopped})`;
 }
 
 /** One conversation, turn by turn, as both the terminal and the HTML reports show it. */
