@@ -24,8 +24,9 @@ async function readAll(
   streams: RedisTurnStreams,
   ref: StreamRef,
   afterId = 0,
+  producing = false,
 ): Promise<StreamEvent[] | undefined> {
-  const events = await streams.follow(ref, afterId, new AbortController().signal);
+  const events = await streams.follow(ref, afterId, new AbortController().signal, producing);
   if (!events) return undefined;
   const seen: StreamEvent[] = [];
   for await (const event of events) seen.push(event);
@@ -55,6 +56,12 @@ describe("RedisTurnStreams: a turn's events in a Redis Stream, readable from any
   let streams: RedisTurnStreams;
   /** Producers that hold their turn's lease (a turn gate): a stream without one has ended. */
   let gated: RedisTurnStreams;
+  /** A producer holding its turn's lease, as under a turn gate, and that lease's key. */
+  const leasedProducer = async (ref: StreamRef) => {
+    const leaseKey = conversationKeys(ref.key).lease;
+    await redis.set(leaseKey, "1.aaa:t1", "PX", 5000);
+    return { producer: gated.producer(ref, { leaseKey, holder: "1.aaa:t1" }), leaseKey };
+  };
 
   beforeAll(async () => {
     server = await startPrivateRedis();
@@ -158,9 +165,7 @@ describe("RedisTurnStreams: a turn's events in a Redis Stream, readable from any
 
   it("ends the stream of a turn that lost its lease with turn_interrupted, once, for every reader", async () => {
     const ref = newRef();
-    const leaseKey = conversationKeys(ref.key).lease;
-    await redis.set(leaseKey, "1.aaa:t1", "PX", 5000);
-    const producer = gated.producer(ref, { leaseKey, holder: "1.aaa:t1" });
+    const { producer, leaseKey } = await leasedProducer(ref);
     await producer.open();
     producer.delta("half a ");
     await producer.flush();
@@ -175,9 +180,7 @@ describe("RedisTurnStreams: a turn's events in a Redis Stream, readable from any
 
   it("ends with turn_interrupted, as event 1, a stream whose producer died before its first event", async () => {
     const ref = newRef();
-    const leaseKey = conversationKeys(ref.key).lease;
-    await redis.set(leaseKey, "1.aaa:t1", "PX", 5000);
-    const producer = gated.producer(ref, { leaseKey, holder: "1.aaa:t1" });
+    const { producer, leaseKey } = await leasedProducer(ref);
     await producer.open();
     // A resume that finds the turn running, before it wrote anything.
     const reading = readAll(gated, ref);
@@ -196,16 +199,11 @@ describe("RedisTurnStreams: a turn's events in a Redis Stream, readable from any
     const ref = newRef();
     const producer = streams.producer(ref);
     await producer.open();
-    const events = await streams.follow(ref, 0, new AbortController().signal, true);
-    const seen: StreamEvent[] = [];
-    const reading = (async () => {
-      for await (const event of events ?? []) seen.push(event);
-    })();
+    const reading = readAll(streams, ref, 0, true);
     await new Promise((resolve) => setTimeout(resolve, 700));
     producer.delta("slow first word");
     await producer.finish("{}");
-    await reading;
-    expect(texts(seen)).toEqual(["slow first word", "done"]);
+    expect(texts(await reading)).toEqual(["slow first word", "done"]);
   });
 
   it("without leases, a reader never ends a stream on its own: it waits for the producer", async () => {
@@ -222,9 +220,7 @@ describe("RedisTurnStreams: a turn's events in a Redis Stream, readable from any
 
   it("keeps waiting while the turn holds its lease, however long nothing comes", async () => {
     const ref = newRef();
-    const leaseKey = conversationKeys(ref.key).lease;
-    await redis.set(leaseKey, "1.aaa:t1", "PX", 5000);
-    const producer = gated.producer(ref, { leaseKey, holder: "1.aaa:t1" });
+    const { producer } = await leasedProducer(ref);
     await producer.open();
     const reading = readAll(gated, ref);
     // Longer than one blocking read (500 ms): the reader asks, finds the turn running, waits on.
