@@ -34,11 +34,21 @@ export interface Scenario {
   env: Record<string, string>;
   /** For the exercise: where to look, without giving the answer away. */
   hint: string;
-  /** Load-test defaults the lesson needs (e.g. overlapping turns, streamed turns that drop). */
-  load?: { overlap?: number; stream?: boolean; disconnectRate?: number };
+  /**
+   * Load-test defaults the lesson needs (e.g. overlapping turns, streamed turns that drop,
+   * final reads that wait for writes that land late: see LoadOptions.readAfterMs).
+   */
+  load?: { overlap?: number; stream?: boolean; disconnectRate?: number; readAfterMs?: number };
   /** False when the scenario is not offered as an exercise. */
   exercise?: boolean;
 }
+
+/**
+ * unawaited-write's race window: every store write takes this long. The next turn's read
+ * must come inside it on every run, also on a loaded CI machine, where a worker can stall
+ * for a few hundred ms (250 ms was crossed there); an awaited write pays it per turn.
+ */
+const UNAWAITED_WRITE_DELAY_MS = 1000;
 
 export const SCENARIOS = [
   {
@@ -74,8 +84,7 @@ export const SCENARIOS = [
   {
     name: "unawaited-write",
     title: "The save is not awaited",
-    problem:
-      "The turn starts the append but does not await it, so the answer goes out first. The store takes STORE_WRITE_DELAY_MS (250 ms here) to apply a write, so the next turn, on any worker, reads the history before the previous write lands.",
+    problem: `The turn starts the append but does not await it, so the answer goes out first. The store takes STORE_WRITE_DELAY_MS (${UNAWAITED_WRITE_DELAY_MS} ms here) to apply a write, so the next turn, on any worker, reads the history before the previous write lands.`,
     inTheLogs:
       "messagesBefore of a turn is 2 lower than the previous turn's messagesAfter: the agent did not see the turn just answered.",
     fix: "Await the append before answering.",
@@ -83,7 +92,9 @@ export const SCENARIOS = [
     brokenWithOneWorker: true,
     backends: { broken: "redis", fixed: "redis" },
     keeps: { broken: "history in Redis", fixed: "history in Redis" },
-    env: { STORE_WRITE_DELAY_MS: "250" },
+    env: { STORE_WRITE_DELAY_MS: String(UNAWAITED_WRITE_DELAY_MS) },
+    // The lesson is the stale reply: the final reads give the late writes time to land.
+    load: { readAfterMs: 2 * UNAWAITED_WRITE_DELAY_MS },
     hint: "When does the response go out, compared with when the write completes?",
   },
   {

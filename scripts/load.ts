@@ -66,6 +66,7 @@ const load = await runLoad({
   overlap: flags.overlap ?? defaults?.overlap ?? 1,
   retryRate: flags["retry-rate"],
   ...streamLoad(flags, defaults),
+  readAfterMs: defaults?.readAfterMs,
   seed: flags.seed,
   resendRefused: resendRefused(flags),
   timeoutSeconds: flags.timeout,

@@ -32,6 +32,12 @@ export interface LoadOptions {
   /** Read every history back after the load (needed by the checker; benchmarks skip it). */
   readBack?: boolean;
   /**
+   * Wait this long after the last answer before reading the histories back, for an app whose
+   * store applies writes late (unawaited-write): the reads then show what was stored, not
+   * which writes were still on their way. Default 0.
+   */
+  readAfterMs?: number;
+  /**
    * The app's per-user turn limit (RATE_LIMIT_TURNS_PER_MINUTE): the checker then counts every
    * turn acknowledged beyond it (the load test plays one user). Unset: not checked.
    */

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { LoadConnections } from "./connections.ts";
 import { driveAutocannon } from "./drive-autocannon.ts";
 import { readFromHosts } from "./final-reads.ts";
@@ -99,6 +100,7 @@ async function finalReads(
 ): Promise<FinalRead[]> {
   if (options.readBack === false) return [];
   if (options.sticky) return connections.stickyReads;
+  if (options.readAfterMs) await sleep(options.readAfterMs);
   return readFromHosts(options, scheduler.conversationIds);
 }
 

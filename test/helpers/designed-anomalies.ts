@@ -35,9 +35,9 @@ export function designedCounts(
     // every turn is given only its own message (every later turn stale).
     case "copied-state":
       return { lost: everyTurn, stale: laterTurns, divergent: 0 };
-    // Every later turn is sent right after the previous answer, well inside the 250 ms before
-    // the previous write lands: all stale. Whether the last writes land before the final
-    // reads is timing, so lost and divergent are not fixed.
+    // Every later turn is sent right after the previous answer, well inside the 1000 ms before
+    // the previous write lands: all stale. The final reads wait 2000 ms for the last writes,
+    // but whether they landed by then is still timing, so lost and divergent are not fixed.
     case "unawaited-write":
       return { stale: laterTurns };
     // Every write is awaited, so the store has everything; the agents are given one message.

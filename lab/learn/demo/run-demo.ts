@@ -74,6 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       overlap: options.overlap ?? defaults?.overlap ?? 1,
       retryRate: options["retry-rate"],
       ...streamLoad(options, defaults),
+      readAfterMs: defaults?.readAfterMs,
       seed: options.seed,
       resendRefused: resendRefused(options),
       timeoutSeconds: options.timeout,

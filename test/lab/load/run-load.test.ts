@@ -33,6 +33,7 @@ async function startFakeApp(
   histories: Map<string, ChatMessage[]>,
   servedBy: ServedBy,
   behave: (turn: TurnSeen) => Behaviour = () => "answer",
+  onRead: () => void = () => {},
 ): Promise<string> {
   const attempts = new Map<string, number>();
   const hanging: ServerResponse[] = [];
@@ -84,6 +85,7 @@ async function startFakeApp(
         return turn(req, res, conversationId, Buffer.concat(chunks).toString("utf8"));
       }
       if (req.method === "GET" && match?.[2] === "messages") {
+        onRead();
         const messages = histories.get(conversationId) ?? [];
         return json(res, 200, { conversationId, messages, servedBy });
       }
@@ -172,6 +174,18 @@ describe("runLoad against a fake app", () => {
     const load = await runLoad(options(url, { readBack: false }));
     expect(load.turns.every((t) => t.outcome === "ok")).toBe(true);
     expect(load.reads).toEqual([]);
+  });
+
+  it("readAfterMs: the final reads start that long after the last answer (beyond autocannon's 1 s tick)", async () => {
+    const readsAt: number[] = [];
+    const url = await startFakeApp(new Map(), worker("a"), undefined, () =>
+      readsAt.push(performance.timeOrigin + performance.now()),
+    );
+    const load = await runLoad(options(url, { readAfterMs: 1200 }));
+    const lastAnswer = Math.max(...load.turns.map((t) => t.answeredAt ?? 0));
+    expect(load.reads.every((r) => r.ok)).toBe(true);
+    expect(Math.min(...readsAt)).toBeGreaterThanOrEqual(lastAnswer + 1200);
+    expect(load.options).toMatchObject({ readAfterMs: 1200 });
   });
 
   it("logs a refusal, resends it after the backoff, and tells onAnswer about every answer", async () => {
