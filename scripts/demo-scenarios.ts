@@ -36,10 +36,12 @@ for (const scenario of SCENARIOS) {
   rows.push({ scenario: name, broken: await run("broken"), fixed: await run("fixed") });
 }
 
+// One line per scenario, no rules between them: the whole workshop at a glance.
 const table = textTable({
   head: ["scenario", "broken verdict", "broken anomalies", "expected", "fixed verdict"].map((h) =>
     pc.bold(h),
   ),
+  style: { compact: true },
 });
 let asExpected = true;
 for (const { scenario, broken, fixed } of rows) {
