@@ -44,9 +44,13 @@ describe("overlapping turns and retries against 4 workers", () => {
   it.each(frameworks)(
     "the same %s app without the gate (TURN_STRATEGY=off) is caught: the check can fail",
     async (scenario) => {
-      // A slower model keeps a retry sent while its first attempt runs inside that attempt.
-      const env = { TURN_STRATEGY: "off", AGENT_LATENCY_MS: "50" };
-      const { summary, check } = await runApp("fixed", frameworkLoad, scenario, undefined, env);
+      // Turns one at a time, so a retry sent after its first attempt's answer runs alone: it
+      // reads the thread with that attempt stored and, with no gate to answer it from the
+      // turn's record, runs and stores the turn again, on every run. (Under overlap, another
+      // turn of the conversation can win the race and the fork guard refuses the retry.)
+      const control = { ...frameworkLoad, overlap: 1, "retry-rate": 0.3 };
+      const env = { TURN_STRATEGY: "off" };
+      const { summary, check } = await runApp("fixed", control, scenario, undefined, env);
       expect(summary.verdict).toBe("invalid");
       // Two attempts of one turn both ran and were both stored.
       expect(check.totals.duplicated).toBeGreaterThan(0);
