@@ -46,6 +46,7 @@ class WorkerStores {
       config,
       redisStore: () => this.redisStore(),
       redisClient: () => this.redisClient(),
+      replicaWait: () => this.replicaWait,
       fileStore: (directory) => this.withRaceWindow(new FileConversationStore(resolve(directory))),
       streamSettings: turnStreamSettings(config, gated && turnGateSettings(config) !== undefined),
     };

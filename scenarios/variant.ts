@@ -5,6 +5,7 @@ import type { Store } from "express-rate-limit";
 import type { ChatService, ServiceDeps } from "../service/chat/chat-service.ts";
 import type { ConversationStore } from "../service/store/conversation-store.ts";
 import type { RedisClient } from "../service/store/redis-client.ts";
+import type { ReplicaWait } from "../service/store/replica-wait.ts";
 import type { RedisTurnStreamsOptions } from "../service/streams/redis-turn-streams.ts";
 import type { TurnStreams } from "../service/streams/turn-streams.ts";
 import type { AppName, ScenarioName } from "./catalogue.ts";
@@ -17,6 +18,12 @@ export interface VariantDeps extends ServiceDeps {
   fileStore(directory: string): ConversationStore;
   /** The worker's Redis connection, the one `redisStore()` uses (opened on first use). */
   redisClient(): RedisClient;
+  /**
+   * How many replicas each write to that Redis must reach before it counts as stored
+   * (REDIS_WAIT_REPLICAS, or 1 on Sentinel and on a Cluster with replicas): what
+   * `redisStore()` waits for, for a variant that writes to Redis itself.
+   */
+  replicaWait(): ReplicaWait;
   /** How streamed turns' events are kept in Redis; `leased` when this app runs a turn gate. */
   streamSettings: RedisTurnStreamsOptions;
 }

@@ -84,8 +84,13 @@ export {
   redisAccess,
   waitUntilReady,
 } from "./store/redis-client.ts";
-export { RedisConversationStore, ReplicasBehindError } from "./store/redis-store.ts";
-export { NO_REPLICA_WAIT, type ReplicaWait, replicaWaitFor } from "./store/replica-wait.ts";
+export { RedisConversationStore } from "./store/redis-store.ts";
+export {
+  NO_REPLICA_WAIT,
+  ReplicasBehindError,
+  type ReplicaWait,
+  replicaWaitFor,
+} from "./store/replica-wait.ts";
 export { RedisTurnLimitStore, turnLimitPrefix } from "./store/turn-limit-store.ts";
 export {
   RedisTurnStreams,

@@ -46,7 +46,16 @@ export class AgentChatService implements ChatService {
     // Every checkpoint holds the whole thread: keep the newest two, not one per turn forever.
     const ttlSeconds = deps.config.CONVERSATION_TTL_SECONDS;
     const redis = deps.redisClient();
-    this.checkpoints = { redis, keyPrefix: "", ttlSeconds, forkGuard: true, keepCheckpoints: 2 };
+    // A commit counts once the replicas a failover could promote have it, as an append does.
+    const replicaWait = deps.replicaWait();
+    this.checkpoints = {
+      redis,
+      keyPrefix: "",
+      ttlSeconds,
+      forkGuard: true,
+      keepCheckpoints: 2,
+      replicaWait,
+    };
     this.graph = this.builder.compile({ checkpointer: new RedisCheckpointSaver(this.checkpoints) });
     // The store the turn gate leases conversations in; this service asks it only for ping and close.
     this.store = deps.redisStore();

@@ -17,6 +17,7 @@ import type { ChatMessage } from "../../service/contract.ts";
 import { AssistantAgent } from "../../service/model/agent.ts";
 import type { ConversationStore } from "../../service/store/conversation-store.ts";
 import type { RedisClient } from "../../service/store/redis-client.ts";
+import type { ReplicaWait } from "../../service/store/replica-wait.ts";
 import { commitTurn } from "../../service/turns/leased-store.ts";
 
 /**
@@ -33,24 +34,28 @@ export class AgentChatService implements ChatService {
   private readonly store: ConversationStore;
   private readonly contextWindow: number;
   private readonly ttlSeconds: number;
+  private readonly replicaWait: ReplicaWait;
 
   constructor(deps: VariantDeps) {
     this.contextWindow = deps.config.CONTEXT_WINDOW_MESSAGES;
     this.ttlSeconds = deps.config.CONVERSATION_TTL_SECONDS;
     this.sdk = sandboxAgent(new AssistantAgent("assistant", deps.config), this.contextWindow);
     this.redis = deps.redisClient();
+    // A commit counts once the replicas a failover could promote have it, as an append does.
+    this.replicaWait = deps.replicaWait();
     // The store the turn gate leases conversations in; this service asks it only for ping and close.
     this.store = deps.redisStore();
     this.backend = this.store.backend;
   }
 
   async handleTurn(turn: Turn, store = this.store): Promise<TurnResult> {
-    const { redis, contextWindow, ttlSeconds } = this;
+    const { redis, contextWindow, ttlSeconds, replicaWait } = this;
     const session = new TurnSession({
       redis,
       key: turn.key,
       recentItems: contextWindow,
       ttlSeconds,
+      replicaWait,
     });
     const result = await this.sdk.runner.run(this.sdk.agentFor(turn), [userItem(turn)], {
       session,

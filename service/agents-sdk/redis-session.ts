@@ -8,7 +8,13 @@ import {
 } from "@openai/agents-core";
 import type { Cluster, Redis } from "ioredis";
 import { type StoreCommands, withStoreCommands } from "../store/commands.ts";
-import { readFromRedis, writeToRedis } from "../store/redis-failures.ts";
+import { readFromRedis } from "../store/redis-failures.ts";
+import {
+  NO_REPLICA_WAIT,
+  type ReplicaWait,
+  type WriteCommand,
+  writeReplicated,
+} from "../store/replica-wait.ts";
 
 /** How to reach one session's history: the client, the conversation key, the idle expiry. */
 export interface RedisSessionOptions {
@@ -24,6 +30,12 @@ export interface RedisSessionOptions {
    * given a window anyway). Absent: everything, as MemorySession.
    */
   recentItems?: number;
+  /**
+   * How many replicas must have each write before it counts as stored (Redis WAIT, sent in
+   * the same pipeline): fewer within the timeout and the write throws StoreWriteUncertainError.
+   * Default: none (a lone Redis).
+   */
+  replicaWait?: ReplicaWait;
 }
 
 /** A replace_suffix transaction was refused: the history no longer ends with its expectedSuffix. */
@@ -73,6 +85,7 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
   private readonly keys: ReturnType<typeof redisSessionKeys>;
   private readonly ttl: number;
   private readonly recentItems: number | undefined;
+  private readonly replicaWait: ReplicaWait;
   /** The whole history's length when `getItems` last read, in the same step as the items. */
   historyLength: number | undefined;
 
@@ -82,6 +95,7 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
     this.keys = redisSessionKeys(options.key);
     this.ttl = options.ttlSeconds ?? 0;
     this.recentItems = options.recentItems;
+    this.replicaWait = options.replicaWait ?? NO_REPLICA_WAIT;
     // Checked here: EXPIRE failing inside a script would come after its writes.
     if (!Number.isSafeInteger(this.ttl) || this.ttl < 0) {
       throw new RangeError(`ttlSeconds must be a whole number of seconds, not ${this.ttl}`);
@@ -121,8 +135,8 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
     const { items: list, operations } = this.keys;
     const encoded = items.map(encodeItem);
     // Not fenced, not streamed: the lease, turns and stream keys are stand-ins the script does not read.
-    await writeToRedis(() =>
-      this.redis.agentsSessionAdd(
+    await this.write((to) =>
+      to.agentsSessionAdd(
         list,
         operations,
         list,
@@ -142,15 +156,16 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
 
   /** Removes and returns the newest item, or undefined when there is none. */
   async popItem(): Promise<AgentInputItem | undefined> {
-    const raw = await writeToRedis(() =>
-      this.redis.agentsSessionPop(this.keys.items, this.keys.operations, this.ttl),
+    const raw = await this.write(
+      (to) => to.agentsSessionPop(this.keys.items, this.keys.operations, this.ttl),
+      (popped) => popped !== null,
     );
     return raw === null ? undefined : decodeItem(raw);
   }
 
   /** Deletes the items and the applied operationIds: a cleared session accepts any id again. */
   async clearSession(): Promise<void> {
-    await writeToRedis(() => this.redis.agentsSessionClear(this.keys.items, this.keys.operations));
+    await this.write((to) => to.agentsSessionClear(this.keys.items, this.keys.operations));
   }
 
   /**
@@ -165,20 +180,28 @@ export class RedisSession implements SessionHistoryTransactionAwareSession {
       transaction.type === "append_items"
         ? [[], transaction.items]
         : [transaction.expectedSuffix, transaction.replacement];
-    const outcome = await writeToRedis(() =>
-      this.redis.agentsSessionTransaction(
-        this.keys.items,
-        this.keys.operations,
-        this.ttl,
-        operationId,
-        canonicalJson(transaction),
-        expected.length,
-        ...expected.map(encodeItem),
-        ...next.map(encodeItem),
-      ),
+    const outcome = await this.write(
+      (to) =>
+        to.agentsSessionTransaction(
+          this.keys.items,
+          this.keys.operations,
+          this.ttl,
+          operationId,
+          canonicalJson(transaction),
+          expected.length,
+          ...expected.map(encodeItem),
+          ...next.map(encodeItem),
+        ),
+      // A refused transaction wrote nothing; one applied before (a retry) is waited for again.
+      (applied) => applied >= 0,
     );
     if (outcome === -1) throw new HistoryOperationConflictError(operationId);
     if (outcome === -2) throw new HistorySuffixMismatchError();
+  }
+
+  /** One write script, and WAIT behind it in the same pipeline when replicas must have it. */
+  private write<T>(command: WriteCommand<T>, changed?: (reply: T) => boolean): Promise<T> {
+    return writeReplicated(this.redis, this.replicaWait, command, changed);
   }
 }
 

@@ -2,7 +2,7 @@ import type { AgentInputItem, Session } from "@openai/agents-core";
 import type { Cluster, Redis } from "ioredis";
 import { TurnFencedError } from "../errors.ts";
 import { type StoreCommands, withStoreCommands } from "../store/commands.ts";
-import { writeToRedis } from "../store/redis-failures.ts";
+import { NO_REPLICA_WAIT, type ReplicaWait, writeReplicated } from "../store/replica-wait.ts";
 import type { TurnRecord } from "../turns/leased-store.ts";
 import { encodeItem, RedisSession, redisSessionKeys } from "./redis-session.ts";
 
@@ -16,6 +16,8 @@ export interface TurnSessionOptions {
   recentItems: number;
   /** Idle expiry refreshed by the commit; absent or 0: the keys never expire. */
   ttlSeconds?: number;
+  /** How many replicas must have the commit before it counts as stored (Redis WAIT); default none. */
+  replicaWait?: ReplicaWait;
 }
 
 /**
@@ -79,22 +81,28 @@ export class TurnSession implements Session {
     if (this.held.length === 0) throw new Error("the run added no items: nothing to commit");
     const { items, operations } = this.keys;
     const encoded = this.held.map(encodeItem);
-    const outcome = await writeToRedis(() =>
-      this.redis.agentsSessionAdd(
-        items,
-        operations,
-        record?.leaseKey ?? items,
-        record?.turnsKey ?? items,
-        record?.done?.key ?? items,
-        this.options.ttlSeconds ?? 0,
-        record?.holder ?? "",
-        record?.turnId ?? "",
-        position,
-        record?.done?.id ?? "",
-        record?.done?.data ?? "",
-        record?.done?.ttlSeconds ?? 0,
-        ...encoded,
-      ),
+    const replicaWait = this.options.replicaWait ?? NO_REPLICA_WAIT;
+    const outcome = await writeReplicated(
+      this.redis,
+      replicaWait,
+      (to) =>
+        to.agentsSessionAdd(
+          items,
+          operations,
+          record?.leaseKey ?? items,
+          record?.turnsKey ?? items,
+          record?.done?.key ?? items,
+          this.options.ttlSeconds ?? 0,
+          record?.holder ?? "",
+          record?.turnId ?? "",
+          position,
+          record?.done?.id ?? "",
+          record?.done?.data ?? "",
+          record?.done?.ttlSeconds ?? 0,
+          ...encoded,
+        ),
+      // A refused commit (negative) wrote nothing: nothing to wait for.
+      (length) => length >= 0,
     );
     if (outcome === -1) throw new TurnFencedError("lease_lost");
     if (outcome === -3) throw new TurnFencedError("already_stored");

@@ -19,7 +19,13 @@ import {
 import type { Cluster, Redis } from "ioredis";
 import { TurnFencedError } from "../errors.ts";
 import { type CheckpointKeys, type StoreCommands, withStoreCommands } from "../store/commands.ts";
-import { readFromRedis, writeToRedis } from "../store/redis-failures.ts";
+import { readFromRedis } from "../store/redis-failures.ts";
+import {
+  NO_REPLICA_WAIT,
+  type ReplicaWait,
+  type WriteCommand,
+  writeReplicated,
+} from "../store/replica-wait.ts";
 import type { TurnRecord } from "../turns/leased-store.ts";
 
 /** The lease a turn holds on its conversation: writes go through only while it is `holder`'s. */
@@ -56,6 +62,12 @@ export interface RedisCheckpointSaverOptions {
    * grow with the square of its turns. Unset or 0: keep all (time travel to any of them).
    */
   keepCheckpoints?: number;
+  /**
+   * How many replicas must have each write before it counts as stored (Redis WAIT, sent in
+   * the same pipeline): fewer within the timeout and the write throws StoreWriteUncertainError.
+   * Default: none (a lone Redis).
+   */
+  replicaWait?: ReplicaWait;
   /** How checkpoints and writes are serialized; LangGraph's JsonPlusSerializer by default. */
   serde?: SerializerProtocol;
 }
@@ -155,6 +167,7 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
   private readonly fence: (() => CheckpointFence | undefined) | undefined;
   private readonly forkGuard: boolean;
   private readonly keepCheckpoints: number;
+  private readonly replicaWait: ReplicaWait;
 
   constructor(options: RedisCheckpointSaverOptions) {
     super(options.serde);
@@ -167,6 +180,7 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
     this.fence = options.fence;
     this.forkGuard = options.forkGuard ?? false;
     this.keepCheckpoints = options.keepCheckpoints ?? 0;
+    this.replicaWait = options.replicaWait ?? NO_REPLICA_WAIT;
     if (!Number.isSafeInteger(this.keepCheckpoints) || this.keepCheckpoints < 0) {
       throw new RangeError(`keepCheckpoints must be a whole number, not ${this.keepCheckpoints}`);
     }
@@ -231,26 +245,29 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
     record.parent = parent ?? "";
     const keys = this.keys(threadId, ns);
     const fence = this.checkedFence(threadId, completes?.record ?? this.fence?.());
-    const [code, newest] = await writeToRedis(() =>
-      this.redis.checkpointPut(
-        ...scriptKeys(keys, fence),
-        completes?.record.turnsKey ?? keys.namespaces,
-        completes?.record.done?.key ?? keys.namespaces,
-        this.ttlSeconds,
-        fence?.holder ?? "",
-        this.forkGuard ? "1" : "0",
-        parent ?? "",
-        checkpoint.id,
-        encodeURIComponent(ns),
-        JSON.stringify(record),
-        completes?.record.turnId ?? "",
-        completes?.position ?? 0,
-        completes?.record.done?.id ?? "",
-        completes?.record.done?.data ?? "",
-        completes?.record.done?.ttlSeconds ?? 0,
-        this.keepCheckpoints,
-        ...blobPairs,
-      ),
+    const [code, newest] = await this.write(
+      (to) =>
+        to.checkpointPut(
+          ...scriptKeys(keys, fence),
+          completes?.record.turnsKey ?? keys.namespaces,
+          completes?.record.done?.key ?? keys.namespaces,
+          this.ttlSeconds,
+          fence?.holder ?? "",
+          this.forkGuard ? "1" : "0",
+          parent ?? "",
+          checkpoint.id,
+          encodeURIComponent(ns),
+          JSON.stringify(record),
+          completes?.record.turnId ?? "",
+          completes?.position ?? 0,
+          completes?.record.done?.id ?? "",
+          completes?.record.done?.data ?? "",
+          completes?.record.done?.ttlSeconds ?? 0,
+          this.keepCheckpoints,
+          ...blobPairs,
+        ),
+      // Only a stored checkpoint (1) is waited for: a refused put wrote nothing.
+      ([stored]) => stored === 1,
     );
     if (code === -1) throw new TurnFencedError("lease_lost");
     if (code === -4) throw new TurnFencedError("already_stored");
@@ -281,15 +298,17 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
     if (triples.length === 0) return;
     const keys = this.keys(threadId, ns);
     const fence = this.checkedFence(threadId, this.fence?.());
-    const stored = await writeToRedis(() =>
-      this.redis.checkpointPutWrites(
-        ...scriptKeys(keys, fence),
-        this.ttlSeconds,
-        fence?.holder ?? "",
-        String(checkpointId),
-        encodeURIComponent(ns),
-        ...triples,
-      ),
+    const stored = await this.write(
+      (to) =>
+        to.checkpointPutWrites(
+          ...scriptKeys(keys, fence),
+          this.ttlSeconds,
+          fence?.holder ?? "",
+          String(checkpointId),
+          encodeURIComponent(ns),
+          ...triples,
+        ),
+      (reply) => reply !== -1,
     );
     if (stored === -1) throw new TurnFencedError("lease_lost");
   }
@@ -297,9 +316,12 @@ export class RedisCheckpointSaver extends BaseCheckpointSaver {
   /** Removes every key of the thread, every namespace, in one script. */
   async deleteThread(threadId: string): Promise<void> {
     const base = this.threadBase(String(threadId));
-    await writeToRedis(() =>
-      this.redis.checkpointDeleteThread(`${base}${NAMESPACES_SUFFIX}`, base),
-    );
+    await this.write((to) => to.checkpointDeleteThread(`${base}${NAMESPACES_SUFFIX}`, base));
+  }
+
+  /** One write script, and WAIT behind it in the same pipeline when replicas must have it. */
+  private write<T>(command: WriteCommand<T>, changed?: (reply: T) => boolean): Promise<T> {
+    return writeReplicated(this.redis, this.replicaWait, command, changed);
   }
 
   /** Every key of a thread starts with this: the prefix, the thread's hash tag, a marker. */

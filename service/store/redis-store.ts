@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import type { ChatMessage } from "../contract.ts";
-import { StoreWriteUncertainError, TurnFencedError } from "../errors.ts";
+import { TurnFencedError } from "../errors.ts";
 import {
   APPEND_TURN_REFUSALS,
   conversationKeys,
@@ -8,11 +8,13 @@ import {
   withStoreCommands,
 } from "./commands.ts";
 import type { ConversationStore, Fence, RecentHistory } from "./conversation-store.ts";
-import { readFromRedis, writeFailure, writeToRedis } from "./redis-failures.ts";
-import { NO_REPLICA_WAIT, type ReplicaWait } from "./replica-wait.ts";
-
-/** A write command, given the client to send it on, or the pipeline to queue it in. */
-type WriteCommand = (target: StoreCommands) => Promise<number>;
+import { readFromRedis } from "./redis-failures.ts";
+import {
+  NO_REPLICA_WAIT,
+  type ReplicaWait,
+  type WriteCommand,
+  writeReplicated,
+} from "./replica-wait.ts";
 
 /**
  * Conversation histories as Redis lists of JSON messages, one list per conversation key.
@@ -110,64 +112,9 @@ export class RedisConversationStore implements ConversationStore {
     }
   }
 
-  /** Sends a write, and with replicas to wait for, WAIT right behind it: still one round trip. */
-  private async write(command: WriteCommand): Promise<number> {
-    const { replicas, timeoutMs } = this.replicaWait;
-    if (replicas === 0) return writeToRedis(() => command(this.redis));
-    const batch = this.redis.pipeline();
-    // A pipeline queues the script like the client would send it (ioredis defines the
-    // commands on both); what it returns is the pipeline, not the reply, so it is not awaited.
-    command(batch as unknown as StoreCommands);
-    batch.wait(replicas, timeoutMs);
-    const [write, wait] = (await writeToRedis(() => batch.exec())) ?? [];
-    // A command of a pipeline fails on its own (its error in the results) when its connection
-    // drops: the same two outcomes as a lone command.
-    if (!write || write[0]) throw writeFailure(write?.[0] ?? new Error("no reply to the write"));
-    const stored = Number(write[1]);
-    // A refused append (negative) stored nothing: there is nothing to wait for.
-    if (stored < 0) return stored;
-    requireReplicas(wait, this.replicaWait);
-    return stored;
-  }
-}
-
-/**
- * Confirms that enough replicas have everything written to `key`'s node so far: for a turn
- * answered from the store (a retry of a turn already stored), which is acknowledged again.
- * WAIT only counts this connection's own writes, so a keyed write goes first (the key's
- * expiry, refreshed): a replica that has it also has every earlier write of that stream, the
- * stored turn included. Too few replicas: StoreWriteUncertainError, as for a new write.
- */
-export async function confirmReplicated(
-  redis: Redis | Cluster,
-  key: string,
-  ttlSeconds: number,
-  replicaWait: ReplicaWait,
-): Promise<void> {
-  const { replicas, timeoutMs } = replicaWait;
-  if (replicas === 0) return;
-  const [refresh, wait] =
-    (await writeToRedis(() =>
-      redis.pipeline().expire(key, ttlSeconds).wait(replicas, timeoutMs).exec(),
-    )) ?? [];
-  if (!refresh || refresh[0]) throw writeFailure(refresh?.[0] ?? new Error("no reply"));
-  requireReplicas(wait, replicaWait);
-}
-
-/** WAIT's reply in a pipeline's results: too few replicas (or no reply) is an uncertain write. */
-function requireReplicas(wait: [Error | null, unknown] | undefined, replicaWait: ReplicaWait) {
-  const confirmed = wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
-  if (confirmed < replicaWait.replicas) {
-    throw new StoreWriteUncertainError(new ReplicasBehindError(confirmed, replicaWait));
-  }
-}
-
-/** The primary stored the write, but too few replicas confirmed it: a failover could lose it. */
-export class ReplicasBehindError extends Error {
-  override readonly name = "ReplicasBehindError";
-
-  constructor(confirmed: number, { replicas, timeoutMs }: ReplicaWait) {
-    super(`${confirmed} of ${replicas} replicas confirmed the write within ${timeoutMs} ms`);
+  /** Sends a write, with WAIT right behind it when replicas must have it; a refused append (negative) waits for nothing. */
+  private write(command: WriteCommand<number>): Promise<number> {
+    return writeReplicated(this.redis, this.replicaWait, command, (stored) => Number(stored) >= 0);
   }
 }
 

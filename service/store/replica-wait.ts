@@ -1,6 +1,9 @@
-import { Cluster } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import type { AppConfig } from "../config.ts";
+import { StoreWriteUncertainError } from "../errors.ts";
+import type { StoreCommands } from "./commands.ts";
 import type { RedisClient } from "./redis-client.ts";
+import { writeFailure, writeToRedis } from "./redis-failures.ts";
 
 /**
  * How many replicas must have a write before it counts as stored (Redis WAIT). Replication is
@@ -48,5 +51,77 @@ async function everyMasterHasReplicas(cluster: Cluster): Promise<boolean> {
     return masters.length > 0 && infos.every((info) => !/connected_slaves:0\b/.test(info));
   } catch {
     return true;
+  }
+}
+
+/** A write command, given the client to send it on, or the pipeline to queue it in. */
+export type WriteCommand<T> = (target: StoreCommands) => Promise<T>;
+
+/**
+ * Sends one write and, with replicas to wait for, WAIT right behind it in the same pipeline
+ * (still one round trip): the write counts as stored only once `replicaWait.replicas` have
+ * it. `changed(reply)` says whether the write stored anything: a refused one has nothing to
+ * wait for. Fails as every write does (StoreUnavailableError, StoreWriteUncertainError), and
+ * with StoreWriteUncertainError when too few replicas confirmed it.
+ */
+export async function writeReplicated<T>(
+  redis: (Redis | Cluster) & StoreCommands,
+  replicaWait: ReplicaWait,
+  command: WriteCommand<T>,
+  changed: (reply: T) => boolean = () => true,
+): Promise<T> {
+  const { replicas, timeoutMs } = replicaWait;
+  if (replicas === 0) return writeToRedis(() => command(redis));
+  const batch = redis.pipeline();
+  // A pipeline queues the script like the client would send it (ioredis defines the
+  // commands on both); what it returns is the pipeline, not the reply, so it is not awaited.
+  command(batch as unknown as StoreCommands);
+  batch.wait(replicas, timeoutMs);
+  const [write, wait] = (await writeToRedis(() => batch.exec())) ?? [];
+  // A command of a pipeline fails on its own (its error in the results) when its connection
+  // drops: the same two outcomes as a lone command.
+  if (!write || write[0]) throw writeFailure(write?.[0] ?? new Error("no reply to the write"));
+  const reply = write[1] as T;
+  if (changed(reply)) requireReplicas(wait, replicaWait);
+  return reply;
+}
+
+/**
+ * Confirms that enough replicas have everything written to `key`'s node so far: for a turn
+ * answered from the store (a retry of a turn already stored), which is acknowledged again.
+ * WAIT only counts this connection's own writes, so a keyed write goes first (the key's
+ * expiry, refreshed): a replica that has it also has every earlier write of that stream, the
+ * stored turn included. Too few replicas: StoreWriteUncertainError, as for a new write.
+ */
+export async function confirmReplicated(
+  redis: Redis | Cluster,
+  key: string,
+  ttlSeconds: number,
+  replicaWait: ReplicaWait,
+): Promise<void> {
+  const { replicas, timeoutMs } = replicaWait;
+  if (replicas === 0) return;
+  const [refresh, wait] =
+    (await writeToRedis(() =>
+      redis.pipeline().expire(key, ttlSeconds).wait(replicas, timeoutMs).exec(),
+    )) ?? [];
+  if (!refresh || refresh[0]) throw writeFailure(refresh?.[0] ?? new Error("no reply"));
+  requireReplicas(wait, replicaWait);
+}
+
+/** WAIT's reply in a pipeline's results: too few replicas (or no reply) is an uncertain write. */
+function requireReplicas(wait: [Error | null, unknown] | undefined, replicaWait: ReplicaWait) {
+  const confirmed = wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+  if (confirmed < replicaWait.replicas) {
+    throw new StoreWriteUncertainError(new ReplicasBehindError(confirmed, replicaWait));
+  }
+}
+
+/** The primary stored the write, but too few replicas confirmed it: a failover could lose it. */
+export class ReplicasBehindError extends Error {
+  override readonly name = "ReplicasBehindError";
+
+  constructor(confirmed: number, { replicas, timeoutMs }: ReplicaWait) {
+    super(`${confirmed} of ${replicas} replicas confirmed the write within ${timeoutMs} ms`);
   }
 }

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { type AppCluster, startAppCluster } from "../../lab/processes/app-cluster.ts";
 import { startRedisSentinel } from "../../lab/processes/redis-sentinel.ts";
 import { type RedisHandle, startPrivateRedis } from "../../lab/processes/redis-server.ts";
+import { SCENARIOS, type ScenarioName } from "../../scenarios/catalogue.ts";
 
 /** A real fixed cluster on a real Redis, with an ioredis client to look at what it stored. */
 export interface FixedApp {
@@ -64,4 +65,23 @@ async function startTestRedis(): Promise<{ redis: RedisHandle; env: Record<strin
     redis: { url: `redis://${primary.host}:${primary.port}`, owned: true, stop: sentinel.stop },
     env: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name },
   };
+}
+
+/** Every scenario whose fixed app keeps its state in Redis (the frameworks' too). */
+export const FIXED_ON_REDIS = SCENARIOS.filter((s) => s.backends.fixed === "redis").map(
+  (s) => s.name as ScenarioName,
+);
+
+/** One worker of a scenario's fixed app on the Redis at `redisUrl`, with `env` besides. */
+export function startFixedScenario(
+  redisUrl: string,
+  scenario: ScenarioName,
+  env: Record<string, string>,
+): Promise<AppCluster> {
+  return startAppCluster({
+    app: "fixed",
+    scenario,
+    workers: 1,
+    env: { REDIS_URL: redisUrl, ...env },
+  });
 }

@@ -1,24 +1,16 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppCluster, startAppCluster } from "../../lab/processes/app-cluster.ts";
 import { type RedisHandle, startPrivateRedis } from "../../lab/processes/redis-server.ts";
-import { SCENARIOS, type ScenarioName } from "../../scenarios/catalogue.ts";
 import { conversationKey } from "../../service/auth/conversation-key.ts";
 import { issueToken } from "../../service/auth/tokens.ts";
 import type { ChatMessage, TurnResponse } from "../../service/contract.ts";
 import { streamKeyOf } from "../../service/store/commands.ts";
+import { FIXED_ON_REDIS, startFixedScenario } from "../helpers/fixed-app.ts";
 import { client } from "../helpers/http.ts";
 import { idsOf, joinedText, readStream } from "../helpers/sse.ts";
 
 const SECRET = "streaming-everywhere-secret";
-// One worker each: what is checked is that the stream is in Redis, where any worker reads it
-// (test/service/http/streamed-turns.test.ts resumes on another worker of four).
-const WORKERS = 1;
-
-/** Every fixed app on Redis streams through Redis, whatever its lesson (the frameworks too). */
-const onRedis = SCENARIOS.filter((s) => s.backends.fixed === "redis").map(
-  (s) => s.name as ScenarioName,
-);
+const ENV = { AUTH_SECRET: SECRET, AGENT_CHUNK_DELAY_MS: "20" };
 
 describe("every fixed app on Redis streams its replies through Redis", () => {
   let redis: RedisHandle;
@@ -34,10 +26,12 @@ describe("every fixed app on Redis streams its replies through Redis", () => {
     await redis?.stop();
   });
 
-  it.each(onRedis)(
+  // One worker each: what is checked is that the stream is in Redis, where any worker reads it
+  // (test/service/http/streamed-turns.test.ts resumes on another worker of four).
+  it.each(FIXED_ON_REDIS)(
     "%s: the stream is in Redis, and resumed from it the reply is whole, as stored",
     async (scenario) => {
-      const app = await startApp(redis.url, scenario);
+      const app = await startFixedScenario(redis.url, scenario, ENV);
       try {
         const identity = { tenant: "streaming", user: scenario };
         const token = issueToken(identity, SECRET);
@@ -70,12 +64,3 @@ describe("every fixed app on Redis streams its replies through Redis", () => {
     },
   );
 });
-
-function startApp(redisUrl: string, scenario: ScenarioName): Promise<AppCluster> {
-  return startAppCluster({
-    app: "fixed",
-    scenario,
-    workers: WORKERS,
-    env: { REDIS_URL: redisUrl, AUTH_SECRET: SECRET, AGENT_CHUNK_DELAY_MS: "20" },
-  });
-}

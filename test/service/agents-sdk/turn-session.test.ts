@@ -11,7 +11,7 @@ import {
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PrivateRedis, startPrivateRedis } from "../../../lab/processes/redis-server.ts";
-import { RedisSession } from "../../../service/agents-sdk/redis-session.ts";
+import { RedisSession, redisSessionKeys } from "../../../service/agents-sdk/redis-session.ts";
 import { TurnSession } from "../../../service/agents-sdk/turn-session.ts";
 import { TurnFencedError } from "../../../service/errors.ts";
 import { conversationKeys } from "../../../service/store/commands.ts";
@@ -19,6 +19,7 @@ import type { ConversationStore } from "../../../service/store/conversation-stor
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
 import { commitTurn } from "../../../service/turns/leased-store.ts";
 import { TurnGate } from "../../../service/turns/turn-gate.ts";
+import { describeCommitReplicaWait } from "../../helpers/commit-replica-wait.ts";
 
 /** A deterministic model: answers how many items it was given, or fails when told to. */
 function countingModel(fail = false): Model {
@@ -153,4 +154,16 @@ describe("TurnSession: a turn's items, committed under its lease", () => {
     expect(await stored(key)).toHaveLength(2);
     expect(await redis.exists(conversationKeys(key).turns)).toBe(0);
   });
+});
+
+describeCommitReplicaWait("TurnSession", {
+  async commit(redis, key, replicaWait, record) {
+    const session = new TurnSession({ redis, key, recentItems: 100, replicaWait });
+    const agent = new Agent({ name: "counter", instructions: "count", model: countingModel() });
+    await new Runner({ tracingDisabled: true }).run(agent, "hello", { session });
+    await session.commit(record, 0);
+  },
+  storedOn: (node, key) => node.llen(redisSessionKeys(key).items),
+  // The user's item and the model's reply.
+  storedByOneTurn: 2,
 });

@@ -14,6 +14,7 @@ import type { ConversationStore } from "../../../service/store/conversation-stor
 import { RedisConversationStore } from "../../../service/store/redis-store.ts";
 import { commitTurn } from "../../../service/turns/leased-store.ts";
 import { TurnGate } from "../../../service/turns/turn-gate.ts";
+import { describeCommitReplicaWait } from "../../helpers/commit-replica-wait.ts";
 
 /** START -> answer -> END; the answer counts the messages it saw, or the node fails. */
 function graphBuilder(fail = false) {
@@ -152,4 +153,23 @@ describe("TurnCheckpointer: a turn's one checkpoint, committed under its lease",
     expect(await thread(key)).toEqual({ messages: ["hello", "seen 1"], checkpoints: 1 });
     expect(await redis.exists(conversationKeys(key).turns)).toBe(0);
   });
+});
+
+describeCommitReplicaWait("TurnCheckpointer", {
+  async commit(redis, key, replicaWait, record) {
+    const checkpointer = new TurnCheckpointer({
+      redis,
+      keyPrefix: "",
+      ttlSeconds: 60,
+      forkGuard: true,
+      replicaWait,
+    });
+    const graph = graphBuilder().compile({ checkpointer });
+    const config = { configurable: { thread_id: key }, durability: "exit" as const };
+    await graph.invoke({ messages: [new HumanMessage("hello")] }, config);
+    await checkpointer.commit(record, 0);
+  },
+  // The thread's checkpoints, under the key RedisCheckpointSaver gives them (no prefix).
+  storedOn: (node, key) => node.hlen(`${key}:t:checkpoints:`),
+  storedByOneTurn: 1,
 });

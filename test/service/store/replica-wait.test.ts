@@ -1,14 +1,14 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PrivateRedis, startPrivateRedis } from "../../../lab/processes/redis-server.ts";
 import type { ChatMessage } from "../../../service/contract.ts";
 import { StoreWriteUncertainError } from "../../../service/errors.ts";
 import { conversationKeys } from "../../../service/store/commands.ts";
 import type { ConversationStore } from "../../../service/store/conversation-store.ts";
 import { createRedisClient, waitUntilReady } from "../../../service/store/redis-client.ts";
-import { RedisConversationStore, ReplicasBehindError } from "../../../service/store/redis-store.ts";
-import { replicaWaitFor } from "../../../service/store/replica-wait.ts";
+import { RedisConversationStore } from "../../../service/store/redis-store.ts";
+import { ReplicasBehindError, replicaWaitFor } from "../../../service/store/replica-wait.ts";
 import { TurnGate } from "../../../service/turns/turn-gate.ts";
+import { type ReplicatedRedis, startReplicatedRedis } from "../../helpers/replicated-redis.ts";
 import { waitFor } from "../../helpers/wait-for.ts";
 
 const servedBy = { workerId: 1, pid: 1, hostname: "test" };
@@ -20,33 +20,8 @@ const message = (turnId: string): ChatMessage => ({
   at: "",
 });
 
-/** `INFO replication` of a node, as field -> value. */
-async function replication(client: Redis): Promise<Record<string, string>> {
-  const info = await client.info("replication");
-  return Object.fromEntries(
-    info.split("\r\n").map((line) => line.split(/:(.*)/s) as [string, string]),
-  );
-}
-
-const PROBE_KEY = `agent-sandbox-test:wait-probe:${process.pid}`;
-
-/**
- * In sync as both ends see it, and acknowledging: the link is up, the primary lists the
- * replica online, and a WAIT right after a write returns 1. (Just after a sync, Redis 7.0 can
- * take up to a second to acknowledge the first write: measured here, 1 start in 4.)
- */
-async function inSync(primary: Redis, replica: Redis): Promise<boolean> {
-  const [ofReplica, ofPrimary] = await Promise.all([replication(replica), replication(primary)]);
-  if (ofReplica.master_link_status !== "up" || !/state=online/.test(ofPrimary.slave0 ?? "")) {
-    return false;
-  }
-  await primary.set(PROBE_KEY, "1", "EX", 60);
-  return (await primary.wait(1, 100)) === 1;
-}
-
 describe("a write acknowledged only once a replica has it (WAIT), against a real primary and replica", () => {
-  let primary: PrivateRedis;
-  let replica: PrivateRedis;
+  let redis: ReplicatedRedis;
   let client: Redis;
   let onPrimary: Redis;
   let onReplica: Redis;
@@ -57,31 +32,19 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
     created.push(...Object.values(conversationKeys(key)));
     return key;
   };
-  const reattach = async () => {
-    await onReplica.replicaof("127.0.0.1", new URL(primary.url).port);
-    await waitFor("the replica to be in sync again", () => inSync(onPrimary, onReplica));
-  };
   const store = (replicas: number, timeoutMs = 300) =>
     new RedisConversationStore(client, 60, { replicas, timeoutMs });
 
   beforeAll(async () => {
-    [primary, replica] = await Promise.all([startPrivateRedis(), startPrivateRedis()]);
-    onPrimary = new Redis(primary.url);
-    onReplica = new Redis(replica.url);
-    // The replica's first sync starts at once, not after Redis's default 5 s delay.
-    await onPrimary.config("SET", "repl-diskless-sync-delay", "0");
-    const { port } = new URL(primary.url);
-    await onReplica.replicaof("127.0.0.1", port);
-    await waitFor("the replica to be in sync", () => inSync(onPrimary, onReplica));
-    client = createRedisClient(primary.url);
+    redis = await startReplicatedRedis();
+    ({ onPrimary, onReplica } = redis);
+    client = createRedisClient(redis.primary.url);
     await waitUntilReady(client, 5000);
   });
   afterAll(async () => {
-    await onPrimary?.del(PROBE_KEY, ...created);
+    if (created.length > 0) await onPrimary?.del(...created);
     client?.disconnect();
-    onPrimary?.disconnect();
-    onReplica?.disconnect();
-    await Promise.all([primary?.stop(), replica?.stop()]);
+    await redis?.stop();
   });
 
   it("acknowledges a write the replica confirmed, sending WAIT right behind it on the same connection", async () => {
@@ -130,18 +93,15 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
   });
 
   it("with the replica gone, no write is acknowledged; with REDIS_WAIT_REPLICAS=0 every write is", async () => {
-    await onReplica.replicaof("NO", "ONE");
+    await redis.detachReplica();
     try {
-      await waitFor("the primary to see no replica", async () => {
-        return (await replication(onPrimary)).connected_slaves === "0";
-      });
       const key = newKey();
       await expect(store(1).append(key, [message("a")])).rejects.toBeInstanceOf(
         StoreWriteUncertainError,
       );
       expect(await store(0).append(key, [message("b")])).toBe(2);
     } finally {
-      await reattach();
+      await redis.attachReplica();
     }
   });
 
@@ -162,13 +122,10 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
     try {
       const turn = (leased: ConversationStore) => leased.append(key, [message("a")]);
       expect(await gate.run(key, "a", turn)).toMatchObject({ ran: true });
-      await onReplica.replicaof("NO", "ONE");
-      await waitFor("the primary to see no replica", async () => {
-        return (await replication(onPrimary)).connected_slaves === "0";
-      });
+      await redis.detachReplica();
       // Stored on the primary, but no replica to confirm it: the retry is not acknowledged.
       await expect(gate.run(key, "a", turn)).rejects.toBeInstanceOf(StoreWriteUncertainError);
-      await reattach();
+      await redis.attachReplica();
       expect(await gate.run(key, "a", turn)).toMatchObject({ ran: false, position: 0 });
     } finally {
       gate.close();
