@@ -6,8 +6,8 @@ import { type ReplicatedRedis, startReplicatedRedis } from "../helpers/replicate
 
 const SECRET = "replica-wait-everywhere-secret";
 
-// One replica asked for (what Sentinel gets by default), and not long to wait for it.
-const ENV = { AUTH_SECRET: SECRET, REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_MS: "200" };
+// One replica asked for (what Sentinel gets by default), for the app's default 500 ms.
+const ENV = { AUTH_SECRET: SECRET, REDIS_WAIT_REPLICAS: "1", REDIS_WAIT_MS: "500" };
 
 describe("every fixed app on Redis acknowledges a turn only once a replica has it (WAIT)", () => {
   let redis: ReplicatedRedis;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BenchEnvironment,
+  type Contender,
+  type StreamingSettings,
   startBenchApps,
   streamingContender,
 } from "../../../lab/bench/bench-apps.ts";
@@ -9,13 +11,20 @@ import { textForReplyOf } from "../../../lab/bench/streamed-turn.ts";
 import { measureStreamedTurnCost } from "../../../lab/bench/streamed-turn-cost.ts";
 import { measureStreamGrowth, tallyText } from "../../../lab/bench/streaming.ts";
 
-// A slow model: 50 ms between two words is far longer than a write's round trip, so each delta
-// is its own write and each of the reader's XREAD BLOCKs wakes for exactly one event.
-const SLOW = 50;
+// A slow model: 100 ms between two words is far longer than a write's round trip, so each delta
+// is its own write and each of the reader's XREAD BLOCKs wakes for exactly one event, also
+// when a worker stalls for a while on a loaded machine (at 50 ms, a stall could merge two).
+const SLOW = 100;
+
+/** A fixed app whose lease outlasts any turn here (renewed every third of it): no renewal is counted. */
+const fixedContender = (settings: StreamingSettings): Contender => {
+  const contender = streamingContender("fixed", settings);
+  return { ...contender, env: { ...contender.env, TURN_LEASE_MS: "60000" } };
+};
 const BROKEN = streamingContender("broken", { flushMs: 0, chunkDelayMs: SLOW });
-const FIXED = streamingContender("fixed", { flushMs: 0, chunkDelayMs: SLOW });
-const FIXED_FLUSH_250 = streamingContender("fixed", { flushMs: 250, chunkDelayMs: SLOW });
-const FIXED_BURSTY = streamingContender("fixed", { flushMs: 0, chunkDelayMs: 0 });
+const FIXED = fixedContender({ flushMs: 0, chunkDelayMs: SLOW });
+const FIXED_FLUSH_250 = fixedContender({ flushMs: 250, chunkDelayMs: SLOW });
+const FIXED_BURSTY = fixedContender({ flushMs: 0, chunkDelayMs: 0 });
 
 /** Replies of 12 words: 12 deltas. */
 const WORDS = 12;
@@ -30,9 +39,9 @@ describe("benchmark of streamed turns: what it counts", () => {
 
   beforeAll(async () => {
     // A private redis-server: test/setup.ts removes any REDIS_URL the shell exported. The
-    // model's 50 ms before its first word keeps the reader's first peek ahead of it.
+    // model's 100 ms before its first word keeps the reader's first peek ahead of it.
     const contenders = [BROKEN, FIXED, FIXED_FLUSH_250, FIXED_BURSTY];
-    env = await startBenchApps({ workers: 2, agentLatencyMs: 50, contenders });
+    env = await startBenchApps({ workers: 2, agentLatencyMs: SLOW, contenders });
   }, 120_000);
   afterAll(async () => {
     await env?.stop();
@@ -66,7 +75,7 @@ describe("benchmark of streamed turns: what it counts", () => {
     const batched = await cost(FIXED_FLUSH_250.label);
     expect(batched.deltas).toBe(WORDS);
     for (const tally of batched.tallies) {
-      // 11 pauses of 50 ms take 550 ms: a few batches of 250 ms, not one write per delta.
+      // 11 pauses of 100 ms take 1100 ms: batches of 250 ms, not one write per delta.
       expect(tally["evalsha streamAppend"]).toBeGreaterThanOrEqual(2);
       expect(tally["evalsha streamAppend"]).toBeLessThan(WORDS + 1);
       expect(tally["xread block"]).toBeLessThan(WORDS + 1);
@@ -118,7 +127,7 @@ describe("benchmark of streamed turns: what it counts", () => {
       expect(fixed?.byWords[words]?.deltas).toBe(words);
       expect(fixed?.byWords[words]?.commandsPerTurn).toBe(2 * words + 4);
     }
-  });
+  }, 120_000);
 
   it("the streamed load sends every turn and each streams to done", async () => {
     const run = await runStreamedLoad(env.apps.get(FIXED_BURSTY.label)?.url ?? "", env.token, {

@@ -53,8 +53,9 @@ describe("a worker SIGKILLed mid-reply while every turn streams (the streaming a
       storedOnce: cuts.length,
       streamGaps: 0,
     });
-    // It came once the dead worker's lease lapsed (renewed every third of its 2 s), not at once.
-    expect(counted?.interruptedAfterMs?.min).toBeGreaterThan(1000);
+    // It came once the dead worker's lease lapsed (renewed every third of its 2 s, so 1.3 s or
+    // more were left at the kill, less only if the worker stalled before it), not at once.
+    expect(counted?.interruptedAfterMs?.min).toBeGreaterThan(500);
   }, 120_000);
 
   it("broken: each cut stream's resume is answered 404 by another worker; its reply is never whole, and the checker says stream-gap", async () => {

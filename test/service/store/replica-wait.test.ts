@@ -32,7 +32,9 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
     created.push(...Object.values(conversationKeys(key)));
     return key;
   };
-  const store = (replicas: number, timeoutMs = 300) =>
+  // Long enough for a replica on a loaded machine when it is expected to confirm (WAIT returns
+  // as soon as it does); the cases that must come up short pass their own 300 ms.
+  const store = (replicas: number, timeoutMs = 5000) =>
     new RedisConversationStore(client, 60, { replicas, timeoutMs });
 
   beforeAll(async () => {
@@ -86,7 +88,7 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
   it("reports a refused fenced append as fenced, not uncertain, whatever the replicas say (nothing was written)", async () => {
     const key = newKey();
     const fence = { token: "1.none", turnId: "a", expectedLength: 0 };
-    await expect(store(2).append(key, [message("a")], fence)).rejects.toMatchObject({
+    await expect(store(2, 300).append(key, [message("a")], fence)).rejects.toMatchObject({
       code: "turn_fenced",
     });
     expect(await onPrimary.exists(conversationKeys(key).messages)).toBe(0);
@@ -96,7 +98,7 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
     await redis.detachReplica();
     try {
       const key = newKey();
-      await expect(store(1).append(key, [message("a")])).rejects.toBeInstanceOf(
+      await expect(store(1, 300).append(key, [message("a")])).rejects.toBeInstanceOf(
         StoreWriteUncertainError,
       );
       expect(await store(0).append(key, [message("b")])).toBe(2);
@@ -107,7 +109,7 @@ describe("a write acknowledged only once a replica has it (WAIT), against a real
 
   it("acknowledges a retry answered from the store only once replicas have the stored turn", async () => {
     const key = newKey();
-    const replicaWait = { replicas: 1, timeoutMs: 300 };
+    const replicaWait = { replicas: 1, timeoutMs: 1000 };
     const gate = new TurnGate({
       redis: client,
       store: store(1),

@@ -10,6 +10,8 @@ import { waitFor } from "../../helpers/wait-for.ts";
 const SECRET = "lease-cluster-test-secret";
 const PREFIX = "agent-sandbox-test:";
 const IDENTITY = { tenant: "t", user: "u" };
+// Renewed every third of it: a worker would have to stall 2/3 of a lease (1.3 s) to lose it.
+const LEASE_MS = 2000;
 
 describe("leases on a real cluster: renewed while a turn runs, free soon after a crash", () => {
   let fixed: FixedApp | undefined;
@@ -21,11 +23,11 @@ describe("leases on a real cluster: renewed while a turn runs, free soon after a
   const start = (env: Record<string, string>) =>
     startFixedApp({
       workers: 2,
-      env: { AUTH_SECRET: SECRET, REDIS_KEY_PREFIX: PREFIX, TURN_LEASE_MS: "1000", ...env },
+      env: { AUTH_SECRET: SECRET, REDIS_KEY_PREFIX: PREFIX, TURN_LEASE_MS: String(LEASE_MS), ...env },
     });
 
-  it("a turn three times longer than TURN_LEASE_MS succeeds, once", async () => {
-    fixed = await start({ AGENT_LATENCY_MS: "3000" });
+  it("a turn twice as long as TURN_LEASE_MS succeeds, once", async () => {
+    fixed = await start({ AGENT_LATENCY_MS: String(2 * LEASE_MS) });
     const http = client(fixed.app.url, issueToken(IDENTITY, SECRET));
     const answer = await http.turn("long", { text: "take your time", turnId: "t1" });
     expect(answer).toMatchObject({ status: 200, body: { messagesSeen: 1 } });
@@ -59,7 +61,7 @@ describe("leases on a real cluster: renewed while a turn runs, free soon after a
     };
     const [control, held] = await Promise.all([servedAfter("control"), servedAfter("held")]);
     // The control conversation needs only the workers back; the held one also the lease's end.
-    expect(held).toBeLessThanOrEqual(control + 1000 + 1500);
+    expect(held).toBeLessThanOrEqual(control + LEASE_MS + 1500);
     const history = await http.messages("held");
     const turnIds = (history.body as { messages: { turnId: string }[] }).messages.map(
       (m) => m.turnId,

@@ -249,14 +249,15 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
   it("keeps a turn three times longer than its lease: renewed while it runs, it completes once", async () => {
     const key = newKey();
     const longTurn = heldTurn(key, "long");
-    const long = gate("reject", 1000).run(key, "long", longTurn.body);
+    // Renewed every third of its 2 s: only a stall of over 1.3 s in this process could lose it.
+    const long = gate("reject", 2000).run(key, "long", longTurn.body);
     await longTurn.started;
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await new Promise((resolve) => setTimeout(resolve, 5000));
     // 2.5 leases later the conversation is still this turn's.
     await expect(gate("reject").run(key, "other", turn(key, "other"))).rejects.toMatchObject({
       code: "conversation_busy",
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     longTurn.release();
     expect(await long).toMatchObject({ ran: true, value: { before: 0, after: 2 } });
     expect(await turnIds(key)).toEqual(["long", "long"]);
@@ -296,9 +297,12 @@ describe("TurnGate and the fenced append, against a real Redis", () => {
       a.release();
       expect(await second).toMatchObject({ ran: true, value: { before: 2, after: 4 } });
       await first;
-      // Asked, listened, asked again, then slept until the release (or a 1 s safety slice).
+      // Asked, listened, asked again, then slept until the release (or a 1 s safety slice):
+      // a handful of asks, where polling would make dozens. (The slice's ask can land on
+      // either side of the release on a loaded machine.)
       expect(beforeRelease).toBeLessThanOrEqual(3);
-      expect(attemptsOfB.length - beforeRelease).toBe(1);
+      expect(attemptsOfB.length - beforeRelease).toBeGreaterThanOrEqual(1);
+      expect(attemptsOfB.length).toBeLessThanOrEqual(4);
     } finally {
       monitor.disconnect();
     }
