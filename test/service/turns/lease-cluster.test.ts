@@ -23,7 +23,12 @@ describe("leases on a real cluster: renewed while a turn runs, free soon after a
   const start = (env: Record<string, string>) =>
     startFixedApp({
       workers: 2,
-      env: { AUTH_SECRET: SECRET, REDIS_KEY_PREFIX: PREFIX, TURN_LEASE_MS: String(LEASE_MS), ...env },
+      env: {
+        AUTH_SECRET: SECRET,
+        REDIS_KEY_PREFIX: PREFIX,
+        TURN_LEASE_MS: String(LEASE_MS),
+        ...env,
+      },
     });
 
   it("a turn twice as long as TURN_LEASE_MS succeeds, once", async () => {
