@@ -90,6 +90,8 @@ export interface StreamResume {
   lastEventId: number;
   /** Fresh connections opened first and aborted because they reached the producing worker. */
   landedOnProducer: number;
+  /** Fresh connections opened first that got no answer (a worker gone), then tried again. */
+  unanswered?: number;
   /** Its status; absent when no answer came (connection refused or lost before the headers). */
   status?: number;
   /** The error code of a non-200 JSON answer (the broken app's 404 `not_found`). */

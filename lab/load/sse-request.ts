@@ -12,6 +12,8 @@ export interface SseRequest {
   agent: Agent | false;
   /** No byte for this long: the client gives up (cut "timeout"). */
   timeoutMs: number;
+  /** No answer at all (its status and headers) for this long: given up too (cut "timeout"). */
+  answerTimeoutMs?: number;
   /** Aborted when the run stops (cut "run-stopped"). */
   signal: AbortSignal;
   /** Destroy the connection once this many deltas have arrived (cut "dropped"). */
@@ -55,9 +57,11 @@ export function requestEvents(options: SseRequest): Promise<SseAnswer> {
   return new Promise((resolve) => {
     const answer: SseAnswer = { eventStream: false, events: [], declined: false };
     let settled = false;
+    let answerTimer: NodeJS.Timeout | undefined;
     const finish = (cut?: StreamCut) => {
       if (settled) return;
       settled = true;
+      clearTimeout(answerTimer);
       if (cut && !answer.end) answer.cut = cut;
       resolve(answer);
     };
@@ -76,7 +80,11 @@ export function requestEvents(options: SseRequest): Promise<SseAnswer> {
     };
     req.on("timeout", () => end("timeout"));
     req.on("error", lost);
+    if (options.answerTimeoutMs !== undefined) {
+      answerTimer = setTimeout(() => end("timeout"), options.answerTimeoutMs);
+    }
     req.on("response", (res) => {
+      clearTimeout(answerTimer);
       answer.status = res.statusCode;
       answer.worker = workerOfHeaders(res.headers);
       answer.declined = options.accept?.(answer.worker) === false;

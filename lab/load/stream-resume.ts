@@ -19,17 +19,25 @@ export interface ResumeTarget {
 }
 
 /**
+ * A resume is answered at once (its headers come before any event): a fresh connection with no
+ * answer by then most likely went to a worker that is gone (node:cluster's primary can hand a
+ * new connection to a worker killed a moment before), and asking again cannot hurt: it is a GET.
+ */
+const RESUME_ANSWER_MS = 2000;
+
+/**
  * Resumes a cut stream with `Last-Event-ID` on a fresh connection that reaches another worker
  * than the producer: each attempt looks at the answer's `X-Worker-Pid` and, on the producer,
  * aborts and opens another fresh connection (the cluster primary hands each to the next
- * worker). The last of `maxAttempts` is kept wherever it lands (one worker: the only one),
- * recorded as not crossing workers.
+ * worker). An attempt that gets no answer (lost, or none within RESUME_ANSWER_MS) is tried
+ * again on another fresh connection too. The last of `maxAttempts` is kept wherever it lands
+ * (one worker: the only one), recorded as not crossing workers.
  */
 export async function resumeElsewhere(
   target: ResumeTarget,
 ): Promise<{ resume: StreamResume; answer: SseAnswer }> {
   const start = Math.max(0, target.hosts.indexOf(target.producerHost));
-  let landedOnProducer = 0;
+  const tries = { landedOnProducer: 0, unanswered: 0 };
   for (let attempt = 0; ; attempt++) {
     const host = target.hosts[(start + attempt) % target.hosts.length] ?? target.producerHost;
     const onProducer = (worker: WorkerHeaders | undefined) =>
@@ -41,14 +49,19 @@ export async function resumeElsewhere(
       headers: resumeHeaders(target),
       agent: false,
       timeoutMs: target.timeoutMs,
+      answerTimeoutMs: last ? undefined : Math.min(RESUME_ANSWER_MS, target.timeoutMs),
       signal: target.signal,
       accept: (worker) => last || !onProducer(worker),
     });
     if (answer.declined) {
-      landedOnProducer++;
+      tries.landedOnProducer++;
       continue;
     }
-    return { resume: resumeRecord(target, answer, landedOnProducer, onProducer), answer };
+    if (!last && answer.status === undefined && !target.signal.aborted) {
+      tries.unanswered++;
+      continue;
+    }
+    return { resume: resumeRecord(target, answer, tries, onProducer), answer };
   }
 }
 
@@ -64,7 +77,7 @@ function resumeHeaders(target: ResumeTarget): Record<string, string> {
 function resumeRecord(
   target: ResumeTarget,
   answer: SseAnswer,
-  landedOnProducer: number,
+  { landedOnProducer, unanswered }: { landedOnProducer: number; unanswered: number },
   onProducer: (worker: WorkerHeaders | undefined) => boolean,
 ): StreamResume {
   const resume: StreamResume = {
@@ -75,6 +88,7 @@ function resumeRecord(
     crossedWorkers: answer.worker !== undefined && !onProducer(answer.worker),
     events: answer.events,
   };
+  if (unanswered > 0) resume.unanswered = unanswered;
   const code = errorCode(answer.body);
   if (code) resume.code = code;
   if (answer.cut) resume.cut = answer.cut;

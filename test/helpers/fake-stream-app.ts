@@ -19,6 +19,11 @@ export interface FakeStreamAppOptions {
   assign?: (connection: number) => number;
   /** Answer this turn before streaming: a JSON refusal (409), or never (hang). */
   behave?: (text: string) => "stream" | "refuse" | "hang";
+  /**
+   * Workers killed a moment ago: a connection handed to one is never answered, as node:cluster's
+   * primary can hand a new connection to a worker it has not yet seen die.
+   */
+  deadWorkers?: readonly number[];
 }
 
 export interface FakeStreamApp {
@@ -42,6 +47,7 @@ export async function startFakeStreamApp(options: FakeStreamAppOptions): Promise
   let connections = 0;
   const server = createServer((req, res) => {
     const worker = (req.socket as Socket & { worker: number }).worker;
+    if (options.deadWorkers?.includes(worker)) return void hanging.push(res);
     const servedBy: ServedBy = { workerId: worker + 1, pid: 5000 + worker, hostname: "fake" };
     res.setHeader("X-Worker-Id", String(servedBy.workerId));
     res.setHeader("X-Worker-Pid", String(servedBy.pid));

@@ -171,6 +171,30 @@ describe("runLoad --stream against a fake cluster", () => {
     expect(load.turns[0]?.outcome).toBe("ok");
   });
 
+  it("a resume that gets no answer (its worker just died) is tried again on another fresh connection", async () => {
+    // Connection 0 (the load's) reaches worker 0; 1 (the first resume) the dead worker 2,
+    // which never answers; 2 reaches worker 1.
+    const url = await fakeApp({
+      workers: 3,
+      sharedStreams: true,
+      assign: (n) => [0, 2][n] ?? 1,
+      deadWorkers: [2],
+    });
+    const load = await runLoad(
+      options(url, {
+        conversations: 1,
+        turns: 1,
+        connections: 1,
+        workers: 3,
+        disconnect: { rate: 1, afterDeltas: 2 },
+      }),
+    );
+    const resume = load.turns[0]?.streams?.[0]?.resumes[0];
+    expect(resume).toMatchObject({ unanswered: 1, crossedWorkers: true, worker: { pid: 5001 } });
+    // Without the second try the resume would wait out the answer timeout and end cut: unknown.
+    expect(load.turns[0]?.outcome).toBe("ok");
+  });
+
   it("with one worker every resume lands on the producer: the checker says unknown", async () => {
     const url = await fakeApp({ workers: 1, sharedStreams: false });
     const load = await runLoad(options(url, { workers: 1 }));
