@@ -47,6 +47,20 @@ function producersByConversation(turns: TurnRecord[]): number[][] {
   );
 }
 
+/** One conversation of one turn, dropped after 2 deltas: the load and that stream's first resume. */
+async function resumeOneTurn(url: string, workers: number) {
+  const load = await runLoad(
+    options(url, {
+      conversations: 1,
+      turns: 1,
+      connections: 1,
+      workers,
+      disconnect: { rate: 1, afterDeltas: 2 },
+    }),
+  );
+  return { load, resume: load.turns[0]?.streams?.[0]?.resumes[0] };
+}
+
 describe("runLoad --stream against a fake cluster", () => {
   it("drops the seeded share after 2 deltas and resumes each on another worker: whole, valid", async () => {
     const url = await fakeApp({ workers: 4, sharedStreams: true });
@@ -153,16 +167,7 @@ describe("runLoad --stream against a fake cluster", () => {
   it("a resume that reaches the producer is aborted, and another fresh connection tried", async () => {
     // Connection 0 (the load's) and 1 (the first resume) reach worker 0; 2 reaches worker 1.
     const url = await fakeApp({ workers: 2, sharedStreams: true, assign: (n) => (n < 2 ? 0 : 1) });
-    const load = await runLoad(
-      options(url, {
-        conversations: 1,
-        turns: 1,
-        connections: 1,
-        workers: 2,
-        disconnect: { rate: 1, afterDeltas: 2 },
-      }),
-    );
-    const resume = load.turns[0]?.streams?.[0]?.resumes[0];
+    const { load, resume } = await resumeOneTurn(url, 2);
     expect(resume).toMatchObject({
       landedOnProducer: 1,
       crossedWorkers: true,
@@ -180,16 +185,7 @@ describe("runLoad --stream against a fake cluster", () => {
       assign: (n) => [0, 2][n] ?? 1,
       deadWorkers: [2],
     });
-    const load = await runLoad(
-      options(url, {
-        conversations: 1,
-        turns: 1,
-        connections: 1,
-        workers: 3,
-        disconnect: { rate: 1, afterDeltas: 2 },
-      }),
-    );
-    const resume = load.turns[0]?.streams?.[0]?.resumes[0];
+    const { load, resume } = await resumeOneTurn(url, 3);
     expect(resume).toMatchObject({ unanswered: 1, crossedWorkers: true, worker: { pid: 5001 } });
     // Without the second try the resume would wait out the answer timeout and end cut: unknown.
     expect(load.turns[0]?.outcome).toBe("ok");
